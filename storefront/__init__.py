@@ -1,0 +1,109 @@
+"""storefront: a Flask shop with recommendations built in.
+
+``create_app`` reads like a table of contents: configuration, extensions, blueprints, error
+handlers, request hooks, CLI commands.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from storefront import config as config_module
+from storefront.database import init_database, sqlite_url_for
+from storefront.extensions import csrf, db, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: str | type | Mapping[str, Any] | None = None) -> Flask:
+    """Build the app.
+
+    ``config`` is a config name (``"testing"``), a config class, or a mapping of settings laid
+    over the class chosen by the environment (a mapping may name its base with ``ENV_NAME``).
+    """
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    configure_app(app, config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_request_hooks(app)
+    register_template_helpers(app)
+    register_commands(app)
+    return app
+
+
+def configure_app(app: Flask, config: str | type | Mapping[str, Any] | None) -> None:
+    overrides: dict[str, Any] = {}
+    if isinstance(config, Mapping):
+        overrides = dict(config)
+        base = config_module.config_class(overrides.get("ENV_NAME"))
+    elif isinstance(config, type):
+        base = config
+    else:
+        base = config_module.config_class(config)
+    app.config.from_object(base)
+    app.config.update(config_module.environment_overrides())
+    app.config.update(overrides)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = sqlite_url_for(app.instance_path)
+    if not app.config.get("MODEL_DIR"):
+        app.config["MODEL_DIR"] = str(Path(app.instance_path) / "models")
+    config_module.check_production(dict(app.config))
+    logging.basicConfig(level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def register_extensions(app: Flask) -> None:
+    init_database(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "account.login"
+    login_manager.login_message = "Please log in to continue."
+    login_manager.login_message_category = "info"
+
+    from storefront.services.accounts import load_customer
+
+    login_manager.user_loader(load_customer)
+
+
+def register_blueprints(app: Flask) -> None:
+    from storefront.account import bp as account_bp
+    from storefront.admin import bp as admin_bp
+    from storefront.shop import bp as shop_bp
+
+    app.register_blueprint(shop_bp)
+    app.register_blueprint(account_bp, url_prefix="/account")
+    app.register_blueprint(admin_bp, url_prefix="/admin")
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from storefront.errors import register_error_pages
+
+    register_error_pages(app)
+
+
+def register_request_hooks(app: Flask) -> None:
+    from storefront.services.visitors import register_visitor_cookie
+
+    register_visitor_cookie(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from storefront.templating import register_template_helpers as register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from storefront.cli import register_cli
+
+    register_cli(app)

@@ -1,0 +1,83 @@
+"""Account pages: register, log in/out, order history."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from storefront.account import bp
+from storefront.account.forms import LoginForm, LogoutForm, RegisterForm
+from storefront.extensions import db
+from storefront.services import accounts
+
+
+def _safe_next(default: str) -> str:
+    """Only follow a ``next`` that stays on this site (no open redirect)."""
+    target = request.args.get("next", "")
+    parts = urlsplit(target)
+    if target.startswith("/") and not target.startswith("//") and not parts.netloc and not parts.scheme:
+        return target
+    return default
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    if current_user.is_authenticated:
+        return redirect(url_for("account.orders"))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            customer = accounts.register(form.email.data, form.password.data, form.name.data)
+        except accounts.AccountError as error:
+            db.session.rollback()
+            form.email.errors = [str(error)]
+        else:
+            accounts.sign_in(customer)
+            db.session.commit()
+            flash(f"Welcome, {customer.name}! Your account is ready.", "success")
+            return redirect(_safe_next(url_for("shop.home")))
+    status = 422 if request.method == "POST" else 200
+    return render_template("account/register.html", form=form), status
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("account.orders"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            customer = accounts.authenticate(form.email.data, form.password.data)
+        except accounts.AccountError as error:
+            form.password.errors = [str(error)]
+        else:
+            accounts.sign_in(customer, remember=form.remember.data)
+            db.session.commit()
+            flash(f"Welcome back, {customer.name}.", "success")
+            return redirect(_safe_next(url_for("shop.home")))
+    status = 422 if request.method == "POST" else 200
+    return render_template("account/login.html", form=form), status
+
+
+@bp.post("/logout")
+def logout():
+    LogoutForm().validate_on_submit()  # CSRF is checked globally; nothing else to read
+    accounts.sign_out()
+    flash("You are logged out.", "info")
+    return redirect(url_for("shop.home"))
+
+
+@bp.get("/orders")
+@login_required
+def orders():
+    return render_template("account/orders.html", orders=accounts.orders_of(current_user))
+
+
+@bp.get("/orders/<reference>")
+@login_required
+def order(reference: str):
+    found = accounts.order_for(current_user, None, reference)
+    if found is None:
+        abort(404)
+    return render_template("shop/order.html", order=found)

@@ -1,0 +1,42 @@
+"""Engine setup that SQLAlchemy cannot express in a URL.
+
+Several gunicorn workers write events at once; on SQLite that needs WAL (readers do not block
+the writer), a busy timeout (a writer waits for the lock instead of failing at once) and
+``synchronous=NORMAL`` (safe with WAL, far fewer fsyncs). PRAGMAs are per connection, so they
+are set on every new connection.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from storefront.extensions import db
+
+
+def sqlite_url_for(instance_path: str) -> str:
+    Path(instance_path).mkdir(parents=True, exist_ok=True)
+    return "sqlite:///" + str(Path(instance_path) / "storefront.db")
+
+
+def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+    """Register the per-connection PRAGMAs on a SQLite engine (no-op for other dialects)."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _set_pragmas(dbapi_connection, _record):  # noqa: ANN001 - DB-API connection
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+
+def init_database(app: Flask) -> None:
+    db.init_app(app)
+    with app.app_context():
+        configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])

@@ -1,0 +1,19 @@
+"""All tables, importable from one place (Alembic and the services need them registered)."""
+from storefront.models.carts import Cart, CartItem
+from storefront.models.catalog import Category, Product
+from storefront.models.customers import ROLE_ADMIN, ROLE_CUSTOMER, Customer, Visitor
+from storefront.models.events import (
+    ADD_TO_CART,
+    EVENT_TYPES,
+    REMOVE_FROM_CART,
+    TRANSACTION,
+    VIEW,
+    Event,
+)
+from storefront.models.orders import STATUS_PAID, Order, OrderLine
+
+__all__ = [
+    "ADD_TO_CART", "EVENT_TYPES", "REMOVE_FROM_CART", "ROLE_ADMIN", "ROLE_CUSTOMER",
+    "STATUS_PAID", "TRANSACTION", "VIEW",
+    "Cart", "CartItem", "Category", "Customer", "Event", "Order", "OrderLine", "Product", "Visitor",
+]

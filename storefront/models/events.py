@@ -1,0 +1,42 @@
+"""Implicit feedback: one row per tracked action.
+
+``type`` is a plain string, not a database enum, so later capabilities can add types
+(form submissions, impressions, clicks) without a schema change; ``EVENT_TYPES`` lists the
+ones the tracking service accepts.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storefront.extensions import db
+from storefront.models.common import BigIntId, utcnow
+
+VIEW = "view"
+ADD_TO_CART = "addtocart"
+REMOVE_FROM_CART = "removefromcart"
+TRANSACTION = "transaction"
+EVENT_TYPES = frozenset({VIEW, ADD_TO_CART, REMOVE_FROM_CART, TRANSACTION})
+
+
+class Event(db.Model):
+    __tablename__ = "events"
+    __table_args__ = (
+        Index("ix_events_visitor_time", "visitor_id", "occurred_at"),
+        Index("ix_events_product_type", "product_id", "type"),
+        Index("ix_events_time_type", "occurred_at", "type"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    visitor_id: Mapped[int] = mapped_column(ForeignKey("visitors.id"))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"))
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
+    type: Mapped[str] = mapped_column(String(32))
+    occurred_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    session_id: Mapped[str] = mapped_column(String(64), default="")
+    device: Mapped[str] = mapped_column(String(16), default="desktop")
+    properties: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -1,0 +1,1 @@
+"""Business logic. Services flush; the request boundary (view or CLI command) commits."""

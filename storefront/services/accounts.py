@@ -1,0 +1,114 @@
+"""Customer accounts: registration, authentication, admins."""
+from __future__ import annotations
+
+import secrets
+
+from flask import current_app
+from flask_login import login_user, logout_user
+from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from storefront.extensions import db
+from storefront.models import ROLE_ADMIN, ROLE_CUSTOMER, Customer, Order
+from storefront.services import cart as cart_service
+from storefront.services import tracking
+from storefront.services.visitors import current_visitor
+
+MIN_PASSWORD_LENGTH = 8
+
+
+class AccountError(ValueError):
+    """Registration or login problem; the message is shown on the form."""
+
+
+def normalise_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
+def load_customer(customer_id: str) -> Customer | None:
+    """Flask-Login's user loader."""
+    try:
+        return db.session.get(Customer, int(customer_id))
+    except (TypeError, ValueError):
+        return None
+
+
+def find_by_email(email: str) -> Customer | None:
+    return db.session.scalar(select(Customer).where(Customer.email == normalise_email(email)))
+
+
+def register(email: str, password: str, name: str, role: str = ROLE_CUSTOMER) -> Customer:
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"Choose a password of at least {MIN_PASSWORD_LENGTH} characters.")
+    if find_by_email(email) is not None:
+        raise AccountError("An account with this email already exists. Log in instead?")
+    customer = Customer(
+        email=normalise_email(email), password_hash=hash_password(password), name=name.strip(), role=role
+    )
+    db.session.add(customer)
+    db.session.flush()
+    return customer
+
+
+def authenticate(email: str, password: str) -> Customer:
+    customer = find_by_email(email)
+    # Same message whether the email or the password is wrong: no account enumeration.
+    if customer is None or not check_password_hash(customer.password_hash, password or ""):
+        raise AccountError("Wrong email or password.")
+    return customer
+
+
+def sign_in(customer: Customer, remember: bool = False) -> None:
+    """Log the customer in and give them this browser's history and cart."""
+    visitor = current_visitor(create=True)
+    cart_service.merge_visitor_cart(visitor, customer)
+    tracking.attach_visitor(visitor, customer)
+    login_user(customer, remember=remember)
+
+
+def sign_out() -> None:
+    logout_user()
+
+
+def orders_of(customer: Customer) -> list[Order]:
+    return list(
+        db.session.scalars(
+            select(Order).where(Order.customer_id == customer.id).order_by(Order.created_at.desc())
+        )
+    )
+
+
+def order_for(customer: Customer | None, visitor_id: int | None, reference: str) -> Order | None:
+    """An order by reference, only if it belongs to this customer or (guest) this browser."""
+    order = db.session.scalar(select(Order).where(Order.reference == reference))
+    if order is None:
+        return None
+    if customer is not None and order.customer_id == customer.id:
+        return order
+    if order.customer_id is None and visitor_id is not None and order.visitor_id == visitor_id:
+        return order
+    return None
+
+
+def create_admin(email: str, password: str | None = None) -> tuple[Customer, str | None]:
+    """Create an admin, or promote an existing customer; returns a generated password if any."""
+    generated = None
+    customer = find_by_email(email)
+    if customer is not None:
+        customer.role = ROLE_ADMIN
+        if password:
+            customer.password_hash = hash_password(password)
+        db.session.flush()
+        return customer, None
+    if not password:
+        generated = password = secrets.token_urlsafe(12)
+    customer = register(email, password, name="Administrator", role=ROLE_ADMIN)
+    return customer, generated
+
+
+def admin_count() -> int:
+    return db.session.scalar(select(func.count()).select_from(Customer).where(Customer.role == ROLE_ADMIN))

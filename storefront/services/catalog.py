@@ -1,0 +1,144 @@
+"""Catalog queries: departments, listings, search, and the popularity score behind sorting."""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from flask import abort
+from sqlalchemy import Select, case, func, literal, or_, select, update
+from sqlalchemy.orm import selectinload
+
+from storefront.extensions import db
+from storefront.models import ADD_TO_CART, TRANSACTION, VIEW, Category, Event, Product
+from storefront.models.common import utcnow
+
+SORTS = {
+    "popular": "Most popular",
+    "newest": "Newest",
+    "price_asc": "Price: low to high",
+    "price_desc": "Price: high to low",
+}
+DEFAULT_SORT = "popular"
+MAX_SEARCH_TERMS = 8
+MAX_QUERY_LENGTH = 200
+# How strongly each action signals interest when ranking by popularity.
+POPULARITY_WEIGHTS = {VIEW: 1.0, ADD_TO_CART: 4.0, TRANSACTION: 10.0}
+POPULARITY_WINDOW_DAYS = 30
+
+
+def departments() -> list[Category]:
+    """Root categories with their children loaded (the navigation menu)."""
+    return list(
+        db.session.scalars(
+            select(Category)
+            .where(Category.parent_id.is_(None))
+            .options(selectinload(Category.children))
+            .order_by(Category.name)
+        )
+    )
+
+
+def category_by_slug_or_404(slug: str) -> Category:
+    category = db.session.scalar(select(Category).where(Category.slug == slug))
+    if category is None:
+        abort(404)
+    return category
+
+
+def product_or_404(product_id: int) -> Product:
+    product = db.session.get(Product, product_id)
+    if product is None or not product.active:
+        abort(404)
+    return product
+
+
+def _category_ids(category: Category) -> list[int]:
+    """The category and every descendant (departments list their categories' products)."""
+    ids, frontier = [category.id], [category.id]
+    while frontier:
+        frontier = list(db.session.scalars(select(Category.id).where(Category.parent_id.in_(frontier))))
+        ids.extend(frontier)
+    return ids
+
+
+def _sorted(query: Select, sort: str) -> Select:
+    order = {
+        "popular": (Product.popularity.desc(), Product.id),
+        "newest": (Product.created_at.desc(), Product.id.desc()),
+        "price_asc": (Product.price.asc(), Product.id),
+        "price_desc": (Product.price.desc(), Product.id),
+    }.get(sort, (Product.popularity.desc(), Product.id))
+    return query.order_by(*order)
+
+
+def listing(category: Category, sort: str, page: int, per_page: int):
+    """One page of a category's active products (a department includes its categories)."""
+    query = select(Product).where(
+        Product.active.is_(True), Product.category_id.in_(_category_ids(category))
+    )
+    return db.paginate(_sorted(query, sort), page=page, per_page=per_page, error_out=False)
+
+
+def popular_products(limit: int = 8, in_stock: bool = True) -> list[Product]:
+    query = select(Product).where(Product.active.is_(True))
+    if in_stock:
+        query = query.where(Product.stock > 0)
+    return list(db.session.scalars(_sorted(query, "popular").limit(limit)))
+
+
+def newest_products(limit: int = 8) -> list[Product]:
+    query = select(Product).where(Product.active.is_(True), Product.stock > 0)
+    return list(db.session.scalars(_sorted(query, "newest").limit(limit)))
+
+
+def search_terms(query_text: str) -> list[str]:
+    """Lower-cased words of a query; punctuation separates words, markup is just text."""
+    words = re.findall(r"\w+", (query_text or "")[:MAX_QUERY_LENGTH].lower())
+    return list(dict.fromkeys(w for w in words if len(w) >= 2))[:MAX_SEARCH_TERMS]
+
+
+def _like(term: str) -> str:
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def search(query_text: str, page: int, per_page: int):
+    """Products matching every word in name, brand or description, best matches first.
+
+    Relevance: a word in the name counts 3, in the brand 2, in the description 1; ties go to
+    the more popular product. Values are bound parameters and LIKE wildcards are escaped, so
+    quotes, ``%`` or markup in a query are plain text.
+    """
+    terms = search_terms(query_text)
+    if not terms:
+        return None
+    fields = ((Product.name, 3), (Product.brand, 2), (Product.description, 1))
+    score = literal(0)
+    conditions = []
+    for term in terms:
+        pattern = _like(term)
+        matches = [func.lower(column).like(pattern, escape="\\") for column, _ in fields]
+        conditions.append(or_(*matches))
+        for match, (_, weight) in zip(matches, fields):
+            score = score + case((match, weight), else_=0)
+    query = (
+        select(Product)
+        .where(Product.active.is_(True), *conditions)
+        .order_by(score.desc(), Product.popularity.desc(), Product.id)
+    )
+    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+
+def refresh_popularity(now=None, window_days: int = POPULARITY_WINDOW_DAYS) -> None:
+    """Recompute every product's popularity from the last ``window_days`` of events, in SQL."""
+    since = (now or utcnow()) - timedelta(days=window_days)
+    weight = case(
+        *((Event.type == kind, w) for kind, w in POPULARITY_WEIGHTS.items()), else_=0.0
+    )
+    score = (
+        select(func.coalesce(func.sum(weight), 0.0))
+        .where(Event.product_id == Product.id, Event.occurred_at >= since)
+        .scalar_subquery()
+    )
+    db.session.execute(update(Product).values(popularity=score))
+    db.session.flush()

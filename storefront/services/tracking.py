@@ -1,0 +1,121 @@
+"""The one way events enter the database.
+
+Every view, cart change and purchase goes through ``track``; it skips crawlers, classifies the
+device from the user agent (cached: the same few agents repeat all day), stamps the browsing
+session and the customer, and adds the row to the unit of work (the caller commits).
+"""
+from __future__ import annotations
+
+import secrets
+import time
+from datetime import timedelta
+from functools import lru_cache
+from typing import Any
+
+from flask import current_app, has_request_context, request, session
+from flask_login import current_user
+from sqlalchemy import select, update
+from user_agents import parse as parse_user_agent
+
+from storefront.extensions import db
+from storefront.models import EVENT_TYPES, VIEW, Customer, Event, Product, Visitor
+from storefront.models.common import utcnow
+from storefront.services.visitors import current_visitor
+
+SESSION_IDLE_SECONDS = 30 * 60  # a new browsing session starts after 30 idle minutes
+
+
+@lru_cache(maxsize=4096)
+def classify_user_agent(user_agent: str) -> str:
+    """``bot``, ``mobile``, ``tablet`` or ``desktop`` for a User-Agent header."""
+    if not user_agent:
+        return "bot"  # real browsers always send one; scripts and probes often do not
+    parsed = parse_user_agent(user_agent)
+    if parsed.is_bot:
+        return "bot"
+    if parsed.is_tablet:
+        return "tablet"
+    if parsed.is_mobile:
+        return "mobile"
+    return "desktop"
+
+
+def request_device() -> str:
+    return classify_user_agent(request.headers.get("User-Agent", "")[:512])
+
+
+def is_bot_request() -> bool:
+    return has_request_context() and request_device() == "bot"
+
+
+def browsing_session_id() -> str:
+    """A short-lived id grouping one visit's events; renewed after 30 idle minutes."""
+    now = int(time.time())
+    sid, last = session.get("sid"), session.get("sid_at", 0)
+    if not sid or now - last > SESSION_IDLE_SECONDS:
+        sid = secrets.token_hex(8)
+        session["sid"] = sid
+    if now - last > 60 or session.get("sid") != sid:  # avoid rewriting the cookie every request
+        session["sid_at"] = now
+    return sid
+
+
+def track(
+    event_type: str,
+    product: Product | None = None,
+    *,
+    order_id: int | None = None,
+    properties: dict[str, Any] | None = None,
+) -> Event | None:
+    """Record one event for the current visitor; ``None`` when the request is from a bot."""
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"Unknown event type {event_type!r}; known: {sorted(EVENT_TYPES)}")
+    if is_bot_request():
+        return None
+    visitor = current_visitor(create=True)
+    customer_id = current_user.id if current_user.is_authenticated else visitor.customer_id
+    event = Event(
+        visitor_id=visitor.id,
+        customer_id=customer_id,
+        product_id=product.id if product is not None else None,
+        order_id=order_id,
+        type=event_type,
+        occurred_at=utcnow(),
+        session_id=browsing_session_id(),
+        device=request_device(),
+        properties=properties or None,
+    )
+    db.session.add(event)
+    return event
+
+
+def track_view(product: Product) -> Event | None:
+    """Log a product view unless this visitor viewed it moments ago (a reload)."""
+    if is_bot_request():
+        return None
+    visitor = current_visitor(create=True)
+    window = timedelta(seconds=current_app.config["VIEW_DEDUP_SECONDS"])
+    recent = db.session.scalar(
+        select(Event.id)
+        .where(
+            Event.visitor_id == visitor.id,
+            Event.occurred_at >= utcnow() - window,
+            Event.product_id == product.id,
+            Event.type == VIEW,
+        )
+        .limit(1)
+    )
+    if recent is not None:
+        return None
+    return track(VIEW, product)
+
+
+def attach_visitor(visitor: Visitor, customer: Customer) -> None:
+    """Give a customer this browser's history: the visitor and its anonymous events."""
+    visitor.customer_id = customer.id
+    db.session.execute(
+        update(Event)
+        .where(Event.visitor_id == visitor.id, Event.customer_id.is_(None))
+        .values(customer_id=customer.id)
+    )
+    db.session.flush()

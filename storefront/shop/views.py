@@ -1,0 +1,171 @@
+"""Shop pages: thin views that parse the request, call a service and render."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from storefront.extensions import db
+from storefront.services import accounts, catalog, checkout, tracking
+from storefront.services import cart as cart_service
+from storefront.services.placeholders import category_svg
+from storefront.services.visitors import current_visitor
+from storefront.shop import bp
+from storefront.shop.forms import AddToCartForm, CheckoutForm, RemoveFromCartForm, UpdateCartForm
+
+
+def _page() -> int:
+    return max(request.args.get("page", 1, type=int) or 1, 1)
+
+
+@bp.get("/")
+def home():
+    return render_template(
+        "shop/home.html",
+        popular=catalog.popular_products(8),
+        newest=catalog.newest_products(8),
+    )
+
+
+@bp.get("/c/<slug>")
+def category(slug: str):
+    node = catalog.category_by_slug_or_404(slug)
+    sort = request.args.get("sort", catalog.DEFAULT_SORT)
+    if sort not in catalog.SORTS:
+        sort = catalog.DEFAULT_SORT
+    page = catalog.listing(node, sort, _page(), current_app.config["PRODUCTS_PER_PAGE"])
+    return render_template("shop/category.html", category=node, page=page, sort=sort, sorts=catalog.SORTS)
+
+
+def _render_product(product, form: AddToCartForm, status: int = 200):
+    return render_template("shop/product.html", product=product, form=form), status
+
+
+@bp.get("/products/<int:product_id>")
+def product(product_id: int):
+    item = catalog.product_or_404(product_id)
+    tracking.track_view(item)
+    db.session.commit()
+    return _render_product(item, AddToCartForm())
+
+
+@bp.get("/search")
+def search():
+    query = request.args.get("q", "").strip()
+    page = catalog.search(query, _page(), current_app.config["PRODUCTS_PER_PAGE"])
+    return render_template("shop/search.html", query=query, page=page)
+
+
+@bp.get("/cart")
+def cart():
+    return render_template("shop/cart.html", summary=cart_service.summary())
+
+
+def _cart_page_with_error(message: str):
+    flash(message, "error")
+    return render_template("shop/cart.html", summary=cart_service.summary()), 422
+
+
+@bp.post("/cart/add/<int:product_id>")
+def add_to_cart(product_id: int):
+    item = catalog.product_or_404(product_id)
+    form = AddToCartForm()
+    if not form.validate_on_submit():
+        return _render_product(item, form, 422)
+    try:
+        cart_service.add(item, form.quantity.data)
+    except cart_service.CartError as error:
+        db.session.rollback()
+        form.quantity.errors = [str(error)]
+        return _render_product(catalog.product_or_404(product_id), form, 422)
+    db.session.commit()
+    flash(f"Added {item.name} to your cart.", "success")
+    return redirect(url_for("shop.cart"))
+
+
+@bp.post("/cart/update/<int:product_id>")
+def update_cart(product_id: int):
+    form = UpdateCartForm()
+    if not form.validate_on_submit():
+        return _cart_page_with_error(next(iter(form.errors.values()))[0])
+    try:
+        cart_service.set_quantity(product_id, form.quantity.data)
+    except cart_service.CartError as error:
+        db.session.rollback()
+        return _cart_page_with_error(str(error))
+    db.session.commit()
+    return redirect(url_for("shop.cart"))
+
+
+@bp.post("/cart/remove/<int:product_id>")
+def remove_from_cart(product_id: int):
+    RemoveFromCartForm().validate_on_submit()  # CSRF is checked globally; nothing else to read
+    try:
+        cart_service.remove(product_id)
+    except cart_service.CartError as error:
+        db.session.rollback()
+        return _cart_page_with_error(str(error))
+    db.session.commit()
+    flash("Removed from your cart.", "success")
+    return redirect(url_for("shop.cart"))
+
+
+def _checkout_form() -> CheckoutForm:
+    form = CheckoutForm()
+    if request.method == "GET" and current_user.is_authenticated:
+        form.name.data, form.email.data = current_user.name, current_user.email
+    return form
+
+
+def _expiry_in_past(expiry: str) -> bool:
+    month, year = (int(part) for part in expiry.split("/"))
+    now = datetime.now(UTC)
+    return (2000 + year, month) < (now.year, now.month)
+
+
+@bp.route("/checkout", methods=["GET", "POST"])
+def checkout_page():
+    summary = cart_service.summary()
+    if not summary.items and request.method == "GET":
+        flash("Your cart is empty.", "info")
+        return redirect(url_for("shop.cart"))
+    form = _checkout_form()
+    if form.validate_on_submit():
+        if _expiry_in_past(form.expiry.data):
+            form.expiry.errors = ["This card has expired."]
+        else:
+            details = checkout.ShippingDetails(
+                name=form.name.data.strip(), email=form.email.data.strip(),
+                address_line=form.address_line.data.strip(), city=form.city.data.strip(),
+                postcode=form.postcode.data.strip(), country=form.country.data.strip(),
+            )
+            try:
+                order = checkout.place_order(details, form.card_number.data)
+            except checkout.CheckoutError as error:
+                db.session.rollback()
+                flash(str(error), "error")
+                return render_template("shop/checkout.html", form=form, summary=cart_service.summary()), 422
+            db.session.commit()
+            return redirect(url_for("shop.order_confirmation", reference=order.reference))
+    status = 422 if request.method == "POST" else 200
+    return render_template("shop/checkout.html", form=form, summary=summary), status
+
+
+@bp.get("/orders/<reference>")
+def order_confirmation(reference: str):
+    visitor = current_visitor(create=False)
+    customer = current_user if current_user.is_authenticated else None
+    order = accounts.order_for(customer, visitor.id if visitor else None, reference)
+    if order is None:
+        abort(404)
+    return render_template("shop/order.html", order=order)
+
+
+@bp.get("/img/category/<slug>.svg")
+def category_image(slug: str):
+    node = catalog.category_by_slug_or_404(slug)
+    response = Response(category_svg(node.name, node.slug), mimetype="image/svg+xml")
+    response.cache_control.public = True
+    response.cache_control.max_age = 86400
+    return response

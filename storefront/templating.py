@@ -1,0 +1,46 @@
+"""Template filters and globals used across the site."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+import logging
+
+from flask import Flask, url_for
+from sqlalchemy.exc import SQLAlchemyError
+
+from storefront.extensions import db
+
+from storefront.services import catalog
+from storefront.services import cart as cart_service
+
+log = logging.getLogger(__name__)
+
+
+def money(value: Decimal | float | int | None) -> str:
+    return f"${Decimal(value or 0):,.2f}"
+
+
+def product_image_url(product) -> str:
+    return url_for("shop.category_image", slug=product.category.slug)
+
+
+def register_template_helpers(app: Flask) -> None:
+    app.add_template_filter(money, "money")
+    app.add_template_global(product_image_url)
+
+    @app.context_processor
+    def shop_context() -> dict:
+        # Navigation and cart badge: lazy callables, and safe ones, because the error pages
+        # use the same layout and must render even when the database is what failed.
+        return {"nav_departments": _safe(catalog.departments, list), "cart_summary": _safe(cart_service.summary, cart_service.CartSummary.empty)}
+
+
+def _safe(function, fallback):
+    def call():
+        try:
+            return function()
+        except SQLAlchemyError:
+            log.warning("Layout data unavailable", exc_info=True)
+            db.session.rollback()
+            return fallback()
+    return call
