@@ -13,7 +13,7 @@ from typing import Any
 from flask import Flask
 
 from storefront import config as config_module
-from storefront.database import init_database, sqlite_url_for
+from storefront.database import init_database, normalise_database_url, sqlite_url_for
 from storefront.extensions import csrf, db, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,8 +53,8 @@ def configure_app(app: Flask, config: str | type | Mapping[str, Any] | None) -> 
     app.config.from_object(base)
     app.config.update(config_module.environment_overrides())
     app.config.update(overrides)
-    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
-        app.config["SQLALCHEMY_DATABASE_URI"] = sqlite_url_for(app.instance_path)
+    url = app.config.get("SQLALCHEMY_DATABASE_URI")
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(url) if url else sqlite_url_for(app.instance_path)
     if not app.config.get("MODEL_DIR"):
         app.config["MODEL_DIR"] = str(Path(app.instance_path) / "models")
     config_module.check_production(dict(app.config))

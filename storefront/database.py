@@ -16,6 +16,14 @@ from sqlalchemy.engine import Engine
 from storefront.extensions import db
 
 
+def normalise_database_url(url: str) -> str:
+    """Accept the URLs people paste (``postgres://``, ``postgresql://``) and use psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
 def sqlite_url_for(instance_path: str) -> str:
     Path(instance_path).mkdir(parents=True, exist_ok=True)
     return "sqlite:///" + str(Path(instance_path) / "storefront.db")

@@ -1,0 +1,52 @@
+# Two commands: `make run` (set up everything and serve) and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+ADMIN_EMAIL ?= admin@storefront.local
+export FLASK_APP := wsgi.py
+export OPENBLAS_NUM_THREADS ?= 1
+
+.PHONY: run serve setup install install-dev migrate seed admin test test-fast test-postgres clean
+
+run: setup  ## set up (venv, install, migrate, demo data, admin) and serve on http://$(HOST):$(PORT)
+	@echo "==> Serving on http://$(HOST):$(PORT)  (Ctrl-C to stop)"
+	$(BIN)/gunicorn --config gunicorn.conf.py --bind $(HOST):$(PORT) wsgi:app
+
+setup: install migrate seed admin
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: requirements.txt $(BIN)/python
+	@echo "==> Installing requirements into $(VENV)"
+	$(BIN)/pip install --quiet -r requirements.txt
+	@touch $@
+
+$(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+migrate: install
+	@echo "==> Applying database migrations"
+	$(BIN)/flask db upgrade
+
+seed: install
+	@echo "==> Loading demo data (skipped when the shop already has products)"
+	$(BIN)/flask shop seed --if-empty
+
+admin: install
+	$(BIN)/flask shop create-admin $(ADMIN_EMAIL) --generate-password --if-none
+
+test: install-dev  ## the whole suite, slow tests included (what CI runs)
+	$(BIN)/pytest
+
+test-fast: install-dev
+	$(BIN)/pytest -m "not slow"
+
+clean:
+	rm -rf $(VENV) instance/storefront.db* .pytest_cache
