@@ -1,0 +1,49 @@
+"""Recommendation models: one file per model, one interface (:class:`Recommender`).
+
+Every model is fitted on a users x items CSR matrix, recommends by matrix index with implicit's
+``recommend`` signature, and saves to a pickle-free ``.npz`` that :func:`load_model` (numpy
+only, no implicit) turns back into the right class.
+"""
+
+from pathlib import Path
+
+from ml.models.also_bought import AlsoBoughtRecommender
+from ml.models.als import ALSRecommender
+from ml.models.base import Recommender
+from ml.models.bpr import BPRRecommender
+from ml.models.ease import EASERecommender
+from ml.models.item_knn import ItemKNNRecommender
+from ml.models.popularity import PopularityRecommender, RecentPopularityRecommender
+
+#: Every model class by its ``name`` (the key stored in saved files and used in configs).
+MODEL_CLASSES: dict[str, type[Recommender]] = {
+    cls.name: cls
+    for cls in (
+        PopularityRecommender,
+        RecentPopularityRecommender,
+        ItemKNNRecommender,
+        ALSRecommender,
+        BPRRecommender,
+        EASERecommender,
+        AlsoBoughtRecommender,
+    )
+}
+
+
+def load_model(path: str | Path) -> Recommender:
+    """Load any saved model; the class is read from the file."""
+    return Recommender.load(path)
+
+
+__all__ = [
+    "ALSRecommender",
+    "AlsoBoughtRecommender",
+    "BPRRecommender",
+    "EASERecommender",
+    "ItemKNNRecommender",
+    "MODEL_CLASSES",
+    "PopularityRecommender",
+    "RecentPopularityRecommender",
+    "Recommender",
+    "load_model",
+]

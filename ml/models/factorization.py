@@ -1,0 +1,109 @@
+"""Shared serving side of latent-factor models (ALS, BPR): scoring and fold-in with numpy only.
+
+Training uses implicit, but what a trained model needs at serving time is two arrays: user and
+item factors. Scores are dot products, and a user who was not in the training data (or whose
+recent events should count) is "folded in": each model solves its own training objective for
+that one user against the fixed item factors (:func:`fold_in_user` is the implicit-feedback
+least-squares solve that ALS uses). No implicit import is needed to load or score these models.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Mapping
+
+import numpy as np
+import scipy.sparse as sp
+
+from ml.models.base import Recommender, top_n
+
+
+def fold_in_user(
+    item_factors: np.ndarray,
+    gram: np.ndarray,
+    item_indices: np.ndarray,
+    confidences: np.ndarray,
+    regularization: float,
+) -> np.ndarray:
+    """Solve ``min_u sum_i c_i (p_i - u.y_i)^2 + reg |u|^2`` for one user, exactly.
+
+    ``p_i = 1`` with confidence ``c_i`` for the user's items and ``p_i = 0, c_i = 1`` for every
+    other item (implicit's convention). Using ``gram = Y^T Y`` (precomputed once per model), the
+    system is ``(Y^T Y + Y_u^T (C_u - I) Y_u + reg I) u = Y_u^T c_u``: its cost depends on the
+    user's items, not on the catalogue size.
+    """
+    n_factors = item_factors.shape[1]
+    liked = item_factors[item_indices].astype(np.float64)
+    c = confidences.astype(np.float64)
+    a = gram + regularization * np.eye(n_factors) + (liked.T * (c - 1.0)) @ liked
+    return np.linalg.solve(a, liked.T @ c)
+
+
+class FactorizationRecommender(Recommender):
+    """Scores ``user_factors[u] . item_factors[i]``; subclasses provide ``fit`` and ``fold_in``.
+
+    ``recalculate_user=True``, or a ``userid`` beyond the trained users, computes the user's
+    factors from the given row (see :meth:`user_vector`). A user with no usable data has a zero
+    vector and gets no recommendations (so serving falls back to another model).
+    """
+
+    def __init__(self, **params: object) -> None:
+        super().__init__(**params)
+        self.user_factors = np.empty((0, 0), dtype=np.float32)
+        self.item_factors = np.empty((0, 0), dtype=np.float32)
+
+    @property
+    def n_items(self) -> int:
+        return self.item_factors.shape[0]
+
+    @property
+    def n_users(self) -> int:
+        return self.user_factors.shape[0]
+
+    def _set_factors(self, user_factors: np.ndarray, item_factors: np.ndarray) -> None:
+        self.user_factors = np.ascontiguousarray(user_factors, dtype=np.float32)
+        self.item_factors = np.ascontiguousarray(item_factors, dtype=np.float32)
+        self._fitted_changed()
+
+    def _fitted_changed(self) -> None:
+        """Hook to drop caches derived from the factors."""
+
+    @abc.abstractmethod
+    def fold_in(self, user_row: sp.csr_matrix) -> np.ndarray:
+        """Factors of a user computed from their 1 x n_items row (numpy only); a zero vector
+        when the row is empty."""
+
+    def user_vector(
+        self, userid: int, user_row: sp.csr_matrix, recalculate_user: bool
+    ) -> np.ndarray:
+        """Trained factors of ``userid``, or folded in from ``user_row`` (see class doc)."""
+        if recalculate_user or not 0 <= userid < self.n_users:
+            return self.fold_in(user_row)
+        return self.user_factors[userid]
+
+    def _score(self, userid: int, user_row: sp.csr_matrix, recalculate_user: bool) -> np.ndarray:
+        return self._score_batch(np.array([userid]), user_row, recalculate_user)[0]
+
+    def _score_batch(self, userids, user_items, recalculate_user) -> np.ndarray:
+        users = np.empty((len(userids), self.item_factors.shape[1]), dtype=np.float32)
+        for i, userid in enumerate(userids):
+            users[i] = self.user_vector(int(userid), user_items[i], recalculate_user)
+        scores = (users @ self.item_factors.T).astype(np.float64)
+        scores[~np.any(users != 0, axis=1)] = -np.inf
+        return scores
+
+    def similar_items(self, itemid: int, N: int = 10) -> tuple[np.ndarray, np.ndarray]:
+        """Cosine similarity of item factors."""
+        itemid = self._check_item(itemid)
+        factors = self.item_factors.astype(np.float64)
+        norms = np.linalg.norm(factors, axis=1)
+        norms[norms == 0] = 1e-10
+        scores = factors @ factors[itemid] / (norms * norms[itemid])
+        scores[itemid] = -np.inf
+        return top_n(scores, N)
+
+    def _get_arrays(self) -> dict[str, np.ndarray]:
+        return {"user_factors": self.user_factors, "item_factors": self.item_factors}
+
+    def _set_arrays(self, arrays: Mapping[str, np.ndarray]) -> None:
+        self._set_factors(arrays["user_factors"], arrays["item_factors"])
