@@ -13,7 +13,7 @@ def category_svg(name: str, slug: str) -> str:
     """A 400x400 illustration: a tinted background, a stylised product box and the name."""
     hue = _hue(slug)
     label = escape(name)
-    initials = escape("".join(word[0] for word in name.split()[:2]).upper() or "?")
+    initials = escape("".join(word[0] for word in name.split() if word[0].isalnum())[:2].upper() or "?")
     return f"""<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 400 400" role="img" aria-label="{label}">
 <defs><linearGradient id="g" x1="0" y1="0" x2="1" y2="1">
 <stop offset="0" stop-color="hsl({hue},70%,92%)"/><stop offset="1" stop-color="hsl({(hue + 40) % 360},60%,80%)"/>
