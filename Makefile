@@ -8,7 +8,7 @@ ADMIN_EMAIL ?= admin@storefront.local
 export FLASK_APP := wsgi.py
 export OPENBLAS_NUM_THREADS ?= 1
 
-.PHONY: run serve setup install install-dev migrate seed admin test test-fast test-postgres clean
+.PHONY: run setup install install-dev migrate seed admin test test-fast bench clean
 
 run: setup  ## set up (venv, install, migrate, demo data, admin) and serve on http://$(HOST):$(PORT)
 	@echo "==> Serving on http://$(HOST):$(PORT)  (Ctrl-C to stop)"
@@ -47,6 +47,9 @@ test: install-dev  ## the whole suite, slow tests included (what CI runs)
 
 test-fast: install-dev
 	$(BIN)/pytest -m "not slow"
+
+bench: install  ## measure, and append the results to BENCHMARKS.md
+	PYTHONPATH=. $(BIN)/python bench/tracking_overhead.py --record BENCHMARKS.md
 
 clean:
 	rm -rf $(VENV) instance/storefront.db* .pytest_cache

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import secrets
 import time
-from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
 from flask import current_app, has_request_context, request, session
 from flask_login import current_user
-from sqlalchemy import select, update
+from sqlalchemy import insert, update
 from user_agents import parse as parse_user_agent
 
 from storefront.extensions import db
@@ -23,6 +22,7 @@ from storefront.models.common import utcnow
 from storefront.services.visitors import current_visitor
 
 SESSION_IDLE_SECONDS = 30 * 60  # a new browsing session starts after 30 idle minutes
+_INSERT_EVENT = insert(Event.__table__)  # one statement, compiled once, parameters per call
 
 
 @lru_cache(maxsize=4096)
@@ -66,47 +66,49 @@ def track(
     *,
     order_id: int | None = None,
     properties: dict[str, Any] | None = None,
-) -> Event | None:
-    """Record one event for the current visitor; ``None`` when the request is from a bot."""
+) -> bool:
+    """Record one event for the current visitor; ``False`` when the request is from a bot.
+
+    A prepared Core INSERT with bound parameters rather than ``session.add``: this runs on every
+    product page, and skipping the ORM unit of work (and statement re-compilation) makes it
+    several times cheaper. It still joins the request's transaction.
+    """
     if event_type not in EVENT_TYPES:
         raise ValueError(f"Unknown event type {event_type!r}; known: {sorted(EVENT_TYPES)}")
     if is_bot_request():
-        return None
+        return False
     visitor = current_visitor(create=True)
     customer_id = current_user.id if current_user.is_authenticated else visitor.customer_id
-    event = Event(
-        visitor_id=visitor.id,
-        customer_id=customer_id,
-        product_id=product.id if product is not None else None,
-        order_id=order_id,
-        type=event_type,
-        occurred_at=utcnow(),
-        session_id=browsing_session_id(),
-        device=request_device(),
-        properties=properties or None,
+    db.session.execute(
+        _INSERT_EVENT,
+        {
+            "visitor_id": visitor.id,
+            "customer_id": customer_id,
+            "product_id": product.id if product is not None else None,
+            "order_id": order_id,
+            "type": event_type,
+            "occurred_at": utcnow(),
+            "session_id": browsing_session_id(),
+            "device": request_device(),
+            "properties": properties or None,
+        },
     )
-    db.session.add(event)
-    return event
+    return True
 
 
-def track_view(product: Product) -> Event | None:
-    """Log a product view unless this visitor viewed it moments ago (a reload)."""
+def track_view(product: Product) -> bool:
+    """Log a product view unless this browser viewed the same product moments ago (a reload).
+
+    The last view is remembered in the signed session cookie, not looked up in the events
+    table: the reload comes from the same browser, and the query would cost more than the insert.
+    """
     if is_bot_request():
-        return None
-    visitor = current_visitor(create=True)
-    window = timedelta(seconds=current_app.config["VIEW_DEDUP_SECONDS"])
-    recent = db.session.scalar(
-        select(Event.id)
-        .where(
-            Event.visitor_id == visitor.id,
-            Event.occurred_at >= utcnow() - window,
-            Event.product_id == product.id,
-            Event.type == VIEW,
-        )
-        .limit(1)
-    )
-    if recent is not None:
-        return None
+        return False
+    now = time.time()
+    last_product, last_at = session.get("last_view", (None, 0.0))
+    if last_product == product.id and now - last_at < current_app.config["VIEW_DEDUP_SECONDS"]:
+        return False
+    session["last_view"] = (product.id, now)
     return track(VIEW, product)
 
 
