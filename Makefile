@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
-ADMIN_EMAIL ?= admin@storefront.local
+ADMIN_EMAIL ?= admin@example.com
 export FLASK_APP := wsgi.py
 export OPENBLAS_NUM_THREADS ?= 1
 

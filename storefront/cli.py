@@ -77,12 +77,20 @@ def create_admin_command(email, generate_password, if_none):
     if if_none and accounts.admin_count():
         click.echo("An admin account already exists; not creating another.")
         return
+    try:
+        accounts.check_email(email)  # before prompting: a bad address would waste the password
+    except accounts.AccountError as error:
+        raise click.ClickException(str(error)) from None
     password = None
     if not generate_password:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
         if len(password) < accounts.MIN_PASSWORD_LENGTH:
             raise click.ClickException(f"Use a password of at least {accounts.MIN_PASSWORD_LENGTH} characters.")
-    customer, generated = accounts.create_admin(email, password)
+    try:
+        customer, generated = accounts.create_admin(email, password)
+    except accounts.AccountError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from None
     db.session.commit()
     click.echo(f"Admin ready: {customer.email}")
     if generated:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import secrets
 
+from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_login import login_user, logout_user
 from sqlalchemy import func, select
@@ -41,7 +42,17 @@ def find_by_email(email: str) -> Customer | None:
     return db.session.scalar(select(Customer).where(Customer.email == normalise_email(email)))
 
 
+def check_email(email: str) -> str:
+    """The normalised address, or ``AccountError`` if it could never log in through the form."""
+    try:
+        validate_email(email or "", check_deliverability=False)
+    except EmailNotValidError as error:
+        raise AccountError(f"{email!r} is not a usable email address: {error}") from None
+    return normalise_email(email)
+
+
 def register(email: str, password: str, name: str, role: str = ROLE_CUSTOMER) -> Customer:
+    email = check_email(email)
     if len(password or "") < MIN_PASSWORD_LENGTH:
         raise AccountError(f"Choose a password of at least {MIN_PASSWORD_LENGTH} characters.")
     if find_by_email(email) is not None:
