@@ -76,6 +76,9 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from storefront.routing import IdConverter
+
+    app.url_map.converters["id"] = IdConverter
     from storefront.account import bp as account_bp
     from storefront.admin import bp as admin_bp
     from storefront.shop import bp as shop_bp
@@ -92,8 +95,10 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_request_hooks(app: Flask) -> None:
+    from storefront.request_guards import register_request_guards
     from storefront.services.visitors import register_visitor_cookie
 
+    register_request_guards(app)
     register_visitor_cookie(app)
 
 

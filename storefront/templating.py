@@ -1,11 +1,11 @@
 """Template filters and globals used across the site."""
 from __future__ import annotations
 
-from decimal import Decimal
-
 import logging
+from decimal import Decimal
+from urllib.parse import urlencode
 
-from flask import Flask, url_for
+from flask import Flask, request, url_for
 from sqlalchemy.exc import SQLAlchemyError
 
 from storefront.extensions import db
@@ -24,9 +24,17 @@ def product_image_url(product) -> str:
     return url_for("shop.category_image", slug=product.category.slug)
 
 
+def page_url(number: int) -> str:
+    """This page's URL with another ``page``: the path plus re-encoded query arguments only, so
+    no query argument can reach ``url_for`` and change the endpoint, host or scheme."""
+    args = [(key, value) for key, value in request.args.items(multi=True) if key != "page"]
+    return request.path + "?" + urlencode([*args, ("page", str(number))])
+
+
 def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(money, "money")
     app.add_template_global(product_image_url)
+    app.add_template_global(page_url)
 
     @app.context_processor
     def shop_context() -> dict:

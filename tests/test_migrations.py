@@ -9,7 +9,7 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect
 
-from conftest import reset_postgres_schema
+from helpers import reset_postgres_schema
 from storefront import create_app
 from storefront.extensions import db
 

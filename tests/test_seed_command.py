@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from conftest import reset_postgres_schema
+from helpers import reset_postgres_schema
 from storefront.extensions import db
 from storefront.models import (
     TRANSACTION, VIEW, Category, Customer, Event, Order, OrderLine, Product, Visitor,

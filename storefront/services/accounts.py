@@ -65,10 +65,23 @@ def register(email: str, password: str, name: str, role: str = ROLE_CUSTOMER) ->
     return customer
 
 
+def _dummy_hash() -> str:
+    """A hash with the app's method, to spend the same time on unknown emails."""
+    method = current_app.config["PASSWORD_HASH_METHOD"]
+    if method not in _DUMMY_HASHES:
+        _DUMMY_HASHES[method] = generate_password_hash(secrets.token_urlsafe(16), method=method)
+    return _DUMMY_HASHES[method]
+
+
+_DUMMY_HASHES: dict[str, str] = {}
+
+
 def authenticate(email: str, password: str) -> Customer:
     customer = find_by_email(email)
-    # Same message whether the email or the password is wrong: no account enumeration.
-    if customer is None or not check_password_hash(customer.password_hash, password or ""):
+    # Same message and the same hashing work whether the email or the password is wrong, so
+    # neither the page nor its response time tells which emails have accounts.
+    stored = customer.password_hash if customer is not None else _dummy_hash()
+    if not check_password_hash(stored, password or "") or customer is None:
         raise AccountError("Wrong email or password.")
     return customer
 

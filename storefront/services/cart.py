@@ -116,7 +116,11 @@ def set_quantity(product_id: int, quantity: int) -> None:
     if quantity == 0:
         remove(product_id)
         return
-    _check_quantity(quantity, item.product)
+    if quantity > item.quantity:
+        _check_quantity(quantity, item.product)
+    elif quantity > current_app.config["MAX_CART_QUANTITY"]:
+        raise CartError(f"Quantity must be between 1 and {current_app.config['MAX_CART_QUANTITY']}.")
+    # Lowering a line is always allowed, even after the product ran short: checkout re-checks.
     delta = quantity - item.quantity
     if delta:
         kind = ADD_TO_CART if delta > 0 else REMOVE_FROM_CART

@@ -6,6 +6,7 @@ session and the customer, and adds the row to the unit of work (the caller commi
 """
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from functools import lru_cache
@@ -25,10 +26,18 @@ SESSION_IDLE_SECONDS = 30 * 60  # a new browsing session starts after 30 idle mi
 _INSERT_EVENT = insert(Event.__table__)  # one statement, compiled once, parameters per call
 
 
+# HTTP libraries and command-line clients: not people browsing, so not feedback either.
+_SCRIPTED_CLIENT = re.compile(
+    r"^(curl|wget|python-requests|python-urllib|python-httpx|aiohttp|go-http-client|okhttp|"
+    r"java/|apache-httpclient|libwww-perl|httpie|scrapy|node-fetch|axios)",
+    re.IGNORECASE,
+)
+
+
 @lru_cache(maxsize=4096)
 def classify_user_agent(user_agent: str) -> str:
     """``bot``, ``mobile``, ``tablet`` or ``desktop`` for a User-Agent header."""
-    if not user_agent:
+    if not user_agent or _SCRIPTED_CLIENT.match(user_agent):
         return "bot"  # real browsers always send one; scripts and probes often do not
     parsed = parse_user_agent(user_agent)
     if parsed.is_bot:

@@ -12,6 +12,7 @@ from flask import Flask, current_app, g, request
 from flask.wrappers import Response
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from storefront.extensions import db
 from storefront.models import Visitor
@@ -52,11 +53,20 @@ def current_visitor(create: bool = True) -> Visitor | None:
     token = visitor_token()
     visitor = db.session.scalar(select(Visitor).where(Visitor.token == token))
     if visitor is None and create:
-        visitor = Visitor(token=token)
-        db.session.add(visitor)
-        db.session.flush()
+        visitor = _insert_visitor(token)
     g.visitor = visitor
     return visitor
+
+
+def _insert_visitor(token: str) -> Visitor:
+    """Create the row; if a parallel first request of the same browser won, use theirs."""
+    try:
+        with db.session.begin_nested():
+            visitor = Visitor(token=token)
+            db.session.add(visitor)
+        return visitor
+    except IntegrityError:
+        return db.session.scalars(select(Visitor).where(Visitor.token == token)).one()
 
 
 def _set_cookie(response: Response) -> Response:

@@ -15,8 +15,11 @@ from storefront.shop import bp
 from storefront.shop.forms import AddToCartForm, CheckoutForm, RemoveFromCartForm, UpdateCartForm
 
 
+MAX_PAGE = 10_000  # deeper pages are empty anyway; a huge offset would overflow the database
+
+
 def _page() -> int:
-    return max(request.args.get("page", 1, type=int) or 1, 1)
+    return min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
 
 
 @bp.get("/")
@@ -42,7 +45,7 @@ def _render_product(product, form: AddToCartForm, status: int = 200):
     return render_template("shop/product.html", product=product, form=form), status
 
 
-@bp.get("/products/<int:product_id>")
+@bp.get("/products/<id:product_id>")
 def product(product_id: int):
     item = catalog.product_or_404(product_id)
     tracking.track_view(item)
@@ -67,7 +70,7 @@ def _cart_page_with_error(message: str):
     return render_template("shop/cart.html", summary=cart_service.summary()), 422
 
 
-@bp.post("/cart/add/<int:product_id>")
+@bp.post("/cart/add/<id:product_id>")
 def add_to_cart(product_id: int):
     item = catalog.product_or_404(product_id)
     form = AddToCartForm()
@@ -77,6 +80,7 @@ def add_to_cart(product_id: int):
         cart_service.add(item, form.quantity.data)
     except cart_service.CartError as error:
         db.session.rollback()
+        flash(str(error), "error")  # the form itself is hidden when the product is out of stock
         form.quantity.errors = [str(error)]
         return _render_product(catalog.product_or_404(product_id), form, 422)
     db.session.commit()
@@ -84,7 +88,7 @@ def add_to_cart(product_id: int):
     return redirect(url_for("shop.cart"))
 
 
-@bp.post("/cart/update/<int:product_id>")
+@bp.post("/cart/update/<id:product_id>")
 def update_cart(product_id: int):
     form = UpdateCartForm()
     if not form.validate_on_submit():
@@ -98,7 +102,7 @@ def update_cart(product_id: int):
     return redirect(url_for("shop.cart"))
 
 
-@bp.post("/cart/remove/<int:product_id>")
+@bp.post("/cart/remove/<id:product_id>")
 def remove_from_cart(product_id: int):
     RemoveFromCartForm().validate_on_submit()  # CSRF is checked globally; nothing else to read
     try:
