@@ -4,6 +4,7 @@ from storefront.models.catalog import Category, Product
 from storefront.models.customers import ROLE_ADMIN, ROLE_CUSTOMER, Customer, Visitor
 from storefront.models.events import (
     ADD_TO_CART,
+    CLICK,
     EVENT_TYPES,
     REMOVE_FROM_CART,
     TRANSACTION,
@@ -11,8 +12,22 @@ from storefront.models.events import (
     Event,
 )
 from storefront.models.orders import STATUS_PAID, Order, OrderLine
+from storefront.models.recommendations import Impression
+from storefront.models.training import (
+    ACTIVE_STATUSES,
+    RUN_FAILED,
+    RUN_QUEUED,
+    RUN_RUNNING,
+    RUN_SUCCEEDED,
+    TRIGGER_ADMIN,
+    TRIGGER_CLI,
+    TRIGGER_SCHEDULE,
+    TrainingRun,
+)
 
 __all__ = [
+    "ACTIVE_STATUSES", "CLICK", "RUN_FAILED", "RUN_QUEUED", "RUN_RUNNING", "RUN_SUCCEEDED",
+    "TRIGGER_ADMIN", "TRIGGER_CLI", "TRIGGER_SCHEDULE", "Impression", "TrainingRun",
     "ADD_TO_CART", "EVENT_TYPES", "REMOVE_FROM_CART", "ROLE_ADMIN", "ROLE_CUSTOMER",
     "STATUS_PAID", "TRANSACTION", "VIEW",
     "Cart", "CartItem", "Category", "Customer", "Event", "Order", "OrderLine", "Product", "Visitor",

@@ -19,7 +19,8 @@ VIEW = "view"
 ADD_TO_CART = "addtocart"
 REMOVE_FROM_CART = "removefromcart"
 TRANSACTION = "transaction"
-EVENT_TYPES = frozenset({VIEW, ADD_TO_CART, REMOVE_FROM_CART, TRANSACTION})
+CLICK = "click"  # a click on a recommended item; impression_id says which widget render
+EVENT_TYPES = frozenset({VIEW, ADD_TO_CART, REMOVE_FROM_CART, TRANSACTION, CLICK})
 
 
 class Event(db.Model):
@@ -35,6 +36,7 @@ class Event(db.Model):
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
     product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"))
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
+    impression_id: Mapped[int | None] = mapped_column(ForeignKey("impressions.id"), index=True)
     type: Mapped[str] = mapped_column(String(32))
     occurred_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     session_id: Mapped[str] = mapped_column(String(64), default="")

@@ -1,0 +1,33 @@
+"""What the recommendation widgets showed, so clicks can be counted against it (online CTR)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storefront.extensions import db
+from storefront.models.common import BigIntId, utcnow
+
+
+class Impression(db.Model):
+    """One render of one widget: which items, in which order, from which model version.
+
+    A click on a recommended item is an ``Event`` of type ``click`` whose ``impression_id``
+    points here and whose ``properties["position"]`` is the item's 0-based position.
+    """
+
+    __tablename__ = "impressions"
+    __table_args__ = (Index("ix_impressions_widget_time", "widget", "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    visitor_id: Mapped[int | None] = mapped_column(ForeignKey("visitors.id"), index=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+    widget: Mapped[str] = mapped_column(String(32))
+    strategy: Mapped[str] = mapped_column(String(32))  # the model or fallback that filled it
+    model_version: Mapped[str | None] = mapped_column(String(64), index=True)
+    context_product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"))
+    items: Mapped[list[int]] = mapped_column(JSON)  # product ids, in display order
+    device: Mapped[str] = mapped_column(String(16), default="desktop")
+    session_id: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
