@@ -1,0 +1,266 @@
+"""Versioned model artifacts on disk, atomic activation, and the one-training-job-at-a-time lock.
+
+Layout of ``model_dir``::
+
+    ACTIVE                      the active version's name (replaced atomically, never edited)
+    training.lock               present while a training job runs (see TrainingLock)
+    20260115T103000123456Z-3fa2c1/
+        manifest.json           the run's record + every file's sha256
+        recommender.npz  similar.npz  also_bought.npz  popular.npz   (one per model role)
+        ids.npz                 the IdMap (user and item ids, unicode arrays)
+        user_items.npz          the users x items matrix serving folds recent events into
+
+Why it is built this way: a version is written into a hidden temporary directory and renamed
+into place only when complete, and ``ACTIVE`` changes only after that (temp file +
+``os.replace``). So a failed or killed run can never change what is served, and a reader never
+sees half a version. Every file is ``.npz`` loaded with ``allow_pickle=False``: artifacts are data,
+not code. Versions sort by name (UTC timestamp first), so "newest" needs no clock but the name.
+:class:`TrainingLock` (defined in :mod:`ml.training.lock`) keeps publishers to one at a time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import secrets
+import shutil
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Mapping, Protocol
+
+import numpy as np
+import scipy.sparse as sp
+
+from ml.data.idmap import IdMap
+from ml.models.base import Recommender
+from ml.training.lock import LockHeldError, TrainingLock
+
+__all__ = [
+    "ArtifactError",
+    "LockHeldError",
+    "ModelRegistry",
+    "TrainingLock",
+    "new_version",
+    "read_active",
+    "verify_version",
+]
+
+log = logging.getLogger(__name__)
+
+ACTIVE_FILE = "ACTIVE"
+MANIFEST_FILE = "manifest.json"
+IDS_FILE = "ids.npz"
+USER_ITEMS_FILE = "user_items.npz"
+MANIFEST_FORMAT = 1
+VERSION_PATTERN = re.compile(r"^\d{8}T\d{12}Z-[0-9a-f]{6}$")
+_TMP_PREFIX = ".tmp-"
+_ABANDONED_TMP_SECONDS = 3600.0
+
+
+class ArtifactError(Exception):
+    """A version is missing, incomplete or corrupted (a file absent or its sha256 wrong)."""
+
+
+class Publishable(Protocol):
+    """What :meth:`ModelRegistry.publish` needs (``ml.training.TrainingResult`` has it)."""
+
+    id_map: IdMap
+    user_items: sp.csr_matrix
+    models: Mapping[str, Recommender]
+
+    def summary(self) -> dict[str, Any]: ...
+
+
+def new_version(now: datetime | None = None) -> str:
+    """``YYYYMMDDTHHMMSSffffffZ-xxxxxx``: sortable by time, unique by the random suffix."""
+    now = now or datetime.now(timezone.utc)
+    return f"{now.strftime('%Y%m%dT%H%M%S%f')}Z-{secrets.token_hex(3)}"
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file or directory to disk, so a crash cannot leave a renamed-but-empty file."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` so readers see the old or the new content, never a mix."""
+    tmp = path.with_name(f"{_TMP_PREFIX}{path.name}-{secrets.token_hex(4)}")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    _fsync(path.parent)
+
+
+def read_active(model_dir: Path) -> str | None:
+    """The active version's name, or None when nothing was ever activated."""
+    try:
+        name = (Path(model_dir) / ACTIVE_FILE).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    return name or None
+
+
+def verify_version(version_dir: Path) -> dict[str, Any]:
+    """Return the manifest once every listed file exists with its recorded sha256.
+
+    Raises :class:`ArtifactError` otherwise, naming what is wrong.
+    """
+    version_dir = Path(version_dir)
+    try:
+        manifest = json.loads((version_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
+        files = manifest["files"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ArtifactError(f"{version_dir}: unreadable manifest ({exc})") from exc
+    for name, info in files.items():
+        path = version_dir / name
+        if not path.is_file():
+            raise ArtifactError(f"{version_dir}: file {name} is missing")
+        if sha256_file(path) != info.get("sha256"):
+            raise ArtifactError(f"{version_dir}: file {name} does not match its sha256")
+    return manifest
+
+
+def save_user_items(path: Path, matrix: sp.csr_matrix) -> None:
+    m = sp.csr_matrix(matrix, dtype=np.float32)
+    with open(path, "wb") as handle:
+        np.savez(handle, data=m.data, indices=m.indices, indptr=m.indptr,
+                 shape=np.asarray(m.shape, dtype=np.int64))
+
+
+def load_user_items(path: Path) -> sp.csr_matrix:
+    with np.load(path, allow_pickle=False) as f:
+        shape = tuple(int(n) for n in f["shape"])
+        return sp.csr_matrix((f["data"], f["indices"], f["indptr"]), shape=shape)
+
+
+def load_id_map(path: Path) -> IdMap:
+    with np.load(path, allow_pickle=False) as f:
+        return IdMap.from_arrays(f)
+
+
+class ModelRegistry:
+    """Publish, list, activate and prune versions under ``model_dir``."""
+
+    def __init__(self, model_dir: str | os.PathLike[str]) -> None:
+        self.model_dir = Path(model_dir)
+        self.model_dir.mkdir(parents=True, exist_ok=True)
+
+    def path(self, version: str) -> Path:
+        if not VERSION_PATTERN.match(version):
+            raise ValueError(f"not a version name: {version!r}")
+        return self.model_dir / version
+
+    def versions(self) -> list[str]:
+        """Complete versions, oldest first (temporary directories are never listed)."""
+        return sorted(
+            p.name for p in self.model_dir.iterdir() if p.is_dir() and VERSION_PATTERN.match(p.name)
+        )
+
+    def active_version(self) -> str | None:
+        return read_active(self.model_dir)
+
+    def manifest(self, version: str) -> dict[str, Any]:
+        path = self.path(version) / MANIFEST_FILE
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ArtifactError(f"no version {version} in {self.model_dir}") from None
+
+    def publish(self, result: Publishable, activate: bool = True) -> str:
+        """Write ``result`` as a new version (and make it active); return its name.
+
+        Any failure removes the temporary directory and leaves ``ACTIVE`` untouched.
+        """
+        version = new_version()
+        tmp = self.model_dir / f"{_TMP_PREFIX}{version}"
+        tmp.mkdir()
+        try:
+            files = self._write_files(tmp, result)
+            manifest = {
+                "format": MANIFEST_FORMAT,
+                "version": version,
+                "created_at": datetime.now(timezone.utc).isoformat(),
+                **result.summary(),
+                "files": files,
+                "roles": {role: f"{role}.npz" for role in result.models},
+            }
+            with open(tmp / MANIFEST_FILE, "w", encoding="utf-8") as handle:
+                json.dump(manifest, handle, indent=2, sort_keys=True, default=_json_default)
+                handle.flush()
+                os.fsync(handle.fileno())
+            _fsync(tmp)
+            os.rename(tmp, self.model_dir / version)
+            _fsync(self.model_dir)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        log.info("published model version %s", version)
+        if activate:
+            self.activate(version)
+        return version
+
+    @staticmethod
+    def _write_files(directory: Path, result: Publishable) -> dict[str, dict[str, Any]]:
+        with open(directory / IDS_FILE, "wb") as handle:
+            np.savez(handle, **result.id_map.to_arrays())
+        save_user_items(directory / USER_ITEMS_FILE, result.user_items)
+        for role, model in result.models.items():
+            model.save(directory / f"{role}.npz")
+        files = {}
+        for path in sorted(directory.iterdir()):
+            _fsync(path)
+            files[path.name] = {"sha256": sha256_file(path), "bytes": path.stat().st_size}
+        return files
+
+    def activate(self, version: str) -> None:
+        """Point ``ACTIVE`` at ``version`` after checking every file (ArtifactError if bad)."""
+        verify_version(self.path(version))
+        write_atomic(self.model_dir / ACTIVE_FILE, version + "\n")
+        log.info("activated model version %s", version)
+
+    def prune(self, keep: int = 5) -> list[str]:
+        """Delete all but the ``keep`` newest versions, never the active one; return the
+        deleted names. Temporary files and directories of publishes abandoned over an hour ago
+        are removed too."""
+        if keep < 0:
+            raise ValueError("keep must be >= 0")
+        active = self.active_version()
+        versions = self.versions()
+        doomed = [v for v in versions[: max(len(versions) - keep, 0)] if v != active]
+        for version in doomed:
+            shutil.rmtree(self.model_dir / version)
+            log.info("pruned model version %s", version)
+        cutoff = time.time() - _ABANDONED_TMP_SECONDS
+        for path in self.model_dir.glob(f"{_TMP_PREFIX}*"):
+            if path.lstat().st_mtime >= cutoff:
+                continue
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+        return doomed
+
+
+def _json_default(value: object) -> object:
+    """numpy scalars (metrics, sizes) -> plain Python numbers for JSON."""
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

@@ -1,0 +1,261 @@
+"""Serving: load the active model version and score with numpy/scipy only (never implicit).
+
+Web workers hold one :class:`ModelHolder`. Its :meth:`ModelHolder.get` checks the registry's
+``ACTIVE`` pointer at most every ``check_interval`` seconds (one ``stat``, plus a read of a tiny
+file when it changed), loads and fully validates a new version *before* swapping the reference
+(so requests never see half a version), and keeps serving the version it has when a new one is
+broken. ``None`` means nothing loadable was ever published: callers fall back to their own
+popularity query.
+
+:class:`LoadedVersion` answers with external (string) ids and filters the caller's ``exclude``
+set; it never pads short lists, so the web layer's fallback chain can tell "the model has no
+evidence" from "the model says so".
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+from ml.data.idmap import IdMap
+from ml.models import load_model
+from ml.models.base import Recommender
+from ml.registry import (
+    ACTIVE_FILE,
+    IDS_FILE,
+    USER_ITEMS_FILE,
+    VERSION_PATTERN,
+    ArtifactError,
+    load_id_map,
+    load_user_items,
+    read_active,
+    verify_version,
+)
+from ml.training.result import ALSO_BOUGHT, POPULAR, RECOMMENDER, SIMILAR
+
+log = logging.getLogger(__name__)
+
+ScoredItems = list[tuple[str, float]]
+
+
+class LoadedVersion:
+    """One published version in memory: its manifest, id map, users' rows and models."""
+
+    def __init__(
+        self,
+        version: str,
+        manifest: dict[str, Any],
+        id_map: IdMap,
+        user_items: sp.csr_matrix,
+        models: dict[str, Recommender],
+    ) -> None:
+        self.version = version
+        self.manifest = manifest
+        self.id_map = id_map
+        self.user_items = user_items
+        self.models = models
+        self.event_weights = {str(k): float(v) for k, v in manifest["event_weights"].items()}
+
+    @classmethod
+    def load(cls, version_dir: str | os.PathLike[str]) -> "LoadedVersion":
+        """Load and check everything (sha256, shapes, a trial scoring) or raise ArtifactError."""
+        version_dir = Path(version_dir)
+        manifest = verify_version(version_dir)
+        try:
+            id_map = load_id_map(version_dir / IDS_FILE)
+            user_items = load_user_items(version_dir / USER_ITEMS_FILE)
+            roles = manifest["roles"].items()
+            models = {role: load_model(version_dir / name) for role, name in roles}
+            loaded = cls(manifest["version"], manifest, id_map, user_items, models)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ArtifactError(f"{version_dir}: cannot load ({exc})") from exc
+        loaded._check(version_dir.name)
+        return loaded
+
+    def _check(self, dir_name: str) -> None:
+        problems = []
+        if self.version != dir_name:
+            problems.append(f"manifest names version {self.version}")
+        if RECOMMENDER not in self.models:
+            problems.append("no recommender model")
+        if self.user_items.shape != (self.id_map.n_users, self.id_map.n_items):
+            problems.append(f"user_items shape {self.user_items.shape} != id map")
+        for role, model in self.models.items():
+            if model.n_items != self.id_map.n_items:
+                problems.append(f"{role} has {model.n_items} items, id map {self.id_map.n_items}")
+            n_users = getattr(model, "n_users", None)
+            if n_users is not None and n_users != self.id_map.n_users:
+                problems.append(f"{role} has {n_users} users, id map has {self.id_map.n_users}")
+        if any(not (w >= 0 and math.isfinite(w)) for w in self.event_weights.values()):
+            problems.append("invalid event weights")
+        if problems:
+            raise ArtifactError(f"{dir_name}: " + "; ".join(problems))
+        if self.id_map.n_items:  # exercise scoring once; also warms fold-in caches
+            positive = [t for t, w in self.event_weights.items() if w > 0][:1]
+            try:
+                self.recommend_for_user(None, [(self.id_map.item_ids[0], t) for t in positive], 1)
+            except Exception as exc:
+                raise ArtifactError(f"{dir_name}: trial scoring failed ({exc!r})") from exc
+
+    # -- id translation -------------------------------------------------------------------------
+    def _banned(self, exclude: Iterable[str]) -> np.ndarray:
+        exclude = list(exclude)
+        if not exclude:
+            return np.empty(0, dtype=np.int64)
+        indices = self.id_map.item_indices(exclude)
+        return indices[indices >= 0]
+
+    def _external(
+        self, ids: np.ndarray, scores: np.ndarray, banned: np.ndarray, n: int
+    ) -> ScoredItems:
+        keep = ~np.isin(ids, banned) & (ids >= 0)
+        ids, scores = ids[keep][:n], scores[keep][:n]
+        return [(str(i), float(s)) for i, s in zip(self.id_map.item_ids[ids], scores)]
+
+    def visitor_row(
+        self, user_id: str | None, recent_items: Sequence[tuple[str, str]]
+    ) -> tuple[int, sp.csr_matrix, bool]:
+        """(model row or -1, the visitor's weighted history row, whether it has new events).
+
+        The row is the user's training row (if known) plus their recent events weighted with
+        the version's event weights; unknown items and event types are ignored.
+        """
+        n_items = self.id_map.n_items
+        index = int(self.id_map.user_indices([user_id])[0]) if user_id is not None else -1
+        if index >= 0:
+            row = self.user_items[index]
+        else:
+            row = sp.csr_matrix((1, n_items), dtype=np.float32)
+        if not recent_items:
+            return index, row, False
+        columns = self.id_map.item_indices([item for item, _ in recent_items])
+        weights = np.array([self.event_weights.get(str(t), 0.0) for _, t in recent_items])
+        keep = (columns >= 0) & (weights > 0)
+        if not keep.any():
+            return index, row, False
+        fresh = sp.csr_matrix(
+            (weights[keep].astype(np.float32), (np.zeros(int(keep.sum()), int), columns[keep])),
+            shape=(1, n_items),
+        )
+        return index, sp.csr_matrix(row + fresh), True
+
+    # -- scoring ----------------------------------------------------------------------------------
+    def recommend_for_user(
+        self,
+        user_id: str | None,
+        recent_items: Sequence[tuple[str, str]] = (),
+        n: int = 10,
+        exclude: Iterable[str] = (),
+        *,
+        filter_seen: bool = True,
+    ) -> ScoredItems:
+        """Top ``n`` (item id, score) for a visitor, best first.
+
+        ``recent_items`` are (item id, event type) pairs since training; with any, factor models
+        fold the visitor in from their whole row (numpy solve), item-based models score from
+        the row as always, popularity ignores it. ``filter_seen`` drops items in that row.
+        An unknown visitor without usable events gets ``[]`` from a personalised champion.
+        """
+        index, row, fresh = self.visitor_row(user_id, recent_items)
+        banned = self._banned(exclude)
+        ids, scores = self.models[RECOMMENDER].recommend(
+            index, row, N=n, filter_already_liked_items=filter_seen, filter_items=banned,
+            recalculate_user=fresh,
+        )
+        return self._external(ids, scores, banned, n)
+
+    def _item_to_item(self, role: str, item_id: str, n: int, exclude: Iterable[str]) -> ScoredItems:
+        model = self.models.get(role)
+        if model is None or not self.id_map.has_item(item_id) or n <= 0:
+            return []
+        banned = self._banned(exclude)
+        ids, scores = model.similar_items(self.id_map.item_index(item_id), N=n + len(banned))
+        return self._external(ids, scores, banned, n)
+
+    def similar_items(self, item_id: str, n: int = 10, exclude: Iterable[str] = ()) -> ScoredItems:
+        """Items most like ``item_id`` (item-kNN); ``[]`` for an item unknown to this version."""
+        return self._item_to_item(SIMILAR, item_id, n, exclude)
+
+    def also_bought(self, item_id: str, n: int = 10, exclude: Iterable[str] = ()) -> ScoredItems:
+        """Items bought together with ``item_id`` (basket lift); ``[]`` without evidence."""
+        return self._item_to_item(ALSO_BOUGHT, item_id, n, exclude)
+
+    def popular(self, n: int = 10, exclude: Iterable[str] = ()) -> ScoredItems:
+        """Trending items (time-decayed popularity at training time)."""
+        model = self.models.get(POPULAR)
+        if model is None or n <= 0:
+            return []
+        banned = self._banned(exclude)
+        empty = sp.csr_matrix((1, self.id_map.n_items), dtype=np.float32)
+        ids, scores = model.recommend(0, empty, N=n, filter_already_liked_items=False,
+                                      filter_items=banned)
+        return self._external(ids, scores, banned, n)
+
+
+class ModelHolder:
+    """The current :class:`LoadedVersion` of ``model_dir``, refreshed at most every
+    ``check_interval`` seconds; thread-safe (one thread checks and loads, the others keep
+    getting the current version meanwhile)."""
+
+    def __init__(
+        self,
+        model_dir: str | os.PathLike[str],
+        check_interval: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.model_dir = Path(model_dir)
+        self.check_interval = float(check_interval)
+        self._clock = clock
+        self._current: LoadedVersion | None = None
+        self._next_check = -math.inf
+        # stat signature of ACTIVE when last read: os.replace gives every activation a new one,
+        # so a broken version is tried once, not on every check, until ACTIVE changes again
+        self._seen: tuple[int, int, int, int] | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> LoadedVersion | None:
+        """The version to serve now (None: nothing loadable published). Until a first version
+        is loaded, callers wait for a check in progress instead of getting None meanwhile."""
+        blocking = self._current is None
+        if self._clock() >= self._next_check and self._lock.acquire(blocking=blocking):
+            try:
+                if self._clock() >= self._next_check:
+                    self._refresh()
+                    self._next_check = self._clock() + self.check_interval
+            finally:
+                self._lock.release()
+        return self._current
+
+    def _refresh(self) -> None:
+        try:
+            stat = os.stat(self.model_dir / ACTIVE_FILE)
+        except FileNotFoundError:
+            return  # nothing published (or the pointer vanished): keep what we have
+        except OSError:
+            log.exception("cannot stat %s", self.model_dir / ACTIVE_FILE)
+            return
+        signature = (stat.st_ino, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_size)
+        if signature == self._seen:
+            return
+        self._seen = signature
+        current = self._current.version if self._current else None
+        try:
+            name = read_active(self.model_dir)
+            if name is None or name == current:
+                return
+            if not VERSION_PATTERN.match(name):
+                raise ArtifactError(f"{ACTIVE_FILE} names no version: {name!r}")
+            loaded = LoadedVersion.load(self.model_dir / name)
+        except Exception:
+            log.exception("cannot load the active model version; still serving %s", current)
+            return
+        self._current = loaded
+        log.info("now serving model version %s (was %s)", name, current)

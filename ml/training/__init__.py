@@ -1,0 +1,45 @@
+"""Training: fit the candidate models, compare them on a holdout, pick and refit a champion.
+
+Pure: events DataFrames in, fitted models plus plain dicts out (:class:`TrainingResult`).
+Writing versions to disk is :mod:`ml.registry`'s job, serving them :mod:`ml.serving`'s.
+
+Typical use::
+
+    result = train(events, TrainingConfig(search_budget_seconds=30))
+    version = ModelRegistry(model_dir).publish(result)
+"""
+
+from ml.training.baskets import basket_keys, basket_matrix
+from ml.training.candidates import CANDIDATES, CandidateSpec, FitData
+from ml.training.config import DEFAULT_CANDIDATES, TrainingConfig
+from ml.training.lock import LockHeldError, TrainingLock
+from ml.training.pipeline import evaluate_frame, prepare_events, train
+from ml.training.result import (
+    ALSO_BOUGHT,
+    POPULAR,
+    RECOMMENDER,
+    SIMILAR,
+    CandidateResult,
+    TrainingResult,
+)
+
+__all__ = [
+    "ALSO_BOUGHT",
+    "CANDIDATES",
+    "CandidateResult",
+    "CandidateSpec",
+    "DEFAULT_CANDIDATES",
+    "FitData",
+    "LockHeldError",
+    "POPULAR",
+    "RECOMMENDER",
+    "SIMILAR",
+    "TrainingConfig",
+    "TrainingLock",
+    "TrainingResult",
+    "basket_keys",
+    "basket_matrix",
+    "evaluate_frame",
+    "prepare_events",
+    "train",
+]

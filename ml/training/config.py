@@ -1,0 +1,121 @@
+"""What one training run does, as one frozen, validated, JSON-describable value.
+
+Every knob of the pipeline lives in :class:`TrainingConfig` so that a run is reproducible from its
+manifest (the config is recorded there) and so that the CLI, the admin button and the tests all
+go through the same defaults instead of repeating literals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, Mapping, Sequence
+
+from ml.constants import DEFAULT_EVENT_WEIGHTS, DEFAULT_K, SEED
+
+if TYPE_CHECKING:
+    from ml.training.candidates import CandidateSpec
+
+SPLITS = ("time", "random")
+
+#: Every built-in candidate, cheapest first (see :data:`ml.training.candidates.CANDIDATES`).
+DEFAULT_CANDIDATES: tuple[str, ...] = (
+    "popularity",
+    "recent_popularity",
+    "item_knn_cosine",
+    "item_knn_bm25",
+    "als",
+    "bpr",
+    "ease",
+)
+
+
+def _default_weights() -> dict[str, float]:
+    return dict(DEFAULT_EVENT_WEIGHTS)
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Settings of one :func:`ml.training.train` run.
+
+    - ``event_weights``: strength of each event type; the base for every candidate (the search
+      may tune some of them per candidate) and always the definition of the held-out relevant
+      items, so that tuned weights can never redefine the test set.
+    - ``split``: ``"time"`` (train on the past, test on events after a cut-off; mimics
+      production) or ``"random"`` (per-user random holdout, for data without useful times).
+    - ``candidates``: names from ``CANDIDATES`` or :class:`CandidateSpec` objects;
+      ``candidate_params`` overrides default parameters per candidate name.
+    - ``search``: tune parameters on a validation split carved out of the training part (never
+      on the test part, so reported test metrics stay honest), within ``search_budget_seconds``
+      in total and ``search_max_trials`` per candidate.
+    - ``ease_max_items``: EASE inverts a dense items x items matrix; larger catalogues skip it.
+    - ``similar_params``, ``also_bought_params``, ``trending_half_life_days``: the always-published
+      helper models (product-page "similar items", "also bought", global trending).
+    - ``num_threads``: threads for the models that can use several (0 = all cores).
+    """
+
+    event_weights: Mapping[str, float] = field(default_factory=_default_weights)
+    split: Literal["time", "random"] = "time"
+    test_fraction: float = 0.2
+    k: int = DEFAULT_K
+    candidates: Sequence["str | CandidateSpec"] = DEFAULT_CANDIDATES
+    candidate_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    search: bool = True
+    search_budget_seconds: float = 60.0
+    search_max_trials: int = 16
+    validation_fraction: float = 0.2
+    seed: int = SEED
+    ease_max_items: int = 5000
+    similar_params: Mapping[str, Any] = field(
+        default_factory=lambda: {"similarity": "cosine", "K": 50}
+    )
+    also_bought_params: Mapping[str, Any] = field(
+        default_factory=lambda: {"min_support": 2, "min_lift": 1.0, "max_neighbours": 50}
+    )
+    trending_half_life_days: float = 7.0
+    num_threads: int = 0
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.split not in SPLITS:
+            problems.append(f"split must be one of {SPLITS}, got {self.split!r}")
+        for name in ("test_fraction", "validation_fraction"):
+            if not 0.0 < getattr(self, name) < 1.0:
+                problems.append(f"{name} must be strictly between 0 and 1")
+        if self.k <= 0:
+            problems.append("k must be positive")
+        if self.search_budget_seconds < 0 or self.search_max_trials < 1:
+            problems.append("search_budget_seconds must be >= 0 and search_max_trials >= 1")
+        if not self.trending_half_life_days > 0:
+            problems.append("trending_half_life_days must be > 0")
+        bad = sorted(name for name, w in self.event_weights.items() if not w >= 0)
+        if bad:
+            problems.append(f"event weights must be >= 0 (invalid: {', '.join(bad)})")
+        if not self.candidates:
+            problems.append("at least one candidate is needed")
+        if problems:
+            raise ValueError("invalid TrainingConfig: " + "; ".join(problems))
+
+    @property
+    def candidate_names(self) -> list[str]:
+        return [c if isinstance(c, str) else c.name for c in self.candidates]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready description (candidates by name), recorded in every manifest."""
+        return {
+            "event_weights": dict(self.event_weights),
+            "split": self.split,
+            "test_fraction": self.test_fraction,
+            "k": self.k,
+            "candidates": self.candidate_names,
+            "candidate_params": {k: dict(v) for k, v in self.candidate_params.items()},
+            "search": self.search,
+            "search_budget_seconds": self.search_budget_seconds,
+            "search_max_trials": self.search_max_trials,
+            "validation_fraction": self.validation_fraction,
+            "seed": self.seed,
+            "ease_max_items": self.ease_max_items,
+            "similar_params": dict(self.similar_params),
+            "also_bought_params": dict(self.also_bought_params),
+            "trending_half_life_days": self.trending_half_life_days,
+            "num_threads": self.num_threads,
+        }

@@ -1,0 +1,273 @@
+"""The training job: events in, a champion and the helper models out (no disk, no web app).
+
+Stages (each timed, each reported to the optional ``progress(stage, detail)`` callback):
+
+1. ``prepare``: check and normalise the events (ids as strings, times as UTC).
+2. ``split``: hold out a test part (time: the events after a cut-off, for users and items seen
+   before it; or a per-user random holdout).
+3. ``search``: tune candidates on a validation split of the training part (:mod:`.search`).
+4. ``evaluate``: fit every candidate on the training part, score it on the test part. A
+   candidate that raises is recorded as failed with its error and the run goes on.
+5. ``refit``: the champion (best NDCG@k among candidates that beat popularity, else popularity)
+   is fitted again on *all* events, so serving uses the freshest data.
+6. ``extras``: the always-published helper models, also on all events: item-kNN "similar items",
+   basket "also bought", and trending popularity for fallbacks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Sequence
+
+import pandas as pd
+import scipy.sparse as sp
+
+from ml.constants import DEFAULT_K, EVENT_COL, ITEM_COL, TIME_COL, USER_COL, WEIGHT_COL
+from ml.data.interactions import build_interactions
+from ml.data.timeutil import to_utc_series
+from ml.evaluation import evaluate_model
+from ml.models import (
+    AlsoBoughtRecommender,
+    ItemKNNRecommender,
+    PopularityRecommender,
+    RecentPopularityRecommender,
+    Recommender,
+)
+from ml.training.baskets import BASKET_COL, SESSION_COL, basket_matrix
+from ml.training.candidates import (
+    CandidateSpec,
+    InteractionCache,
+    resolve_candidates,
+    split_events,
+    split_trial,
+)
+from ml.training.champion import popularity_bar, ranking, refit_champion
+from ml.training.config import DEFAULT_CANDIDATES, TrainingConfig
+from ml.training.result import (
+    ALSO_BOUGHT,
+    POPULAR,
+    RECOMMENDER,
+    SIMILAR,
+    CandidateResult,
+    TrainingResult,
+)
+from ml.training.search import SearchOutcome, search, start_trial
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, dict], None]
+_COLUMNS = (USER_COL, ITEM_COL, EVENT_COL, TIME_COL, WEIGHT_COL, BASKET_COL, SESSION_COL)
+
+
+def prepare_events(events: pd.DataFrame) -> pd.DataFrame:
+    """The known columns of ``events`` with string ids and UTC times; refuses empty input."""
+    missing = [c for c in (USER_COL, ITEM_COL) if c not in events.columns]
+    if missing:
+        raise ValueError(f"events are missing the column(s): {', '.join(missing)}")
+    if len(events) == 0:
+        raise ValueError("there are no events to train on")
+    frame = events[[c for c in _COLUMNS if c in events.columns]].reset_index(drop=True)
+    frame[USER_COL] = frame[USER_COL].astype(str)
+    frame[ITEM_COL] = frame[ITEM_COL].astype(str)
+    if TIME_COL in frame.columns:
+        frame[TIME_COL] = to_utc_series(frame[TIME_COL])
+    return frame
+
+
+class _Stages:
+    """Times each stage and forwards progress to the caller's callback, if any."""
+
+    def __init__(self, progress: Progress | None) -> None:
+        self.progress = progress
+        self.timings: dict[str, float] = {}
+
+    def notify(self, stage: str, detail: dict) -> None:
+        if self.progress is not None:
+            self.progress(stage, detail)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        self.notify(name, {"status": "started"})
+        started = time.monotonic()
+        yield
+        self.timings[name] = round(time.monotonic() - started, 4)
+        log.info("training stage %s done in %.2f s", name, self.timings[name])
+        self.notify(name, {"status": "done", "seconds": self.timings[name]})
+
+
+@dataclass
+class _Comparison:
+    """The holdout and every candidate's outcome on it."""
+
+    train_events: pd.DataFrame
+    test_events: pd.DataFrame
+    train: InteractionCache
+    test_matrix: sp.csr_matrix
+    results: dict[str, CandidateResult]
+    outcome: SearchOutcome
+
+
+def _evaluate_one(
+    spec: CandidateSpec, trial: dict[str, Any], cache: InteractionCache, test: sp.csr_matrix,
+    config: TrainingConfig,
+) -> CandidateResult:
+    params, overrides = split_trial(trial)
+    weights = {**config.event_weights, **overrides}
+    model_name = getattr(spec.model, "name", spec.name)
+    result = CandidateResult(spec.name, model_name, params, weights)
+    try:
+        started = time.monotonic()
+        model = spec.train(params, cache.fit_data(weights))
+        result.fit_seconds = round(time.monotonic() - started, 4)
+        started = time.monotonic()
+        result.metrics = evaluate_model(model, cache.matrix(weights), test, k=config.k)
+        result.evaluate_seconds = round(time.monotonic() - started, 4)
+    except Exception as exc:  # a broken candidate is recorded, never fatal
+        log.exception("candidate %s failed", spec.name)
+        result.status, result.error = "failed", f"{type(exc).__name__}: {exc}"
+    return result
+
+
+def _compare(
+    events: pd.DataFrame, config: TrainingConfig, specs: Sequence[CandidateSpec], stages: _Stages
+) -> _Comparison:
+    with stages.stage("split"):
+        train_events, test_events = split_events(
+            events, config.split, config.test_fraction, config.seed
+        )
+        cache = InteractionCache(train_events)
+        test_matrix, _ = build_interactions(test_events, config.event_weights, id_map=cache.id_map)
+    results: dict[str, CandidateResult] = {}
+    eligible = []
+    for spec in specs:
+        reason = spec.skip_reason(events, cache.id_map.n_items, config)
+        if reason is None:
+            eligible.append(spec)
+            continue
+        log.info("candidate %s skipped: %s", spec.name, reason)
+        model_name = getattr(spec.model, "name", spec.name)
+        results[spec.name] = CandidateResult(
+            spec.name, model_name, spec.resolved_params(config), dict(config.event_weights),
+            status="skipped", error=reason,
+        )
+    starts = {
+        s.name: start_trial(s, s.resolved_params(config), config.event_weights) for s in eligible
+    }
+    outcome = SearchOutcome()
+    if config.search:
+        with stages.stage("search"):
+            outcome = search(eligible, starts, train_events, config, stages.notify)
+    with stages.stage("evaluate"):
+        for index, spec in enumerate(eligible, start=1):
+            trial = outcome.best.get(spec.name, starts[spec.name])
+            result = _evaluate_one(spec, trial, cache, test_matrix, config)
+            result.validation_ndcg = outcome.scores.get(spec.name)
+            result.search_trials = outcome.counts.get(spec.name, 0)
+            results[spec.name] = result
+            stages.notify(
+                "evaluate",
+                {"candidate": spec.name, "index": index, "of": len(eligible),
+                 "status": result.status, "metrics": result.metrics, "error": result.error},
+            )
+    ordered = {spec.name: results[spec.name] for spec in specs}
+    return _Comparison(train_events, test_events, cache, test_matrix, ordered, outcome)
+
+
+def _helper_models(
+    events: pd.DataFrame, full: InteractionCache, config: TrainingConfig
+) -> tuple[dict[str, Recommender], int]:
+    """The always-published models, and the number of baskets "also bought" learnt from."""
+    data = full.fit_data(config.event_weights)
+    baskets = basket_matrix(events, full.id_map)
+    similar_params = {"num_threads": config.num_threads, **config.similar_params}
+    if TIME_COL in events.columns:
+        popular: Recommender = RecentPopularityRecommender(
+            config.trending_half_life_days
+        ).fit_events(events, full.id_map, config.event_weights, data.reference_time)
+    else:
+        popular = PopularityRecommender().fit(data.matrix)
+    models = {
+        SIMILAR: ItemKNNRecommender(**similar_params).fit(data.matrix),
+        ALSO_BOUGHT: AlsoBoughtRecommender(**config.also_bought_params).fit(baskets),
+        POPULAR: popular,
+    }
+    return models, baskets.shape[0]
+
+
+def train(
+    events: pd.DataFrame, config: TrainingConfig | None = None, progress: Progress | None = None
+) -> TrainingResult:
+    """Run the whole pipeline (see the module doc) and return models plus the run's record."""
+    config = config or TrainingConfig()
+    stages = _Stages(progress)
+    started = time.monotonic()
+    with stages.stage("prepare"):
+        events = prepare_events(events)
+        specs = resolve_candidates(config)
+    comparison = _compare(events, config, specs, stages)
+    metric = f"ndcg@{config.k}"
+    baseline = popularity_bar(
+        comparison.results, comparison.train.matrix(config.event_weights),
+        comparison.test_matrix, config,
+    )
+    ranked = ranking(comparison.results, metric, baseline[metric])
+    with stages.stage("refit"):
+        full = InteractionCache(events)
+        spec_map = {spec.name: spec for spec in specs}
+        champion, model = refit_champion(comparison.results, spec_map, full, ranked, config)
+    log.info("champion: %s (%s=%s, popularity %.4f)", champion.name, metric,
+             champion.metrics.get(metric), baseline[metric])
+    with stages.stage("extras"):
+        helpers, n_baskets = _helper_models(events, full, config)
+        models = {RECOMMENDER: model, **helpers}
+    stages.timings["total"] = round(time.monotonic() - started, 4)
+    user_items = full.matrix(champion.event_weights)
+    data = {
+        "events": len(events),
+        "users": full.id_map.n_users,
+        "items": full.id_map.n_items,
+        "interactions": int(user_items.nnz),
+        "train_events": len(comparison.train_events),
+        "test_events": len(comparison.test_events),
+        "train_interactions": int(comparison.train.matrix(config.event_weights).nnz),
+        "test_interactions": int(comparison.test_matrix.nnz),
+        "test_users": int((comparison.test_matrix.getnnz(axis=1) > 0).sum()),
+        "baskets": int(n_baskets),
+    }
+    trained_until = events[TIME_COL].max().isoformat() if TIME_COL in events.columns else None
+    return TrainingResult(
+        config=config, candidates=comparison.results, champion=champion.name,
+        champion_model=model.name, champion_params=dict(model.params),
+        event_weights=dict(champion.event_weights), baseline=baseline, data=data,
+        timings=stages.timings, search=comparison.outcome.trials, trained_until=trained_until,
+        id_map=full.id_map, user_items=user_items, models=models,
+    )
+
+
+def evaluate_frame(
+    events: pd.DataFrame,
+    split: str = "time",
+    k: int = DEFAULT_K,
+    candidates: Sequence[str | CandidateSpec] = DEFAULT_CANDIDATES,
+    config: TrainingConfig | None = None,
+    progress: Progress | None = None,
+) -> pd.DataFrame:
+    """Offline comparison only (no refit, nothing to publish): one row per candidate.
+
+    Columns: every metric at ``k`` (``ndcg@10``...), ``fit_seconds``, ``status`` and ``error``.
+    Without ``config`` the search is off (a plain comparison at default parameters).
+    """
+    base = config or TrainingConfig(search=False)
+    config = dataclasses.replace(base, split=split, k=k, candidates=tuple(candidates))
+    stages = _Stages(progress)
+    comparison = _compare(prepare_events(events), config, resolve_candidates(config), stages)
+    rows = [
+        {"model": r.name, **r.metrics, "fit_seconds": r.fit_seconds, "status": r.status,
+         "error": r.error}
+        for r in comparison.results.values()
+    ]
+    return pd.DataFrame(rows).set_index("model")

@@ -1,0 +1,185 @@
+"""Versioned artifacts: publish, activate (refusing corrupt files), prune, the atomic pointer,
+and the training lock (exclusion, stale takeover)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ml.registry import (
+    ACTIVE_FILE,
+    MANIFEST_FILE,
+    VERSION_PATTERN,
+    ArtifactError,
+    LockHeldError,
+    ModelRegistry,
+    TrainingLock,
+    new_version,
+)
+from ml.training import TrainingConfig, train
+
+
+@pytest.fixture(scope="module")
+def result(planted):
+    coo = planted.matrix.tocoo()
+    seconds = np.random.default_rng(1).uniform(0, 30 * 86_400, coo.nnz)
+    events = pd.DataFrame(
+        {
+            "user_id": [f"u{r}" for r in coo.row],
+            "item_id": [f"i{c}" for c in coo.col],
+            "event": "view",
+            "timestamp": pd.Timestamp("2026-01-01", tz="UTC") + pd.to_timedelta(seconds, "s"),
+        }
+    )
+    config = TrainingConfig(candidates=("popularity", "item_knn_cosine"), search=False)
+    return train(events, config)
+
+
+def visible(model_dir) -> set[str]:
+    return set(os.listdir(model_dir))
+
+
+def test_publish_writes_a_complete_version_and_activates_it(result, tmp_path):
+    registry = ModelRegistry(tmp_path)
+    version = registry.publish(result)
+    assert VERSION_PATTERN.match(version)
+    assert registry.active_version() == version == registry.versions()[-1]
+    manifest = registry.manifest(version)
+    assert manifest["version"] == version and manifest["champion"] == result.champion
+    assert set(manifest["metrics"]) == {"popularity", "item_knn_cosine"}
+    assert manifest["metrics"]["item_knn_cosine"]["ndcg@10"] > 0
+    assert manifest["data"] == result.data and "total" in manifest["timings"]
+    expected = {"recommender.npz", "similar.npz", "also_bought.npz", "popular.npz", "ids.npz",
+                "user_items.npz"}
+    assert set(manifest["files"]) == expected
+    assert set(os.listdir(tmp_path / version)) == expected | {MANIFEST_FILE}
+    assert all(len(info["sha256"]) == 64 for info in manifest["files"].values())
+    for name in expected:  # plain arrays only
+        np.load(tmp_path / version / name, allow_pickle=False).close()
+
+
+def test_versions_sort_by_time_and_activation_switches(result, tmp_path):
+    registry = ModelRegistry(tmp_path)
+    first = registry.publish(result)
+    second = registry.publish(result, activate=False)
+    assert registry.versions() == [first, second] and first < second
+    assert registry.active_version() == first
+    registry.activate(second)
+    assert (tmp_path / ACTIVE_FILE).read_text().strip() == second
+    assert not [name for name in visible(tmp_path) if name.startswith(".tmp")]
+    assert new_version() > second
+
+
+class ExplodingModel:
+    name = "exploding"
+
+    def save(self, path):
+        with open(path, "wb") as handle:
+            handle.write(b"half a file")
+        raise OSError("disk full")
+
+
+def test_a_failed_publish_changes_nothing(result, tmp_path, monkeypatch):
+    registry = ModelRegistry(tmp_path)
+    good = registry.publish(result)
+    before = visible(tmp_path)
+    monkeypatch.setitem(result.models, "also_bought", ExplodingModel())
+    with pytest.raises(OSError, match="disk full"):
+        registry.publish(result)
+    assert registry.active_version() == good
+    assert registry.versions() == [good]
+    assert visible(tmp_path) == before  # no temporary directory left behind
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "delete"])
+def test_activate_refuses_a_corrupted_version(result, tmp_path, damage):
+    registry = ModelRegistry(tmp_path)
+    good = registry.publish(result)
+    bad = registry.publish(result, activate=False)
+    target = tmp_path / bad / "similar.npz"
+    if damage == "truncate":
+        target.write_bytes(target.read_bytes()[:100])
+    elif damage == "flip":
+        data = bytearray(target.read_bytes())
+        data[-10] ^= 0xFF
+        target.write_bytes(bytes(data))
+    else:
+        target.unlink()
+    with pytest.raises(ArtifactError, match="similar.npz"):
+        registry.activate(bad)
+    assert registry.active_version() == good
+    with pytest.raises(ValueError, match="not a version"):
+        registry.activate("../elsewhere")
+
+
+def test_prune_keeps_the_newest_and_never_the_active(result, tmp_path):
+    registry = ModelRegistry(tmp_path)
+    versions = [registry.publish(result) for _ in range(4)]
+    registry.activate(versions[0])
+    abandoned = tmp_path / ".tmp-20000101T000000000000Z-abcdef"
+    abandoned.mkdir()
+    os.utime(abandoned, (0, 0))
+    deleted = registry.prune(keep=2)
+    assert deleted == versions[1:2]
+    assert registry.versions() == [versions[0], *versions[2:]]
+    assert registry.active_version() == versions[0] and not abandoned.exists()
+
+
+def test_a_second_training_lock_is_refused_until_released(tmp_path):
+    with TrainingLock(tmp_path) as first:
+        assert first.held
+        holder = first.holder()
+        assert holder["pid"] == os.getpid() and holder["hostname"] == socket.gethostname()
+        with pytest.raises(LockHeldError, match=f"pid {os.getpid()}"):
+            TrainingLock(tmp_path).acquire()
+    assert not (tmp_path / "training.lock").exists()
+    second = TrainingLock(tmp_path)
+    second.acquire()
+    second.release()
+
+
+def write_lock(tmp_path, **fields) -> None:
+    content = {"pid": os.getpid(), "hostname": socket.gethostname(), "started_at": time.time(),
+               "token": "theirs", **fields}
+    (tmp_path / "training.lock").write_text(json.dumps(content))
+
+
+def dead_pid() -> int:
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                              capture_output=True, text=True, check=True)
+    return int(finished.stdout)
+
+
+@pytest.mark.parametrize(
+    "fields", [{"started_at": time.time() - 7200}, {"pid": "dead"}], ids=["too-old", "dead-pid"]
+)
+def test_a_stale_lock_is_taken_over(tmp_path, fields):
+    if fields.get("pid") == "dead":
+        fields = {"pid": dead_pid()}
+    write_lock(tmp_path, **fields)
+    lock = TrainingLock(tmp_path, stale_after_seconds=3600)
+    lock.acquire()
+    assert lock.holder()["pid"] == os.getpid() and lock.holder()["token"] != "theirs"
+    lock.release()
+
+
+def test_a_live_or_foreign_lock_is_respected(tmp_path):
+    write_lock(tmp_path, hostname="another-host", pid=dead_pid())  # cannot check a remote pid
+    with pytest.raises(LockHeldError, match="another-host"):
+        TrainingLock(tmp_path).acquire()
+
+
+def test_release_leaves_a_lock_that_was_taken_over(tmp_path):
+    lock = TrainingLock(tmp_path)
+    lock.acquire()
+    write_lock(tmp_path)  # someone broke ours and took the lock
+    lock.release()
+    assert json.loads((tmp_path / "training.lock").read_text())["token"] == "theirs"
