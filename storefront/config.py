@@ -36,6 +36,18 @@ class Config:
     VISITOR_COOKIE_MAX_AGE = 60 * 60 * 24 * 365 * 2  # two years: the visitor is the ML "user"
     VIEW_DEDUP_SECONDS = 10  # a reload within this many seconds is not a second view
 
+    # Recommendations
+    MODEL_CHECK_INTERVAL = 5.0  # seconds between cheap checks of the active model pointer
+    RECOMMENDATIONS_PER_WIDGET = 8
+    RECOMMEND_PURCHASED = False  # may widgets suggest what the shopper already bought?
+    FOLD_IN_EVENTS = 50  # most recent events of a visitor folded in at request time
+
+    # Training job
+    TRAINING_INTERVAL_SECONDS = 3600  # periodic retraining (flask ml scheduler)
+    TRAINING_TIME_BUDGET_SECONDS = 60  # hyper-parameter search budget per run
+    TRAINING_STALE_AFTER_SECONDS = 1800  # a running job silent this long is considered dead
+    MODEL_VERSIONS_KEPT = 5
+
     PRODUCTS_PER_PAGE = 24
     MAX_CART_QUANTITY = 99
     LOG_LEVEL = "INFO"
@@ -51,6 +63,8 @@ class DevelopmentConfig(Config):
 class TestingConfig(Config):
     ENV_NAME = "testing"
     TESTING = True
+    MODEL_CHECK_INTERVAL = 0.0  # tests publish a version and expect the next request to see it
+    TRAINING_TIME_BUDGET_SECONDS = 5
     SECRET_KEY = "testing-only-not-secret"
     WTF_CSRF_ENABLED = False
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # cheap hashing keeps the suite fast
@@ -75,7 +89,10 @@ _ENV_STRINGS = {
     "MODEL_DIR": "MODEL_DIR",
     "LOG_LEVEL": "LOG_LEVEL",
 }
-_ENV_INTS = {"SQLITE_BUSY_TIMEOUT_MS", "VIEW_DEDUP_SECONDS"}
+_ENV_INTS = {
+    "SQLITE_BUSY_TIMEOUT_MS", "VIEW_DEDUP_SECONDS", "TRAINING_INTERVAL_SECONDS",
+    "TRAINING_TIME_BUDGET_SECONDS", "TRAINING_STALE_AFTER_SECONDS",
+}
 
 
 def config_class(name: str | None = None) -> type[Config]:
