@@ -38,6 +38,27 @@ import numpy as np
 import pandas as pd
 
 from ml.synth_catalog import Catalog, build_catalog, people, shift_created_at
+from ml.synth_timeline import (
+    EVENT_TYPES,
+    VIEW,
+    ATC,
+    REMOVE,
+    TX,
+    SUB_REMOVE,
+    SUB_VIEW,
+    SUB_CART,
+    SUB_COMPLEMENT_VIEW,
+    SUB_COMPLEMENT_CART,
+    SUB_CHECKOUT,
+    Events,
+    Sessions,
+    first_in_group,
+    part,
+    concat,
+    take,
+    in_session_order,
+    timeline,
+)
 
 DEVICES = np.array(["desktop", "mobile", "tablet"], dtype=object)
 DEVICE_SHARES = np.array([0.55, 0.38, 0.07])
@@ -58,14 +79,6 @@ PRICE_FIT_SIGMA = 0.30                  # tolerance around the shopper's price l
 P_COMPLEMENT_VIEW, P_COMPLEMENT_CART = 0.55, 0.6
 ANON_ACTIVITY, ANON_CART, ANON_CHECKOUT = 0.45, 0.75, 0.35
 QUANTITY_SHARES = np.array([0.86, 0.10, 0.04])
-MIN_SESSION_GAP = 1800                  # seconds between sessions of one shopper (sessionizer-safe)
-VIEW_DWELL_MEDIAN_S = 35.0
-EVENT_TYPES = np.array(["view", "addtocart", "removefromcart", "transaction"], dtype=object)
-VIEW, ATC, REMOVE, TX = 0, 1, 2, 3
-# Order of events sharing a browsing position: a removal comes before that position's view,
-# a cart add and the complement's view/add follow it, the checkout follows the last position.
-SUB_REMOVE, SUB_VIEW, SUB_CART, SUB_COMPLEMENT_VIEW, SUB_COMPLEMENT_CART, SUB_CHECKOUT = -1, 0, 1, 2, 3, 4
-Events = dict[str, np.ndarray]  # columns session, pos, sub, item, type (all int64)
 
 
 @dataclass(frozen=True)
@@ -115,17 +128,6 @@ class _Shoppers:
     activity: np.ndarray
     email: np.ndarray        # customers: own email; anonymous: guest-checkout email
     name: np.ndarray
-
-
-@dataclass
-class _Sessions:
-    """Planned sessions (row j = session j); start offsets are seconds from the window start."""
-
-    owner: np.ndarray
-    length: np.ndarray       # number of browsing views
-    focus: np.ndarray        # leaf the session is about
-    device: np.ndarray
-    raw_start: np.ndarray    # seasonal draw, before overlapping sessions are pushed apart
 
 
 def _resolve_end(end: datetime | None) -> datetime:
@@ -208,7 +210,7 @@ def _pick_items(rng: np.random.Generator, cat: Catalog, sh: _Shoppers, leaf: np.
 
 
 def _plan_sessions(rng: np.random.Generator, cfg: SynthConfig, sh: _Shoppers, cat: Catalog,
-                   start: datetime) -> _Sessions:
+                   start: datetime) -> Sessions:
     """Enough sessions to meet ``target_events``: >= 1 per shopper, the rest by activity."""
     n = len(sh.keys)
     base_views = int(round(cfg.target_events * VIEW_SHARE * 0.99))  # ~1 % of views come from complements
@@ -224,10 +226,10 @@ def _plan_sessions(rng: np.random.Generator, cfg: SynthConfig, sh: _Shoppers, ca
     day = rng.choice(cfg.days, size=n_sessions, p=day_w / day_w.sum())
     hour = rng.choice(24, size=n_sessions, p=HOUR_WEIGHTS / HOUR_WEIGHTS.sum())
     raw_start = day * 86400 + hour * 3600 + rng.integers(0, 3600, size=n_sessions)
-    return _Sessions(owner, lengths[:n_sessions], focus, device, raw_start)
+    return Sessions(owner, lengths[:n_sessions], focus, device, raw_start)
 
 
-def _sample_views(rng: np.random.Generator, sess: _Sessions, sh: _Shoppers, cat: Catalog) -> Events:
+def _sample_views(rng: np.random.Generator, sess: Sessions, sh: _Shoppers, cat: Catalog) -> Events:
     """All browsing views; ~80 % fall in the shopper's taste leaves, 12 % revisit an earlier item."""
     session = np.repeat(np.arange(len(sess.length)), sess.length)
     first = np.cumsum(sess.length) - sess.length
@@ -240,7 +242,7 @@ def _sample_views(rng: np.random.Generator, sess: _Sessions, sh: _Shoppers, cat:
     drawn = _pick_items(rng, cat, sh, leaf, who)
     revisit = (pos > 0) & (rng.random(len(session)) < P_REPEAT)
     source = first[session] + np.floor(rng.random(len(session)) * pos).astype(np.int64)
-    return _part(session, pos, SUB_VIEW, np.where(revisit, drawn[source], drawn), VIEW)
+    return part(session, pos, SUB_VIEW, np.where(revisit, drawn[source], drawn), VIEW)
 
 
 def _calibrate(weights: np.ndarray, target: float, cap: float, counts: np.ndarray | None = None) -> np.ndarray:
@@ -257,37 +259,11 @@ def _calibrate(weights: np.ndarray, target: float, cap: float, counts: np.ndarra
     return np.minimum(cap, hi * weights)
 
 
-def _first_in_group(*keys: np.ndarray) -> np.ndarray:
-    """Mask of rows whose key tuple appears for the first time (rows already in order)."""
-    return ~pd.DataFrame({str(i): k for i, k in enumerate(keys)}).duplicated().to_numpy()
-
-
-def _part(session: np.ndarray, pos: np.ndarray, sub: int | np.ndarray, item: np.ndarray, etype: int) -> Events:
-    """An event batch; scalars are broadcast to the batch length."""
-    cols = {"session": session, "pos": pos, "sub": sub, "item": item, "type": etype}
-    return {k: np.broadcast_to(np.asarray(v, dtype=np.int64), session.shape) for k, v in cols.items()}
-
-
-def _concat(*parts: Events) -> Events:
-    """Concatenate event batches column by column."""
-    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-
-
-def _take(ev: Events, index: np.ndarray) -> Events:
-    """Select rows (mask or indices) of an event batch."""
-    return {k: v[index] for k, v in ev.items()}
-
-
-def _in_session_order(ev: Events) -> Events:
-    """Sort by session, position, then sub-step (removal < view < cart < complement < checkout)."""
-    return _take(ev, np.lexsort((ev["sub"], ev["pos"], ev["session"])))
-
-
-def _cart_adds(rng: np.random.Generator, sess: _Sessions, sh: _Shoppers, cat: Catalog, views: Events) -> Events:
+def _cart_adds(rng: np.random.Generator, sess: Sessions, sh: _Shoppers, cat: Catalog, views: Events) -> Events:
     """Views plus cart adds and complement follow-ups, one cart add per (session, item)."""
     session, pos, item = views["session"], views["pos"], views["item"]
     who = sess.owner[session]
-    eligible = _first_in_group(session, item) & cat.buyable[item]
+    eligible = first_in_group(session, item) & cat.buyable[item]
     score = (_price_fit(cat, sh, item, who) * (1.0 + FAV_BRAND_CART * _is_fav(cat, sh, item, who))
              * np.where(sh.is_customer[who], 1.0, ANON_CART) * eligible)
     comp = cat.complement[item]
@@ -299,21 +275,21 @@ def _cart_adds(rng: np.random.Generator, sess: _Sessions, sh: _Shoppers, cat: Ca
     carted = rng.random(len(item)) < _calibrate(score, target, 0.9)
     follow = carted & (comp >= 0) & (rng.random(len(item)) < P_COMPLEMENT_VIEW)
     follow_cart = follow & cat.buyable[np.maximum(comp, 0)] & (rng.random(len(item)) < P_COMPLEMENT_CART)
-    ev = _in_session_order(_concat(
-        views, _part(session[carted], pos[carted], SUB_CART, item[carted], ATC),
-        _part(session[follow], pos[follow], SUB_COMPLEMENT_VIEW, comp[follow], VIEW),
-        _part(session[follow_cart], pos[follow_cart], SUB_COMPLEMENT_CART, comp[follow_cart], ATC)))
+    ev = in_session_order(concat(
+        views, part(session[carted], pos[carted], SUB_CART, item[carted], ATC),
+        part(session[follow], pos[follow], SUB_COMPLEMENT_VIEW, comp[follow], VIEW),
+        part(session[follow_cart], pos[follow_cart], SUB_COMPLEMENT_CART, comp[follow_cart], ATC)))
     is_cart = ev["type"] == ATC
-    return _take(ev, ~is_cart | _first_in_group(np.where(is_cart, ev["session"], -1), ev["item"]))
+    return take(ev, ~is_cart | first_in_group(np.where(is_cart, ev["session"], -1), ev["item"]))
 
 
-def _removals_and_checkouts(rng: np.random.Generator, sess: _Sessions, sh: _Shoppers, ev: Events) -> Events:
+def _removals_and_checkouts(rng: np.random.Generator, sess: Sessions, sh: _Shoppers, ev: Events) -> Events:
     """Remove ~10 % of cart adds later in the session; check out the rest of some carts.
 
     The checkout probability per session (customers ~3x guests) is calibrated so that
     transactions reach their target share given the realised cart contents.
     """
-    carts = _take(ev, ev["type"] == ATC)
+    carts = take(ev, ev["type"] == ATC)
     removed = rng.random(len(carts["item"])) < REMOVE_SHARE / ATC_SHARE
     length = sess.length[carts["session"]]
     remove_pos = carts["pos"] + 1 + np.floor(rng.random(len(length)) * (length - carts["pos"])).astype(np.int64)
@@ -323,57 +299,8 @@ def _removals_and_checkouts(rng: np.random.Generator, sess: _Sessions, sh: _Shop
     p_checkout = _calibrate(weight, TX_SHARE / VIEW_SHARE * n_views, 0.95, basket)
     bought = ~removed & (rng.random(len(sess.length)) < p_checkout)[carts["session"]]
     tx_session = carts["session"][bought]
-    removals = _part(carts["session"][removed], remove_pos[removed], SUB_REMOVE, carts["item"][removed], REMOVE)
-    return _concat(ev, removals, _part(tx_session, sess.length[tx_session], SUB_CHECKOUT, carts["item"][bought], TX))
-
-
-def _within_session_offsets(rng: np.random.Generator, ev: Events) -> np.ndarray:
-    """Seconds from the session start for events already in session order.
-
-    Gaps: view dwell lognormal (median 35 s), cart/removal a few seconds, checkout one to
-    seven minutes; all lines of one checkout share its timestamp.
-    """
-    etype, session, n = ev["type"], ev["session"], len(ev["type"])
-    dwell = np.clip(rng.lognormal(np.log(VIEW_DWELL_MEDIAN_S), 0.9, n), 3, 1200).astype(np.int64)
-    gap = np.select([etype == VIEW, etype == ATC, etype == REMOVE],
-                    [dwell, rng.integers(4, 45, n), rng.integers(4, 60, n)], rng.integers(60, 400, n))
-    starts = np.r_[True, session[1:] != session[:-1]]
-    repeat_tx = (etype == TX) & np.r_[False, etype[:-1] == TX] & ~starts
-    total = np.cumsum(np.where(starts | repeat_tx, 0, gap))
-    return total - total[np.flatnonzero(starts)][np.cumsum(starts) - 1]
-
-
-def _place_sessions(raw_start: np.ndarray, duration: np.ndarray, owner: np.ndarray, horizon: int) -> np.ndarray:
-    """Push a shopper's overlapping sessions apart (>= MIN_SESSION_GAP) and keep them in the window.
-
-    new_start[i] = D[i] + cummax_{j<=i}(start[j] - D[j]) with D the running sum of
-    duration + gap within the shopper: the sequential "start after the previous one ends"
-    rule in vectorised form.
-    """
-    order = np.lexsort((raw_start, owner))
-    step = duration[order] + MIN_SESSION_GAP
-    csum = np.cumsum(step) - step
-    group_first = np.r_[True, owner[order][1:] != owner[order][:-1]]
-    d = csum - csum[np.flatnonzero(group_first)][np.cumsum(group_first) - 1]
-    placed = np.empty_like(raw_start)
-    placed[order] = pd.Series(raw_start[order] - d).groupby(owner[order]).cummax().to_numpy() + d
-    return np.maximum(np.minimum(placed, horizon - 1 - duration), 0)
-
-
-def _timeline(rng: np.random.Generator, sess: _Sessions, ev: Events,
-              days: int) -> tuple[Events, np.ndarray, np.ndarray]:
-    """Absolute second offsets of all events, sorted by time; returns (events, seconds, session rank)."""
-    ev = _in_session_order(ev)
-    offset = _within_session_offsets(rng, ev)
-    n_sessions = len(sess.length)
-    duration = np.zeros(n_sessions, dtype=np.int64)
-    np.maximum.at(duration, ev["session"], offset)
-    placed = _place_sessions(sess.raw_start, duration, sess.owner, days * 86400)
-    rank = np.empty(n_sessions, dtype=np.int64)
-    rank[np.lexsort((np.arange(n_sessions), placed))] = np.arange(n_sessions)
-    seconds = placed[ev["session"]] + offset
-    order = np.lexsort((np.arange(len(seconds)), rank[ev["session"]], seconds))
-    return _take(ev, order), seconds[order], rank
+    removals = part(carts["session"][removed], remove_pos[removed], SUB_REMOVE, carts["item"][removed], REMOVE)
+    return concat(ev, removals, part(tx_session, sess.length[tx_session], SUB_CHECKOUT, carts["item"][bought], TX))
 
 
 def _keys(prefix: str, n: int, width: int) -> np.ndarray:
@@ -407,7 +334,7 @@ def _validate(config: SynthConfig) -> None:
         raise ValueError("need at least one product per category")
 
 
-def _event_tables(rng: np.random.Generator, sh: _Shoppers, cat: Catalog, sess: _Sessions, ev: Events,
+def _event_tables(rng: np.random.Generator, sh: _Shoppers, cat: Catalog, sess: Sessions, ev: Events,
                   when: np.ndarray, rank: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Events, orders (one per checkout, keyed in checkout-time order) and order lines."""
     session, item, is_tx = ev["session"], ev["item"], ev["type"] == TX
@@ -421,7 +348,7 @@ def _event_tables(rng: np.random.Generator, sh: _Shoppers, cat: Catalog, sess: _
         "shopper_key": sh.keys[owner], "sku": cat.skus[item], "type": EVENT_TYPES[ev["type"]], "occurred_at": when,
         "session_key": _keys("SES", len(sess.length), 7)[rank[session]], "device": DEVICES[device],
         "order_key": _nullable(order_keys[ev_order[is_tx]], is_tx)})
-    head = np.flatnonzero(is_tx)[_first_in_group(ev_order[is_tx])]
+    head = np.flatnonzero(is_tx)[first_in_group(ev_order[is_tx])]
     orders = pd.DataFrame({
         "order_key": order_keys[ev_order[head]], "shopper_key": sh.keys[owner[head]], "created_at": when[head],
         "email": sh.email[owner[head]], "name": sh.name[owner[head]], "device": DEVICES[device[head]]})
@@ -454,7 +381,7 @@ def generate_shop(config: SynthConfig = SynthConfig()) -> SyntheticShop:
     sh = _build_shoppers(r_shop, config, cat)
     sess = _plan_sessions(r_sess, config, sh, cat, start)
     ev = _cart_adds(r_fun, sess, sh, cat, _sample_views(r_view, sess, sh, cat))
-    ev, seconds, rank = _timeline(r_time, sess, _removals_and_checkouts(r_fun, sess, sh, ev), config.days)
+    ev, seconds, rank = timeline(r_time, sess, _removals_and_checkouts(r_fun, sess, sh, ev), config.days)
     when = (np.datetime64(start, "s") + seconds.astype("timedelta64[s]")).astype("datetime64[ns]")
     events, orders, order_lines = _event_tables(r_time, sh, cat, sess, ev, when, rank)
     first_event = pd.Series(when).groupby(ev["item"]).min().reindex(np.arange(len(cat.skus))).to_numpy()

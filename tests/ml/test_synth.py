@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from ml.synth import SynthConfig, SyntheticShop, generate_shop
-from ml.synth_catalog import DEPARTMENTS
+from ml.synth_vocabulary import DEPARTMENTS
 
 END = datetime(2025, 3, 1)
 SMALL = SynthConfig(seed=7, n_products=200, n_categories=10, n_customers=200, n_anonymous=100,
