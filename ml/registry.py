@@ -30,7 +30,7 @@ import shutil
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Mapping, Protocol
+from typing import Any, Callable, Mapping, Protocol
 
 import numpy as np
 import scipy.sparse as sp
@@ -63,6 +63,9 @@ _ABANDONED_TMP_SECONDS = 3600.0
 
 class ArtifactError(Exception):
     """A version is missing, incomplete or corrupted (a file absent or its sha256 wrong)."""
+
+
+ExtraWriter = Callable[[Path], "list[str]"]  # writes files into a directory, returns their names
 
 
 class Publishable(Protocol):
@@ -184,15 +187,25 @@ class ModelRegistry:
         except FileNotFoundError:
             raise ArtifactError(f"no version {version} in {self.model_dir}") from None
 
-    def publish(self, result: Publishable, activate: bool = True) -> str:
+    def publish(
+        self,
+        result: Publishable,
+        activate: bool = True,
+        extras: Mapping[str, ExtraWriter] | None = None,
+    ) -> str:
         """Write ``result`` as a new version (and make it active); return its name.
 
-        Any failure removes the temporary directory and leaves ``ACTIVE`` untouched.
+        ``extras`` publishes further artifacts in the same version, e.g. the customer segments or
+        the asset recommender: each writer writes its files into the directory it is given and
+        returns their names. Their files are hashed and verified like the rest, and listed in
+        the manifest under ``extras``. Any failure removes the temporary directory and leaves
+        ``ACTIVE`` untouched.
         """
         version = new_version()
         tmp = self.model_dir / f"{_TMP_PREFIX}{version}"
         tmp.mkdir()
         try:
+            extra_files = {name: list(write(tmp)) for name, write in (extras or {}).items()}
             files = self._write_files(tmp, result)
             manifest = {
                 "format": MANIFEST_FORMAT,
@@ -201,6 +214,7 @@ class ModelRegistry:
                 **result.summary(),
                 "files": files,
                 "roles": {role: f"{role}.npz" for role in result.models},
+                "extras": extra_files,
             }
             with open(tmp / MANIFEST_FILE, "w", encoding="utf-8") as handle:
                 json.dump(manifest, handle, indent=2, sort_keys=True, default=_json_default)

@@ -183,3 +183,36 @@ def test_release_leaves_a_lock_that_was_taken_over(tmp_path):
     write_lock(tmp_path)  # someone broke ours and took the lock
     lock.release()
     assert json.loads((tmp_path / "training.lock").read_text())["token"] == "theirs"
+
+
+def test_extras_are_published_hashed_and_verified(tmp_path, result):
+    """Extra artifacts (segments, assets) live in the same version and are checked like the rest."""
+    from ml.registry import ArtifactError, ModelRegistry, verify_version
+
+    def write_segments(directory):
+        (directory / "segments.json").write_text('{"k": 3}', encoding="utf-8")
+        return ["segments.json"]
+
+    registry = ModelRegistry(tmp_path)
+    version = registry.publish(result, extras={"segments": write_segments})
+    manifest = registry.manifest(version)
+    assert manifest["extras"] == {"segments": ["segments.json"]}
+    assert "segments.json" in manifest["files"]
+    (registry.path(version) / "segments.json").write_text('{"k": 4}', encoding="utf-8")
+    with pytest.raises(ArtifactError):
+        verify_version(registry.path(version))
+
+
+def test_a_failing_extra_writer_publishes_nothing(tmp_path, result):
+    from ml.registry import ModelRegistry
+
+    registry = ModelRegistry(tmp_path)
+    before = registry.publish(result)
+
+    def broken(directory):
+        raise OSError("disk full")
+
+    with pytest.raises(OSError):
+        registry.publish(result, extras={"segments": broken})
+    assert registry.versions() == [before]
+    assert registry.active_version() == before
