@@ -74,9 +74,13 @@ def track(
     product: Product | None = None,
     *,
     order_id: int | None = None,
+    impression_id: int | None = None,
     properties: dict[str, Any] | None = None,
 ) -> bool:
     """Record one event for the current visitor; ``False`` when the request is from a bot.
+
+    ``impression_id`` ties a ``click`` to the widget render it came from (see
+    ``services.impressions``), so click-through can be counted per widget and model version.
 
     A prepared Core INSERT with bound parameters rather than ``session.add``: this runs on every
     product page, and skipping the ORM unit of work (and statement re-compilation) makes it
@@ -95,6 +99,7 @@ def track(
             "customer_id": customer_id,
             "product_id": product.id if product is not None else None,
             "order_id": order_id,
+            "impression_id": impression_id,
             "type": event_type,
             "occurred_at": utcnow(),
             "session_id": browsing_session_id(),

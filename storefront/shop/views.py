@@ -7,7 +7,7 @@ from flask import Response, abort, current_app, flash, redirect, render_template
 from flask_login import current_user
 
 from storefront.extensions import db
-from storefront.services import accounts, catalog, checkout, tracking
+from storefront.services import accounts, catalog, checkout, impressions, tracking, widgets
 from storefront.services import cart as cart_service
 from storefront.services.placeholders import category_svg
 from storefront.services.visitors import current_visitor
@@ -22,13 +22,20 @@ def _page() -> int:
     return min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
 
 
+def _render_and_commit(template: str, status: int = 200, **context):
+    """Render, then commit what the request wrote (the widgets' impressions, a view, a click).
+
+    In this order because a commit expires every loaded object: committing first would reload
+    each product of the page, one query per card, while the template reads it.
+    """
+    html = render_template(template, **context)
+    db.session.commit()
+    return html, status
+
+
 @bp.get("/")
 def home():
-    return render_template(
-        "shop/home.html",
-        popular=catalog.popular_products(8),
-        newest=catalog.newest_products(8),
-    )
+    return _render_and_commit("shop/home.html", widget=widgets.home(), newest=catalog.newest_products(8))
 
 
 @bp.get("/c/<slug>")
@@ -38,18 +45,24 @@ def category(slug: str):
     if sort not in catalog.SORTS:
         sort = catalog.DEFAULT_SORT
     page = catalog.listing(node, sort, _page(), current_app.config["PRODUCTS_PER_PAGE"])
-    return render_template("shop/category.html", category=node, page=page, sort=sort, sorts=catalog.SORTS)
+    widget = widgets.category_page(node) if page.page == 1 else None  # a shelf atop the listing
+    return _render_and_commit(
+        "shop/category.html", category=node, page=page, sort=sort, sorts=catalog.SORTS, widget=widget
+    )
 
 
 def _render_product(product, form: AddToCartForm, status: int = 200):
-    return render_template("shop/product.html", product=product, form=form), status
+    return _render_and_commit(
+        "shop/product.html", status, product=product, form=form, widgets=widgets.product_page(product)
+    )
 
 
 @bp.get("/products/<id:product_id>")
 def product(product_id: int):
     item = catalog.product_or_404(product_id)
     tracking.track_view(item)
-    db.session.commit()
+    # ?ri=<impression>&rp=<position>: the shopper came from a recommendation widget.
+    impressions.record_click(item, request.args.get("ri"), request.args.get("rp"))
     return _render_product(item, AddToCartForm())
 
 
@@ -60,14 +73,18 @@ def search():
     return render_template("shop/search.html", query=query, page=page)
 
 
+def _render_cart(status: int = 200):
+    return _render_and_commit("shop/cart.html", status, summary=cart_service.summary(), widget=widgets.cart())
+
+
 @bp.get("/cart")
 def cart():
-    return render_template("shop/cart.html", summary=cart_service.summary())
+    return _render_cart()
 
 
 def _cart_page_with_error(message: str):
     flash(message, "error")
-    return render_template("shop/cart.html", summary=cart_service.summary()), 422
+    return _render_cart(422)
 
 
 @bp.post("/cart/add/<id:product_id>")
