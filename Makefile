@@ -10,8 +10,13 @@ export OPENBLAS_NUM_THREADS ?= 1
 
 .PHONY: run setup install install-dev migrate seed admin test test-fast bench clean
 
-run: setup  ## set up (venv, install, migrate, demo data, admin) and serve on http://$(HOST):$(PORT)
-	@echo "==> Serving on http://$(HOST):$(PORT)  (Ctrl-C to stop)"
+run: setup  ## set up (venv, install, migrate, demo data, admin, first model) and serve on http://$(HOST):$(PORT)
+	@echo "==> Training the first recommendation model (skipped when one is already active)"
+	$(BIN)/flask ml train --if-missing || echo "==> First training failed (see above): the shop serves popularity fallbacks until a run succeeds"
+	@echo "==> Serving on http://$(HOST):$(PORT) with the training scheduler beside it  (Ctrl-C to stop)"
+	@$(BIN)/flask ml scheduler & scheduler=$$!; \
+	trap 'kill $$scheduler 2>/dev/null; wait $$scheduler 2>/dev/null' EXIT; \
+	trap 'exit 130' INT TERM; \
 	$(BIN)/gunicorn --config gunicorn.conf.py --bind $(HOST):$(PORT) wsgi:app
 
 setup: install migrate seed admin

@@ -1,4 +1,5 @@
-"""``flask shop ...`` commands. Each is a thin click wrapper over a service function."""
+"""``flask shop ...`` commands (``flask ml ...`` live in :mod:`storefront.ml_cli`). Each is a thin
+click wrapper over a service function."""
 from __future__ import annotations
 
 import time
@@ -108,4 +109,7 @@ def refresh_popularity_command():
 
 
 def register_cli(app: Flask) -> None:
+    from storefront.ml_cli import ml_cli
+
     app.cli.add_command(shop_cli)
+    app.cli.add_command(ml_cli)

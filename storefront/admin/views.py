@@ -1,12 +1,15 @@
 """Admin area. Every route requires an admin: visitors go to login, customers get 403."""
 from __future__ import annotations
 
-from flask import abort, render_template
+from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from storefront.admin import bp
-from storefront.extensions import login_manager
-from storefront.services import admin_overview
+from storefront.admin.charts import ndcg_chart
+from storefront.admin.forms import RetrainForm
+from storefront.extensions import db, login_manager
+from storefront.models import TRIGGER_ADMIN, TrainingRun
+from storefront.services import admin_overview, training, training_overview
 
 
 @bp.before_request
@@ -21,3 +24,36 @@ def require_admin():
 @bp.get("/")
 def index():
     return render_template("admin/index.html", overview=admin_overview.overview())
+
+
+@bp.get("/ml")
+def ml_dashboard():
+    board = training_overview.dashboard()
+    db.session.commit()  # runs found dead while building the page are recorded as failed
+    return render_template(
+        "admin/ml.html", board=board, chart=ndcg_chart(board.chart), form=RetrainForm(),
+        metric_columns=training_overview.METRIC_COLUMNS,
+    )
+
+
+@bp.post("/ml/retrain")
+def retrain():
+    if not RetrainForm().validate_on_submit():
+        abort(400, "The retrain request was not valid.")
+    run, created = training.request_training(TRIGGER_ADMIN, requested_by=current_user.email)
+    if created:
+        training.launch_training_process(run)
+        db.session.commit()
+        flash(f"Training queued (run #{run.id}).", "success")
+    else:
+        flash(f"A training run is already {run.status} (run #{run.id}).", "info")
+    return redirect(url_for("admin.ml_dashboard"))
+
+
+@bp.get("/ml/runs/<id:run_id>")
+def ml_run(run_id: int):
+    run = db.get_or_404(TrainingRun, run_id)
+    return render_template(
+        "admin/ml_run.html", run=run, candidates=training_overview.candidate_rows(run),
+        metric_columns=training_overview.METRIC_COLUMNS,
+    )
