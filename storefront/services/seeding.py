@@ -181,7 +181,7 @@ def seed_demo(config: SynthConfig, progress: Progress | None = None) -> SeedRepo
     for records in _event_chunks(shop, product_ids, visitor_of, customer_of, order_ids):
         db.session.execute(insert(Event), records)
         progress("events", len(records))
-    refresh_popularity(now=shop.events["occurred_at"].max().to_pydatetime())
+    refresh_popularity()
     db.session.flush()
     return SeedReport(
         categories=len(category_ids), products=len(product_ids), customers=len(customer_of),
