@@ -2,7 +2,8 @@
 
 Every model is fitted on a users x items CSR matrix, recommends by matrix index with implicit's
 ``recommend`` signature, and saves to a pickle-free ``.npz`` that :func:`load_model` (numpy
-only, no implicit) turns back into the right class.
+only, no implicit, no torch) turns back into the right class. The deep models (``bpr_mf``,
+``neumf``, ``lightgcn``) import torch inside ``fit`` only: importing this package never does.
 """
 
 from pathlib import Path
@@ -11,8 +12,11 @@ from ml.models.also_bought import AlsoBoughtRecommender
 from ml.models.als import ALSRecommender
 from ml.models.base import Recommender
 from ml.models.bpr import BPRRecommender
+from ml.models.bpr_mf import TorchBPRRecommender
 from ml.models.ease import EASERecommender
 from ml.models.item_knn import ItemKNNRecommender
+from ml.models.lightgcn import LightGCNRecommender
+from ml.models.neumf import NeuMFRecommender
 from ml.models.popularity import PopularityRecommender, RecentPopularityRecommender
 
 #: Every model class by its ``name`` (the key stored in saved files and used in configs).
@@ -26,6 +30,9 @@ MODEL_CLASSES: dict[str, type[Recommender]] = {
         BPRRecommender,
         EASERecommender,
         AlsoBoughtRecommender,
+        TorchBPRRecommender,
+        NeuMFRecommender,
+        LightGCNRecommender,
     )
 }
 
@@ -41,9 +48,12 @@ __all__ = [
     "BPRRecommender",
     "EASERecommender",
     "ItemKNNRecommender",
+    "LightGCNRecommender",
     "MODEL_CLASSES",
+    "NeuMFRecommender",
     "PopularityRecommender",
     "RecentPopularityRecommender",
     "Recommender",
+    "TorchBPRRecommender",
     "load_model",
 ]

@@ -17,7 +17,7 @@ from typing import Any, Callable, Mapping, Sequence
 import pandas as pd
 import scipy.sparse as sp
 
-from ml.constants import SEED, TIME_COL
+from ml.constants import SEED, TIME_COL, USER_COL
 from ml.data.idmap import IdMap
 from ml.data.interactions import build_interactions
 from ml.data.splits import random_split, time_split
@@ -26,9 +26,12 @@ from ml.models import (
     BPRRecommender,
     EASERecommender,
     ItemKNNRecommender,
+    LightGCNRecommender,
+    NeuMFRecommender,
     PopularityRecommender,
     RecentPopularityRecommender,
     Recommender,
+    TorchBPRRecommender,
 )
 from ml.training.config import TrainingConfig
 
@@ -92,6 +95,9 @@ class CandidateSpec:
     ``needs_timestamps``: skipped when the events have no times. ``item_budget``: skipped when
     the catalogue exceeds ``TrainingConfig.ease_max_items``. ``threaded``: receives
     ``TrainingConfig.num_threads``. A ``random_state`` in ``params`` receives the run's seed.
+    ``deep``: a torch model; it receives ``TrainingConfig.torch_time_budget_seconds`` as its
+    ``time_budget_seconds`` and is skipped when ``TrainingConfig.deep_models`` is off or
+    users x items exceeds ``TrainingConfig.deep_max_cells``.
     """
 
     name: str
@@ -102,6 +108,7 @@ class CandidateSpec:
     needs_timestamps: bool = False
     item_budget: bool = False
     threaded: bool = False
+    deep: bool = False
 
     def resolved_params(self, config: TrainingConfig) -> dict[str, Any]:
         """Defaults, then the run's seed and threads, then the config's explicit overrides."""
@@ -110,6 +117,8 @@ class CandidateSpec:
             params["random_state"] = config.seed
         if self.threaded:
             params["num_threads"] = config.num_threads
+        if self.deep:
+            params["time_budget_seconds"] = config.torch_time_budget_seconds
         params.update(config.candidate_params.get(self.name, {}))
         return params
 
@@ -121,6 +130,15 @@ class CandidateSpec:
             return f"needs a {TIME_COL!r} column"
         if self.item_budget and n_items > config.ease_max_items:
             return f"{n_items} items exceed the item budget of {config.ease_max_items}"
+        if self.deep and not config.deep_models:
+            return "deep models are disabled (TrainingConfig.deep_models=False)"
+        if self.deep:
+            n_users = int(events[USER_COL].nunique()) if USER_COL in events.columns else 0
+            if n_users * n_items > config.deep_max_cells:
+                return (
+                    f"{n_users} users x {n_items} items exceed deep_max_cells="
+                    f"{config.deep_max_cells} (too large for the torch time budget)"
+                )
         return None
 
 
@@ -138,6 +156,8 @@ _KNN_K = (20, 50, 100, 200)
 #: Built-in candidates by name. Search spaces list the most influential parameter first (the
 #: coordinate search tunes them in this order); the ALS ranges come from sweeps on the demo shop,
 #: where regularisation mattered most (NDCG@10 0.185 at 1.0, 0.21 at 10-30; 0.12 at 100).
+#: The torch models have no search space (one budgeted fit each, see ``TrainingConfig``); their
+#: defaults come from sweeps on the demo shop's time holdout (see each model's ``_DEFAULTS``).
 CANDIDATES: dict[str, CandidateSpec] = {
     spec.name: spec
     for spec in (
@@ -203,6 +223,14 @@ CANDIDATES: dict[str, CandidateSpec] = {
             {"regularization": 500.0},
             {"regularization": (100.0, 250.0, 1000.0, 2000.0)},
             item_budget=True,
+        ),
+        *(
+            CandidateSpec(name, model, {"random_state": SEED}, threaded=True, deep=True)
+            for name, model in (
+                ("bpr_mf", TorchBPRRecommender),
+                ("neumf", NeuMFRecommender),
+                ("lightgcn", LightGCNRecommender),
+            )
         ),
     )
 }

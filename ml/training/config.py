@@ -7,6 +7,7 @@ go through the same defaults instead of repeating literals.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Mapping, Sequence
 
@@ -26,7 +27,13 @@ DEFAULT_CANDIDATES: tuple[str, ...] = (
     "als",
     "bpr",
     "ease",
+    "bpr_mf",
+    "neumf",
+    "lightgcn",
 )
+
+#: The candidates trained in torch (see ``TrainingConfig.deep_models``).
+DEEP_CANDIDATES: tuple[str, ...] = ("bpr_mf", "neumf", "lightgcn")
 
 
 def _default_weights() -> dict[str, float]:
@@ -50,7 +57,14 @@ class TrainingConfig:
     - ``ease_max_items``: EASE inverts a dense items x items matrix; larger catalogues skip it.
     - ``similar_params``, ``also_bought_params``, ``trending_half_life_days``: the always-published
       helper models (product-page "similar items", "also bought", global trending).
-    - ``num_threads``: threads for the models that can use several (0 = all cores).
+    - ``num_threads``: threads for the models that can use several (0 = all cores; for the torch
+      models 0 means ``OMP_NUM_THREADS`` or 1, see ``ml.models.deep_settings.TrainSettings``).
+    - ``deep_models``: whether the torch candidates (``bpr_mf``, ``neumf``, ``lightgcn``) train;
+      when off they are recorded as skipped. They are never part of the search (one fit each
+      at their defaults, which ``candidate_params`` can override): a search would multiply
+      their cost, which is bounded instead by ``torch_time_budget_seconds`` per fit (early
+      stopping usually ends them sooner). ``deep_max_cells``: they are skipped when
+      users x items exceeds it, where the budget would buy too few epochs to be worth it.
     """
 
     event_weights: Mapping[str, float] = field(default_factory=_default_weights)
@@ -73,6 +87,9 @@ class TrainingConfig:
     )
     trending_half_life_days: float = 7.0
     num_threads: int = 0
+    deep_models: bool = True
+    torch_time_budget_seconds: float = 20.0
+    deep_max_cells: int = 20_000_000
 
     def __post_init__(self) -> None:
         problems = []
@@ -85,6 +102,11 @@ class TrainingConfig:
             problems.append("k must be positive")
         if self.search_budget_seconds < 0 or self.search_max_trials < 1:
             problems.append("search_budget_seconds must be >= 0 and search_max_trials >= 1")
+        budget = self.torch_time_budget_seconds
+        if not (budget >= 0 and math.isfinite(budget)) or self.deep_max_cells < 1:
+            problems.append(
+                "torch_time_budget_seconds must be finite and >= 0, deep_max_cells >= 1"
+            )
         if not self.trending_half_life_days > 0:
             problems.append("trending_half_life_days must be > 0")
         bad = sorted(name for name, w in self.event_weights.items() if not w >= 0)
@@ -118,4 +140,7 @@ class TrainingConfig:
             "also_bought_params": dict(self.also_bought_params),
             "trending_half_life_days": self.trending_half_life_days,
             "num_threads": self.num_threads,
+            "deep_models": self.deep_models,
+            "torch_time_budget_seconds": self.torch_time_budget_seconds,
+            "deep_max_cells": self.deep_max_cells,
         }

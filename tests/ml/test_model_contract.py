@@ -21,9 +21,12 @@ from ml.models import (
     BPRRecommender,
     EASERecommender,
     ItemKNNRecommender,
+    LightGCNRecommender,
+    NeuMFRecommender,
     PopularityRecommender,
     RecentPopularityRecommender,
     Recommender,
+    TorchBPRRecommender,
     load_model,
 )
 
@@ -36,9 +39,14 @@ FACTORIES: dict[str, Callable[[], Recommender]] = {
     "bpr": lambda: BPRRecommender(factors=8, iterations=20, num_threads=1),
     "ease": lambda: EASERecommender(regularization=10.0),
     "also_bought": lambda: AlsoBoughtRecommender(min_support=1),
+    "bpr_mf": lambda: TorchBPRRecommender(factors=8, epochs=5, num_threads=1),
+    "neumf": lambda: NeuMFRecommender(
+        gmf_factors=8, mlp_factors=8, mlp_layers=(8,), epochs=5, num_threads=1
+    ),
+    "lightgcn": lambda: LightGCNRecommender(factors=8, epochs=5, num_threads=1),
 }
 #: Models that score every item for every user, so they always fill N slots.
-DENSE = {"popularity", "recent_popularity", "als", "bpr", "ease"}
+DENSE = {"popularity", "recent_popularity", "als", "bpr", "ease", "bpr_mf", "neumf", "lightgcn"}
 N = 5
 
 
@@ -183,6 +191,7 @@ def test_saved_models_score_without_implicit_and_ml_stays_out_of_the_web_app(
         f"""
         import sys
         sys.modules["implicit"] = None  # any import of implicit now fails
+        sys.modules["torch"] = None  # nor of torch: serving is numpy only
         import glob, scipy.sparse as sp
         import ml.data, ml.evaluation, ml.models
         rows = sp.load_npz({str(tmp_path / "rows.npz")!r}).tocsr()
