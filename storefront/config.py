@@ -46,6 +46,8 @@ class Config:
     TRAINING_INTERVAL_SECONDS = 3600  # periodic retraining (flask ml scheduler)
     TRAINING_TIME_BUDGET_SECONDS = 60  # hyper-parameter search budget per run
     TRAINING_STALE_AFTER_SECONDS = 1800  # a running job silent this long is considered dead
+    TRAINING_DEEP_MODELS = True  # the torch candidates (BPR-MF, NeuMF, LightGCN)
+    TRAINING_TORCH_BUDGET_SECONDS = 20  # per torch model and run
     MODEL_VERSIONS_KEPT = 5
 
     PRODUCTS_PER_PAGE = 24
@@ -65,6 +67,7 @@ class TestingConfig(Config):
     TESTING = True
     MODEL_CHECK_INTERVAL = 0.0  # tests publish a version and expect the next request to see it
     TRAINING_TIME_BUDGET_SECONDS = 5
+    TRAINING_DEEP_MODELS = False  # tests/ml covers them; the web-side tests need speed
     SECRET_KEY = "testing-only-not-secret"
     WTF_CSRF_ENABLED = False
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # cheap hashing keeps the suite fast
@@ -91,7 +94,7 @@ _ENV_STRINGS = {
 }
 _ENV_INTS = {
     "SQLITE_BUSY_TIMEOUT_MS", "VIEW_DEDUP_SECONDS", "TRAINING_INTERVAL_SECONDS",
-    "TRAINING_TIME_BUDGET_SECONDS", "TRAINING_STALE_AFTER_SECONDS",
+    "TRAINING_TIME_BUDGET_SECONDS", "TRAINING_STALE_AFTER_SECONDS", "TRAINING_TORCH_BUDGET_SECONDS",
 }
 
 
@@ -116,6 +119,8 @@ def environment_overrides(environ: dict[str, str] | None = None) -> dict[str, An
     for var in _ENV_INTS:
         if environ.get(var):
             values[var] = int(environ[var])
+    if environ.get("TRAINING_DEEP_MODELS"):
+        values["TRAINING_DEEP_MODELS"] = environ["TRAINING_DEEP_MODELS"].strip().lower() in _TRUE
     if environ.get("SESSION_COOKIE_SECURE"):
         secure = environ["SESSION_COOKIE_SECURE"].strip().lower() in _TRUE
         values["SESSION_COOKIE_SECURE"] = values["REMEMBER_COOKIE_SECURE"] = secure

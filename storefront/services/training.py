@@ -89,7 +89,12 @@ def training_config() -> TrainingConfig:
     """The pipeline settings for this app (the search budget comes from the config)."""
     budget = float(current_app.config.get("TRAINING_TIME_BUDGET_SECONDS", DEFAULT_TIME_BUDGET_SECONDS))
     threads = int(current_app.config.get("TRAINING_THREADS", DEFAULT_THREADS))
-    return TrainingConfig(search_budget_seconds=budget, num_threads=threads)
+    return TrainingConfig(
+        search_budget_seconds=budget,
+        num_threads=threads,
+        deep_models=bool(current_app.config["TRAINING_DEEP_MODELS"]),
+        torch_time_budget_seconds=float(current_app.config["TRAINING_TORCH_BUDGET_SECONDS"]),
+    )
 
 
 def run_training(run_id: int | None = None, trigger: str = TRIGGER_CLI,
