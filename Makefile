@@ -55,6 +55,7 @@ test-fast: install-dev
 
 bench: install  ## measure, and append the results to BENCHMARKS.md
 	PYTHONPATH=. $(BIN)/python bench/tracking_overhead.py --record BENCHMARKS.md
+	PYTHONPATH=. $(BIN)/python bench/recommendation_latency.py --record BENCHMARKS.md
 
 clean:
 	rm -rf $(VENV) instance/storefront.db* .pytest_cache

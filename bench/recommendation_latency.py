@@ -1,0 +1,119 @@
+"""Latency of recommendations on the demo shop: the service call and the model call alone.
+
+Builds a throw-away demo shop (migrations, default seed, one training run without the torch
+candidates), then, for a brand-new visitor who viewed three products, times in-process:
+- "Recommended for you" through the service (recent-events query, fold-in, business rules,
+  product load), the same plus the impression insert, and the model call alone;
+- a raw numpy dot product + argpartition over the same item factors, as the floor to compare with.
+Run: ``make bench`` or ``PYTHONPATH=. .venv/bin/python bench/recommendation_latency.py``.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+from flask_migrate import upgrade  # noqa: E402
+
+from bench.recording import record  # noqa: E402
+from ml.synth import SynthConfig  # noqa: E402
+from storefront import create_app  # noqa: E402
+from storefront.extensions import db  # noqa: E402
+from storefront.services import recommendations, seeding, training, widgets  # noqa: E402
+from storefront.services.identity import ml_item_id  # noqa: E402
+from storefront.services.recommendation_steps import fold_in_events  # noqa: E402
+
+UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36"
+
+
+def _stats(samples: list[float]) -> str:
+    ordered = sorted(samples)
+    return (f"median {statistics.median(ordered):.3f} ms, p95 {ordered[int(len(ordered) * 0.95)]:.3f} ms, "
+            f"p99 {ordered[int(len(ordered) * 0.99)]:.3f} ms")
+
+
+def build_shop(folder: Path):
+    app = create_app({
+        "ENV_NAME": "development", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'bench.db'}",
+        "MODEL_DIR": str(folder / "models"), "TRAINING_DEEP_MODELS": False, "MODEL_CHECK_INTERVAL": 60.0,
+        "TRAINING_LAUNCH": False,
+    })
+    with app.app_context():
+        upgrade()
+        seeding.seed_demo(SynthConfig())
+        db.session.commit()
+        run = training.run_training()
+        assert run.status == "succeeded", run.error
+    return app
+
+
+def measure(app, rounds: int) -> list[str]:
+    client = app.test_client()
+    client.environ_base["HTTP_USER_AGENT"] = UA
+    for product_id in (101, 102, 103):
+        assert client.get(f"/products/{product_id}").status_code == 200
+    cookie = client.get_cookie(app.config["VISITOR_COOKIE_NAME"]).value
+    headers = {"User-Agent": UA, "Cookie": f"{app.config['VISITOR_COOKIE_NAME']}={cookie}"}
+
+    def timed(call) -> list[float]:
+        samples = []
+        for _ in range(rounds):
+            with app.test_request_context("/", headers=headers):
+                started = time.perf_counter()
+                call()
+                samples.append((time.perf_counter() - started) * 1000)
+                db.session.rollback()
+        return samples
+
+    with app.test_request_context("/", headers=headers):
+        version = recommendations.current_version()
+        ask = recommendations.new_ask(with_recent=True)
+        recent = fold_in_events(version, ask)
+        exclude = [ml_item_id(p) for p in ask.skip]
+    champion = version.manifest["champion"]
+    timed(lambda: None)
+    service = timed(lambda: recommendations.recommended_for_you("bench", n=10))
+    with_impression = timed(lambda: widgets.api_user(10))
+    model = timed(lambda: version.recommend_for_user(None, recent, n=10, exclude=exclude))
+    lines = [
+        f"- demo seed, champion `{champion}`, a new visitor with 3 recent views, {rounds} calls each",
+        f"- service \"Recommended for you\" top-10 (query, fold-in, rules, products): {_stats(service)}",
+        f"- the same plus the impression insert: {_stats(with_impression)}",
+        f"- model call alone (top-10 with fold-in): {_stats(model)}",
+    ]
+    item_factors = getattr(version.models["recommender"], "item_factors", None)
+    if item_factors is not None:
+        user = np.asarray(item_factors[:3]).mean(axis=0)
+        raw = []
+        for _ in range(rounds):
+            started = time.perf_counter()
+            scores = np.asarray(item_factors) @ user
+            np.argpartition(-scores, 10)[:10]
+            raw.append((time.perf_counter() - started) * 1000)
+        lines.append(f"- raw numpy dot + argpartition over the same {len(item_factors)} item factors: {_stats(raw)}")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=500)
+    parser.add_argument("--record", metavar="FILE", help="append the result to this Markdown file")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        app = build_shop(Path(folder))
+        lines = measure(app, args.rounds)
+        with app.app_context():
+            db.engine.dispose()
+    print("\n".join(lines))
+    if args.record:
+        record(Path(args.record), "Recommendation latency", lines)
+
+
+if __name__ == "__main__":
+    main()
