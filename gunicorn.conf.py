@@ -16,3 +16,17 @@ accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
+
+
+def post_worker_init(worker):
+    """Load the active model version before the worker takes requests.
+
+    Otherwise the first visitor served by each worker waits for the load (~0.25 s on the demo).
+    A missing or broken version is not an error here: the shop serves its fallbacks.
+    """
+    app = worker.wsgi
+    try:
+        with app.app_context():
+            app.extensions["recommender"].get()
+    except Exception:  # noqa: BLE001 - a warm-up must never stop a worker from starting
+        worker.log.exception("model warm-up failed; serving fallbacks until a version loads")
