@@ -18,12 +18,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Any, Iterable
 
 import numpy as np
-from sklearn.cluster import KMeans
-from sklearn.metrics import silhouette_score
-from threadpoolctl import threadpool_limits
 
 from ml.constants import SEED
 
@@ -63,9 +60,12 @@ def choose_k(silhouettes: dict[int, float]) -> int:
 
 def _fit_one(
     x: np.ndarray, k: int, seed: int, n_init: int, sample: int,
-    silhouettes: dict[int, float], fits: dict[int, KMeans],
+    silhouettes: dict[int, float], fits: dict[int, Any],
 ) -> None:
     """Fit k-means with ``k`` clusters and record its silhouette (skipped if it collapsed)."""
+    from sklearn.cluster import KMeans  # training only: serving loads results without scikit-learn
+    from sklearn.metrics import silhouette_score
+
     model = KMeans(n_clusters=k, n_init=n_init, random_state=seed).fit(x)
     if len(np.unique(model.labels_)) < 2:
         return
@@ -96,7 +96,9 @@ def kmeans_by_silhouette(
         return ClusterResult(1, np.zeros(n, dtype=np.int32), centroid, 0.0, {})
     sample = min(n, silhouette_sample)
     silhouettes: dict[int, float] = {}
-    fits: dict[int, KMeans] = {}
+    from threadpoolctl import threadpool_limits
+
+    fits: dict[int, Any] = {}
     with threadpool_limits(limits=1):
         for k in ks:
             _fit_one(x, k, seed, n_init, sample, silhouettes, fits)

@@ -13,9 +13,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from sklearn.decomposition import PCA
-from sklearn.manifold import TSNE
-from threadpoolctl import threadpool_limits
 
 from ml.constants import SEED
 
@@ -41,6 +38,10 @@ def project(
     tsne_max: int = 3000,
 ) -> Projection:
     """Project ``vectors`` (one row per customer) to 2-D with PCA or (small sets) t-SNE."""
+    from sklearn.decomposition import PCA  # training only: serving loads results without scikit-learn
+    from sklearn.manifold import TSNE
+    from threadpoolctl import threadpool_limits
+
     x = np.asarray(vectors, dtype=np.float64)
     ids = np.asarray(customer_ids).astype(str)
     n = x.shape[0]

@@ -1,4 +1,4 @@
-"""Account pages: register, log in/out, order history."""
+"""Account pages: register, log in/out, order history (with "Customers like you also bought")."""
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from storefront.account import bp
 from storefront.account.forms import LoginForm, LogoutForm, RegisterForm
 from storefront.extensions import db
-from storefront.services import accounts
+from storefront.services import accounts, widgets
 
 
 def _safe_next(default: str) -> str:
@@ -71,7 +71,11 @@ def logout():
 @bp.get("/orders")
 @login_required
 def orders():
-    return render_template("account/orders.html", orders=accounts.orders_of(current_user))
+    html = render_template(
+        "account/orders.html", orders=accounts.orders_of(current_user), widget=widgets.account_page()
+    )
+    db.session.commit()  # the widget's impression; after rendering, like the shop's pages
+    return html
 
 
 @bp.get("/orders/<reference>")

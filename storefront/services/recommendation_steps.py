@@ -20,6 +20,7 @@ from flask import current_app
 from ml.serving import LoadedVersion
 from storefront.models import Category, Product
 from storefront.services.identity import ml_item_id
+from storefront.services.segment_serving import customer_key, segments_for
 from storefront.services.recommendation_rules import (
     BY_NEWEST,
     RecentEvent,
@@ -149,6 +150,30 @@ def model_trending_in_category(ask: Ask, missing: int) -> tuple[str, list[Produc
     return MODEL_PREFIX + "popular", found
 
 
+def customers_like_you(ask: Ask, missing: int) -> tuple[str, list[Product]]:
+    """What the customer's nearest Customer2Vec neighbours bought, similarity-weighted, minus
+    what the customer bought (as of training; later purchases are in ``ask.skip``)."""
+    segments = segments_for(ask.version)
+    if segments is None or ask.shopper.customer_id is None:
+        return NO_STRATEGY, []
+    scored = _ask_model(segments.customers_like_you_also_bought, customer_key(ask.shopper.customer_id),
+                        n=missing * OVERFETCH, exclude_items=_excluded(ask))
+    return MODEL_PREFIX + "customer2vec", load_in_order(_product_ids(scored), ask.skip)
+
+
+def segment_best_sellers(ask: Ask, missing: int) -> tuple[str, list[Product]]:
+    """The best sellers of the customer's RFM segment; the whole shop's (as of training) for a
+    customer who had no orders then."""
+    segments = segments_for(ask.version)
+    if segments is None:
+        return NO_STRATEGY, []
+    customer = ask.shopper.customer_id
+    segment = segments.segment_of(customer_key(customer)) if customer is not None else None
+    # no exclusion parameter here: ask for enough that the skipped ones cannot empty the list
+    ids = _ask_model(segments.segment_best_sellers, segment, n=missing * OVERFETCH + len(ask.skip))
+    return MODEL_PREFIX + "segment_best_sellers", load_in_order(_product_ids([(i, 0.0) for i in ids]), ask.skip)
+
+
 # -- database fallbacks ----------------------------------------------------------------------------
 
 
@@ -186,3 +211,4 @@ ALSO_BOUGHT_STEPS: tuple[Step, ...] = (_item_model("also_bought"), same_category
 SIMILAR_STEPS: tuple[Step, ...] = (_item_model("similar_items"), same_category, trending, newest)
 TRENDING_STEPS: tuple[Step, ...] = (model_trending, trending, newest)
 CATEGORY_STEPS: tuple[Step, ...] = (model_trending_in_category, in_category)
+CUSTOMERS_LIKE_YOU_STEPS: tuple[Step, ...] = (customers_like_you, segment_best_sellers, trending, newest)

@@ -9,7 +9,12 @@ A widget asks its steps in order, each for what is still missing, until it is fu
 - "Trending now": the model's time-decayed trending -> trending (``Product.popularity``) ->
   newest; "Trending in <category>": the same for that category's products (so the shelf shows
   momentum, not a copy of the listing's 30-day "most popular" order) -> its products by
-  popularity.
+  popularity;
+- "Customers like you also bought" (logged-in customers): what the customer's nearest
+  Customer2Vec neighbours bought -> the best sellers of their RFM segment (the shop's, for a
+  customer without orders) -> trending -> newest. Customer2Vec and segments come from the
+  served version's ``segments`` extra (``segment_serving``); what the customer bought is always
+  left out, whatever ``RECOMMEND_PURCHASED`` says, since "like you" means "what you don't have".
 
 The steps live in ``recommendation_steps``, the serve-time rules they all obey (stock, cart,
 purchases, the current product, no duplicates) in ``recommendation_rules``. A model list cut
@@ -31,11 +36,20 @@ from dataclasses import dataclass, field
 from flask import Flask, current_app
 
 from ml.serving import LoadedVersion, ModelHolder
-from storefront.models import Category, Product
-from storefront.services.recommendation_rules import current_shopper, excluded_product_ids, recent_events
+from sqlalchemy import select
+
+from storefront.extensions import db
+from storefront.models import Category, Order, OrderLine, Product
+from storefront.services.recommendation_rules import (
+    Shopper,
+    current_shopper,
+    excluded_product_ids,
+    recent_events,
+)
 from storefront.services.recommendation_steps import (
     ALSO_BOUGHT_STEPS,
     CATEGORY_STEPS,
+    CUSTOMERS_LIKE_YOU_STEPS,
     FOR_YOU_STEPS,
     MODEL_PREFIX,
     NO_STRATEGY,
@@ -109,6 +123,7 @@ TITLES = {
     "trending": "Trending now",
     "also_bought": "Customers who bought this also bought",
     "similar": "Similar items",
+    "customers_like_you": "Customers like you also bought",
 }
 
 
@@ -156,3 +171,31 @@ def similar_items(widget: str, product: Product, n: int | None = None,
 def trending_in(widget: str, category: Category, n: int | None = None) -> WidgetResult:
     ask = new_ask(category=category)
     return _fill(widget, f"Trending in {category.name}", ask, CATEGORY_STEPS, n or per_widget())
+
+
+def customer_ask(customer_id: int, *, product: Product | None = None, also_skip: Sequence[int] = ()) -> Ask:
+    """The inputs of a widget for a given customer as if they were logged in (the admin's
+    preview of what a customer would see), with the same exclusions their own page applies."""
+    shopper = Shopper(None, customer_id, logged_in=True)
+    skip = set(excluded_product_ids(shopper)) | set(also_skip)
+    if product is not None:
+        skip.add(product.id)
+    return Ask(shopper, current_version(), skip, [], product, None)
+
+
+def _bought_by(shopper: Shopper) -> set[int]:
+    """What the shopper bought, when the rules let bought products through (re-buys allowed);
+    otherwise the rules have excluded them already and no query is needed."""
+    if not current_app.config.get("RECOMMEND_PURCHASED", False) or not shopper.known:
+        return set()
+    query = (select(OrderLine.product_id).join(Order, Order.id == OrderLine.order_id)
+             .where(shopper.owns(Order.visitor_id, Order.customer_id)))
+    return set(db.session.scalars(query))
+
+
+def customers_like_you(widget: str, *, product: Product | None = None, n: int | None = None,
+                       also_skip: Sequence[int] = (), ask: Ask | None = None) -> WidgetResult:
+    """"Customers like you also bought" for the current shopper (or for ``ask``'s)."""
+    ask = ask or new_ask(product=product, also_skip=also_skip)
+    ask.skip |= _bought_by(ask.shopper)
+    return _fill(widget, TITLES["customers_like_you"], ask, CUSTOMERS_LIKE_YOU_STEPS, n or per_widget())

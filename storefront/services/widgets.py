@@ -7,6 +7,8 @@ loaded products and cost a reload per card).
 """
 from __future__ import annotations
 
+from flask_login import current_user
+
 from storefront.models import Category, Product
 from storefront.services import impressions
 from storefront.services import recommendations as reco
@@ -18,6 +20,9 @@ CART_FOR_YOU = "cart_for_you"
 PRODUCT_ALSO_BOUGHT = "product_also_bought"
 PRODUCT_SIMILAR = "product_similar"
 CATEGORY_TRENDING = "category_trending"
+# The same name on the product and the account page (the impression's context product tells
+# them apart): it is one widget, measured as one.
+CUSTOMERS_LIKE_YOU = "customers_like_you"
 API_USER = "api_user"
 API_ITEM = {"similar": "api_similar", "bought": "api_bought"}
 
@@ -35,11 +40,24 @@ def cart() -> reco.WidgetResult:
 
 
 def product_page(product: Product) -> list[reco.WidgetResult]:
-    """Both product-page widgets; the second never repeats the first (when both fall back to
-    the same category they would otherwise be the same shelf twice)."""
+    """The product-page widgets; none repeats an earlier one (when two fall back to the same
+    category they would otherwise be the same shelf twice). "Customers like you" is only for
+    logged-in customers: an anonymous browser is nobody's neighbour."""
     bought = reco.also_bought(PRODUCT_ALSO_BOUGHT, product)
-    similar = reco.similar_items(PRODUCT_SIMILAR, product, also_skip=[p.id for p in bought.products])
-    return [impressions.record(bought), impressions.record(similar)]
+    shown = [p.id for p in bought.products]
+    similar = reco.similar_items(PRODUCT_SIMILAR, product, also_skip=shown)
+    results = [bought, similar]
+    if current_user.is_authenticated:
+        shown += [p.id for p in similar.products]
+        results.append(reco.customers_like_you(CUSTOMERS_LIKE_YOU, product=product, also_skip=shown))
+    return [impressions.record(result) for result in results]
+
+
+def account_page() -> reco.WidgetResult | None:
+    """"Customers like you also bought" on the logged-in customer's account page."""
+    if not current_user.is_authenticated:
+        return None
+    return impressions.record(reco.customers_like_you(CUSTOMERS_LIKE_YOU))
 
 
 def category_page(category: Category) -> reco.WidgetResult:

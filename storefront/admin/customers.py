@@ -1,0 +1,34 @@
+"""Admin Customers pages: segments, the customer map, the comparison of customer
+representations, and one customer's segment, neighbours and "Customers like you" widget.
+
+Thin views over ``services.segment_report`` and ``services.segment_map``; the admin-only guard
+is the blueprint's (``admin.views.require_admin``), so these pages need no check of their own.
+"""
+from __future__ import annotations
+
+from flask import render_template, request
+
+from storefront.admin import bp
+from storefront.extensions import db
+from storefront.models import Customer
+from storefront.services import segment_map, segment_report
+
+
+@bp.get("/customers")
+def customers():
+    colouring = request.args.get("colour", segment_map.DEFAULT_COLOURING)
+    if colouring not in segment_map.COLOURINGS:
+        colouring = segment_map.DEFAULT_COLOURING
+    page = segment_report.overview()
+    chart = segment_map.customer_map(page.segments, colouring) if page.segments is not None else None
+    return render_template(
+        "admin/customers.html", page=page, chart=chart, colouring=colouring,
+        colourings=segment_map.COLOURINGS, segment_colours=segment_map.SEGMENT_COLOURS,
+        metrics=segment_report.COMPARISON_METRICS,
+    )
+
+
+@bp.get("/customers/<id:customer_id>")
+def customer(customer_id: int):
+    person = db.get_or_404(Customer, customer_id)
+    return render_template("admin/customers_detail.html", detail=segment_report.customer_detail(person))
