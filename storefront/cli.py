@@ -25,11 +25,13 @@ shop_cli = AppGroup("shop", help="Demo data, admins and catalog maintenance.")
 @click.option("--events", default=220_000, show_default=True, help="Approximate number of events.")
 @click.option("--end-date", type=click.DateTime(["%Y-%m-%d"]), default=None,
               help="Last day of history (UTC, exclusive); default today.")
+@click.option("--b2b-visitors", default=3000, show_default=True,
+              help="B2B visitors with gated-asset form submissions (0: the asset library only).")
 @click.option("--if-empty", is_flag=True, help="Do nothing (successfully) if the shop already has products.")
-def seed_command(seed_value, products, categories, customers, anonymous, days, events, end_date, if_empty):
+def seed_command(seed_value, products, categories, customers, anonymous, days, events, end_date, b2b_visitors, if_empty):
     """Fill an empty database with a simulated shop: catalog, shoppers, orders, events."""
     from ml.synth import SynthConfig
-    from storefront.services import seeding
+    from storefront.services import asset_seeding, seeding
 
     if not seeding.database_is_empty():
         if if_empty:
@@ -52,6 +54,8 @@ def seed_command(seed_value, products, categories, customers, anonymous, days, e
 
     try:
         report = seeding.seed_demo(config, progress)
+        progress("gated assets", 0)
+        assets = asset_seeding.seed_assets(seed_value, max(b2b_visitors, 0), config.end, days)
         db.session.commit()
     except Exception:
         db.session.rollback()
@@ -65,6 +69,7 @@ def seed_command(seed_value, products, categories, customers, anonymous, days, e
         f"{report.orders:,} orders ({report.order_lines:,} lines), {report.events:,} events "
         f"({types}) from {report.first_event:%Y-%m-%d} to {report.last_event:%Y-%m-%d}."
     )
+    click.echo(f"Gated content: {assets.summary()}.")
 
 
 @shop_cli.command("create-admin")
@@ -109,7 +114,9 @@ def refresh_popularity_command():
 
 
 def register_cli(app: Flask) -> None:
+    from storefront.assets_cli import assets_cli
     from storefront.ml_cli import ml_cli
 
     app.cli.add_command(shop_cli)
     app.cli.add_command(ml_cli)
+    app.cli.add_command(assets_cli)

@@ -75,12 +75,15 @@ def track(
     *,
     order_id: int | None = None,
     impression_id: int | None = None,
+    asset_id: int | None = None,
     properties: dict[str, Any] | None = None,
 ) -> bool:
     """Record one event for the current visitor; ``False`` when the request is from a bot.
 
     ``impression_id`` ties a ``click`` to the widget render it came from (see
     ``services.impressions``), so click-through can be counted per widget and model version.
+    ``asset_id`` names the gated asset of a ``form_submission`` or ``asset_view`` (their
+    ``product`` is None).
 
     A prepared Core INSERT with bound parameters rather than ``session.add``: this runs on every
     product page, and skipping the ORM unit of work (and statement re-compilation) makes it
@@ -100,6 +103,7 @@ def track(
             "product_id": product.id if product is not None else None,
             "order_id": order_id,
             "impression_id": impression_id,
+            "asset_id": asset_id,
             "type": event_type,
             "occurred_at": utcnow(),
             "session_id": browsing_session_id(),
