@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import DateTime, ForeignKey, Integer, Numeric, String
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storefront.extensions import db
@@ -16,6 +16,8 @@ STATUS_PAID = "paid"
 
 class Order(db.Model):
     __tablename__ = "orders"
+    # First order per customer for the admin dashboard (new vs returning; migration 5dbcce0ebc3c).
+    __table_args__ = (Index("ix_orders_customer_created", "customer_id", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Random public reference used in URLs: sequential ids would be guessable.
