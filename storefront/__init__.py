@@ -98,9 +98,11 @@ def register_blueprints(app: Flask) -> None:
     from storefront.account import bp as account_bp
     from storefront.admin import bp as admin_bp
     from storefront.api import bp as api_bp
+    from storefront.assets import bp as assets_bp
     from storefront.shop import bp as shop_bp
 
     app.register_blueprint(shop_bp)
+    app.register_blueprint(assets_bp, url_prefix="/resources")
     app.register_blueprint(account_bp, url_prefix="/account")
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(api_bp, url_prefix="/api/v1")

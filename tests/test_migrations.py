@@ -15,7 +15,8 @@ from storefront.extensions import db
 
 EXPECTED_TABLES = {
     "categories", "products", "customers", "visitors", "carts", "cart_items",
-    "orders", "order_lines", "events", "training_runs", "impressions", "alembic_version",
+    "orders", "order_lines", "events", "training_runs", "impressions", "assets", "leads",
+    "business_units", "asset_business_units", "alembic_version",
 }
 
 

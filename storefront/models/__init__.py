@@ -1,11 +1,14 @@
 """All tables, importable from one place (Alembic and the services need them registered)."""
+from storefront.models.assets import TYPE_LABELS, TYPE_SLUGS, Asset, BusinessUnit, Lead, asset_business_units
 from storefront.models.carts import Cart, CartItem
 from storefront.models.catalog import Category, Product
 from storefront.models.customers import ROLE_ADMIN, ROLE_CUSTOMER, Customer, Visitor
 from storefront.models.events import (
     ADD_TO_CART,
+    ASSET_VIEW,
     CLICK,
     EVENT_TYPES,
+    FORM_SUBMISSION,
     REMOVE_FROM_CART,
     TRANSACTION,
     VIEW,
@@ -30,5 +33,7 @@ __all__ = [
     "TRIGGER_ADMIN", "TRIGGER_CLI", "TRIGGER_SCHEDULE", "Impression", "TrainingRun",
     "ADD_TO_CART", "EVENT_TYPES", "REMOVE_FROM_CART", "ROLE_ADMIN", "ROLE_CUSTOMER",
     "STATUS_PAID", "TRANSACTION", "VIEW",
+    "ASSET_VIEW", "FORM_SUBMISSION", "TYPE_LABELS", "TYPE_SLUGS", "Asset", "BusinessUnit", "Lead",
+    "asset_business_units",
     "Cart", "CartItem", "Category", "Customer", "Event", "Order", "OrderLine", "Product", "Visitor",
 ]

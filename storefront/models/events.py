@@ -20,7 +20,12 @@ ADD_TO_CART = "addtocart"
 REMOVE_FROM_CART = "removefromcart"
 TRANSACTION = "transaction"
 CLICK = "click"  # a click on a recommended item; impression_id says which widget render
-EVENT_TYPES = frozenset({VIEW, ADD_TO_CART, REMOVE_FROM_CART, TRANSACTION, CLICK})
+# Gated B2B content: ``asset_id`` is set and ``product_id`` is null. A form submission's
+# ``properties["count"]`` is how many submissions it stands for (1 from the web form, the
+# export's ``form_submissions`` when imported), so strength = type weight x sum of counts.
+FORM_SUBMISSION = "form_submission"
+ASSET_VIEW = "asset_view"
+EVENT_TYPES = frozenset({VIEW, ADD_TO_CART, REMOVE_FROM_CART, TRANSACTION, CLICK, FORM_SUBMISSION, ASSET_VIEW})
 
 
 class Event(db.Model):
@@ -29,6 +34,11 @@ class Event(db.Model):
         Index("ix_events_visitor_time", "visitor_id", "occurred_at"),
         Index("ix_events_product_type", "product_id", "type"),
         Index("ix_events_time_type", "occurred_at", "type"),
+        # Covering indexes of the admin dashboard (services/analytics_*; migration 5dbcce0ebc3c).
+        Index("ix_events_time_visitor", "occurred_at", "visitor_id", "type"),
+        Index("ix_events_type_device_time", "type", "device", "occurred_at"),
+        Index("ix_events_product_type_time", "product_id", "type", "occurred_at"),
+        Index("ix_events_asset_type", "asset_id", "type"),
     )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
@@ -37,6 +47,7 @@ class Event(db.Model):
     product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"))
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
     impression_id: Mapped[int | None] = mapped_column(ForeignKey("impressions.id"), index=True)
+    asset_id: Mapped[int | None] = mapped_column(ForeignKey("assets.id"))
     type: Mapped[str] = mapped_column(String(32))
     occurred_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     session_id: Mapped[str] = mapped_column(String(64), default="")

@@ -132,11 +132,13 @@ def search(query_text: str, page: int, per_page: int):
 def refresh_popularity(now=None, window_days: int = POPULARITY_WINDOW_DAYS) -> None:
     """Recompute every product's popularity from the last ``window_days`` of events, in SQL.
 
-    "Last" is relative to the newest event, not the wall clock: on a live shop that is the
-    same, and an imported historical log (or a seed that ends in the past) still ranks.
+    "Last" is relative to the newest product event, not the wall clock: on a live shop that is
+    the same, and an imported historical log (or a seed that ends in the past) still ranks.
+    Other events (form submissions imported today, say) do not move the window.
     """
     if now is None:
-        now = db.session.scalar(select(func.max(Event.occurred_at))) or utcnow()
+        newest = select(func.max(Event.occurred_at)).where(Event.product_id.isnot(None))
+        now = db.session.scalar(newest) or utcnow()
     since = now - timedelta(days=window_days)
     weight = case(
         *((Event.type == kind, w) for kind, w in POPULARITY_WEIGHTS.items()), else_=0.0

@@ -11,6 +11,11 @@ execute (``--run-id``, a queued run it picked up) stays queued for the job holdi
 the scheduler's next tick; a run it created itself is recorded as failed with the holder's
 description, so a refused ``flask ml train`` shows in the history.
 
+Extra artifacts (customer segments, ...) are published in the same version: each is a builder
+in :data:`EXTRA_BUILDERS` (add one with one line there; the contract is in
+:mod:`storefront.services.training_extras`). One that fails is recorded in
+``run.params["extras"]`` and left out; the recommender is published all the same.
+
 This module commits: a job is its own unit of work, and its state changes (running, progress,
 the outcome) must be visible to the admin page while it runs.
 """
@@ -34,10 +39,12 @@ from ml.registry import ModelRegistry, read_active
 from ml.training import LockHeldError, TrainingConfig, TrainingLock, TrainingResult, train
 from storefront.extensions import db
 from storefront.models import RUN_QUEUED, TRIGGER_CLI, TrainingRun
+from storefront.services import asset_training, segments
 from storefront.services.catalog import refresh_popularity
 from storefront.services.training_data import (
     MIN_TRAINING_EVENTS, NotEnoughFeedback, check_enough_feedback, load_events_frame,
 )
+from storefront.services.training_extras import ExtraBuilder, staged_extras
 from storefront.services.training_runs import (
     STAGE_SPANS, ForwardProgress, RunProgress, active_run, expire_stale_runs, fail_run, finish_run,
     new_run, oldest_queued_run, recent_runs, request_training, stale_after_seconds, start_run,
@@ -57,6 +64,12 @@ DEFAULT_THREADS = 0  # TRAINING_THREADS: threads for the models that can use sev
 ERROR_TRACEBACK_LINES = 12
 ERROR_MAX_CHARS = 4000
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+#: Extra artifacts every run publishes next to the recommender: name -> builder.
+EXTRA_BUILDERS: dict[str, ExtraBuilder] = {
+    segments.SEGMENTS_EXTRA: segments.build_extra,
+    "assets": asset_training.build_extra,
+}
 
 
 class TrainingBusy(LockHeldError):
@@ -160,13 +173,17 @@ def _execute(run: TrainingRun, forward: ForwardProgress | None) -> TrainingRun:
         timings["load"] = _since(started)
         check_enough_feedback(events, int(current_app.config.get("TRAINING_MIN_EVENTS", MIN_TRAINING_EVENTS)))
         result = train(events, config, progress=recorder)
-        recorder.update("publish", STAGE_SPANS["publish"][0], force=True)
-        publish_started = time.monotonic()
-        refresh_popularity()  # flushed now, committed with the success below
-        registry = ModelRegistry(model_dir())
-        version = registry.publish(result)
-        timings["publish"] = _since(publish_started)
-        _record_success(run, result, version, timings, started)
+        extras_started, span = time.monotonic(), STAGE_SPANS["publish"][0]
+        with staged_extras(EXTRA_BUILDERS, events, result, model_dir(),
+                           lambda name: recorder.update(f"extras: {name}", span, force=True)) as extras:
+            timings["extras"] = _since(extras_started)
+            recorder.update("publish", span, force=True)
+            publish_started = time.monotonic()
+            refresh_popularity()  # flushed now, committed with the success below
+            registry = ModelRegistry(model_dir())
+            version = registry.publish(result, extras=extras.writers)
+            timings["publish"] = _since(publish_started)
+        _record_success(run, result, version, timings, started, extras.records)
         db.session.commit()
     except BaseException as error:  # noqa: BLE001 - every failure is recorded, see below
         _record_failure(run, error)
@@ -192,7 +209,7 @@ def _prune(registry: ModelRegistry) -> None:
 
 
 def _record_success(run: TrainingRun, result: TrainingResult, version: str,
-                    timings: dict[str, float], started: float) -> None:
+                    timings: dict[str, float], started: float, extras: dict[str, Any]) -> None:
     metrics = {
         name: ({**c.metrics, "fit_seconds": c.fit_seconds} if c.status == "ok" else {})
         for name, c in result.candidates.items()
@@ -207,14 +224,14 @@ def _record_success(run: TrainingRun, result: TrainingResult, version: str,
         "champion_model": result.champion_model, "champion_params": result.champion_params,
         "event_weights": result.event_weights, "baseline": result.baseline,
         "trained_until": result.trained_until, "candidates": candidates,
-        "search_trials": len(result.search), "config": result.config.to_dict(),
+        "search_trials": len(result.search), "config": result.config.to_dict(), "extras": extras,
     }
     stage_timings = {("train" if k == "total" else k): v for k, v in result.timings.items()}
     finish_run(
         run, version=version, champion=result.champion, metrics=plain(metrics),
         data_sizes=plain(result.data), params=plain(params),
-        timings=plain({"load": timings["load"], **stage_timings, "publish": timings["publish"],
-                       "total": _since(started)}),
+        timings=plain({"load": timings["load"], **stage_timings, "extras": timings["extras"],
+                       "publish": timings["publish"], "total": _since(started)}),
     )
 
 

@@ -26,7 +26,7 @@ from storefront_support import ctx
 
 SMALL_SHOP = [
     "shop", "seed", "--products", "120", "--categories", "8", "--customers", "150",
-    "--anonymous", "80", "--events", "12000", "--days", "40", "--end-date", "2026-01-01",
+    "--anonymous", "80", "--events", "12000", "--days", "40", "--end-date", "2026-01-01", "--b2b-visitors", "0",
 ]
 FAST_TRAINING = {"candidates": ("popularity", "item_knn_cosine", "als"), "search": False, "num_threads": 1}
 

@@ -21,7 +21,7 @@ from storefront.services import training
 from storefront_support import ctx, login, new_customer, new_product
 
 SMALL_SHOP = ["shop", "seed", "--products", "120", "--categories", "8", "--customers", "150",
-              "--anonymous", "80", "--events", "12000", "--days", "40", "--end-date", "2026-01-01"]
+              "--anonymous", "80", "--events", "12000", "--days", "40", "--end-date", "2026-01-01", "--b2b-visitors", "0"]
 TOKEN_INPUT = re.compile(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"')
 REFRESH = '<meta http-equiv="refresh" content="3">'
 

@@ -10,7 +10,7 @@ from ml.training import DEFAULT_CANDIDATES, TrainingLock
 from storefront.extensions import db
 
 SMALL_SHOP = ["shop", "seed", "--products", "120", "--categories", "8", "--customers", "150",
-              "--anonymous", "80", "--events", "12000", "--days", "40", "--end-date", "2026-01-01"]
+              "--anonymous", "80", "--events", "12000", "--days", "40", "--end-date", "2026-01-01", "--b2b-visitors", "0"]
 METRIC_HEADER = "precision@10  recall@10  ndcg@10  map@10  hit_rate@10  mrr@10  coverage@10   fit s"
 
 
