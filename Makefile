@@ -8,7 +8,7 @@ ADMIN_EMAIL ?= admin@example.com
 export FLASK_APP := wsgi.py
 export OPENBLAS_NUM_THREADS ?= 1
 
-.PHONY: run setup install install-dev migrate seed admin test test-fast bench clean
+.PHONY: run setup install install-dev migrate seed admin test test-fast bench bench-dashboard clean
 
 run: setup  ## set up (venv, install, migrate, demo data, admin, first model) and serve on http://$(HOST):$(PORT)
 	@echo "==> Training the first recommendation model (skipped when one is already active)"
@@ -56,6 +56,13 @@ test-fast: install-dev
 bench: install  ## measure, and append the results to BENCHMARKS.md
 	PYTHONPATH=. $(BIN)/python bench/tracking_overhead.py --record BENCHMARKS.md
 	PYTHONPATH=. $(BIN)/python bench/recommendation_latency.py --record BENCHMARKS.md
+
+BENCH_DB ?= /tmp/storefront-bench-1m.db
+bench-dashboard: install  ## the admin dashboard on 1M events (builds the database once, a few minutes)
+	test -f $(BENCH_DB) || (DATABASE_URL=sqlite:///$(BENCH_DB) $(BIN)/flask db upgrade && \
+	  DATABASE_URL=sqlite:///$(BENCH_DB) $(BIN)/flask shop seed --events 1000000 --customers 5000 \
+	  --anonymous 5000 --products 3000 --days 180)
+	PYTHONPATH=. $(BIN)/python bench/dashboard.py --database-url sqlite:///$(BENCH_DB) --record BENCHMARKS.md
 
 clean:
 	rm -rf $(VENV) instance/storefront.db* .pytest_cache

@@ -3,7 +3,7 @@
 Prepare a database once (a minute or two on SQLite, a few on PostgreSQL)::
 
     export FLASK_APP=wsgi.py DATABASE_URL=sqlite:////tmp/dash1m.db
-    .venv/bin/flask db upgrade heads
+    .venv/bin/flask db upgrade
     .venv/bin/flask shop seed --events 1000000 --customers 5000 --anonymous 5000 --products 3000 --days 180
 
 then ``PYTHONPATH=. .venv/bin/python bench/dashboard.py --database-url sqlite:////tmp/dash1m.db
