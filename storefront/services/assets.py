@@ -5,10 +5,9 @@ unit is treated as "no filter" rather than an error: a stale bookmark still show
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
-from flask import abort, current_app, session
+from flask import abort, current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -107,13 +106,8 @@ def asset_or_404(asset_id: int) -> Asset:
 def track_asset_view(asset: Asset) -> bool:
     """An ``asset_view`` event, unless this browser viewed the same asset moments ago (a
     reload or the redirect back after a form error): the same rule as product views."""
-    if tracking.is_bot_request():
+    if tracking.is_bot_request() or tracking.is_reload("last_asset_view", asset.id):
         return False
-    now = time.time()
-    last_asset, last_at = session.get("last_asset_view", (None, 0.0))
-    if last_asset == asset.id and now - last_at < current_app.config["VIEW_DEDUP_SECONDS"]:
-        return False
-    session["last_asset_view"] = (asset.id, now)
     return tracking.track(ASSET_VIEW, asset_id=asset.id)
 
 

@@ -114,19 +114,25 @@ def track(
     return True
 
 
-def track_view(product: Product) -> bool:
-    """Log a product view unless this browser viewed the same product moments ago (a reload).
+def is_reload(slot: str, object_id: int) -> bool:
+    """Whether this browser viewed ``object_id`` within VIEW_DEDUP_SECONDS; remembers this view.
 
-    The last view is remembered in the signed session cookie, not looked up in the events
-    table: the reload comes from the same browser, and the query would cost more than the insert.
+    The last view per ``slot`` (products, assets...) is kept in the signed session cookie, not
+    looked up in the events table: a reload comes from the same browser, and the query would
+    cost more than the insert.
     """
-    if is_bot_request():
-        return False
     now = time.time()
-    last_product, last_at = session.get("last_view", (None, 0.0))
-    if last_product == product.id and now - last_at < current_app.config["VIEW_DEDUP_SECONDS"]:
+    last_id, last_at = session.get(slot, (None, 0.0))
+    if last_id == object_id and now - last_at < current_app.config["VIEW_DEDUP_SECONDS"]:
+        return True
+    session[slot] = (object_id, now)
+    return False
+
+
+def track_view(product: Product) -> bool:
+    """Log a product view unless this browser viewed the same product moments ago (a reload)."""
+    if is_bot_request() or is_reload("last_view", product.id):
         return False
-    session["last_view"] = (product.id, now)
     return track(VIEW, product)
 
 
