@@ -11,6 +11,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # implicit warns about threa
 
 import pytest
 
+import factories
 from helpers import BROWSER_UA, database_url, reset_postgres_schema
 from storefront import create_app
 from storefront.extensions import db
@@ -54,3 +55,13 @@ def runner(app):
 def app_ctx(app):
     with app.app_context():
         yield
+
+
+@pytest.fixture
+def admin_client(app, client):
+    """The browser-like client, logged in as an administrator."""
+    with app.app_context():
+        email = factories.customer("boss@example.com", admin=True).email
+    response = factories.login(client, email)
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return client

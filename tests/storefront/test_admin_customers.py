@@ -23,13 +23,6 @@ def app_config(app_config):
 
 
 @pytest.fixture
-def admin_client(app, client):
-    _, email = new_customer(app, "boss@example.com", admin=True)
-    login(client, email)
-    return client
-
-
-@pytest.fixture
 def run(app, runner):
     seed_small_shop(runner)
     with ctx(app):

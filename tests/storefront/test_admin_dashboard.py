@@ -23,12 +23,11 @@ DATA_BLOCK = re.compile(r'<script type="application/json" id="dashboard-data">(.
 
 
 @pytest.fixture
-def admin_client(app, client):
+def admin_client(app, admin_client):
+    """The shared admin client, on the hand-made dashboard shop."""
     with ctx(app):
         build_shop()
-    _, email = new_customer(app, "boss@example.com", admin=True)
-    login(client, email)
-    return client
+    return admin_client
 
 
 def _text(response) -> str:

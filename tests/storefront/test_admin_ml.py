@@ -31,13 +31,6 @@ def app_config(app_config):
     return {**app_config, "TRAINING_TIME_BUDGET_SECONDS": 1, "TRAINING_LAUNCH": False}
 
 
-@pytest.fixture
-def admin_client(app, client):
-    _, email = new_customer(app, "boss@example.com", admin=True)
-    login(client, email)
-    return client
-
-
 def _runs(app) -> list[tuple[int, str, str | None]]:
     with ctx(app) as session:
         return [(r.id, r.status, r.requested_by) for r in session.scalars(select(TrainingRun).order_by(TrainingRun.id))]
