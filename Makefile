@@ -56,6 +56,7 @@ test-fast: install-dev
 bench: install  ## measure, and append the results to BENCHMARKS.md
 	PYTHONPATH=. $(BIN)/python bench/tracking_overhead.py --record BENCHMARKS.md
 	PYTHONPATH=. $(BIN)/python bench/recommendation_latency.py --record BENCHMARKS.md
+	PYTHONPATH=. $(BIN)/python bench/ctr_scoring.py --record BENCHMARKS.md
 
 BENCH_DB ?= /tmp/storefront-bench-1m.db
 bench-dashboard: install  ## the admin dashboard on 1M events (builds the database once, a few minutes)

@@ -3,7 +3,9 @@
 Builds a throw-away demo shop (migrations, default seed, one training run without the torch
 candidates), then, for a brand-new visitor who viewed three products, times in-process:
 - "Recommended for you" through the service (recent-events query, fold-in, business rules,
-  product load), the same plus the impression insert, and the model call alone;
+  product load) in the retrieval order and re-ranked by the click model (xDeepFM over 100
+  candidates, when the run published one), the re-ranking alone, the same plus the impression
+  insert, and the model call alone;
 - a raw numpy dot product + argpartition over the same item factors, as the floor to compare with.
 Run: ``make bench`` or ``PYTHONPATH=. .venv/bin/python bench/recommendation_latency.py``.
 """
@@ -25,7 +27,8 @@ from bench.recording import record  # noqa: E402
 from ml.synth import SynthConfig  # noqa: E402
 from storefront import create_app  # noqa: E402
 from storefront.extensions import db  # noqa: E402
-from storefront.services import recommendations, seeding, training, widgets  # noqa: E402
+from storefront.services import ctr_serving, recommendations, seeding, training, widgets  # noqa: E402
+from storefront.services.recommendation_rules import Shopper, load_in_order  # noqa: E402
 from storefront.services.identity import ml_item_id  # noqa: E402
 from storefront.services.recommendation_steps import fold_in_events  # noqa: E402
 
@@ -78,13 +81,31 @@ def measure(app, rounds: int) -> list[str]:
         exclude = [ml_item_id(p) for p in ask.skip]
     champion = version.manifest["champion"]
     timed(lambda: None)
+    app.config["CTR_RERANK_SHARE"] = 0.0  # the retrieval order (the A/B control group)
     service = timed(lambda: recommendations.recommended_for_you("bench", n=10))
+    lines_ctr = []
+    with app.test_request_context("/", headers=headers):
+        served = ctr_serving.ranker_for(version)
+    if served is not None:
+        app.config["CTR_RERANK_SHARE"] = 1.0
+        reranked = timed(lambda: recommendations.recommended_for_you("bench", n=10))
+        with app.test_request_context("/", headers=headers):
+            candidates = load_in_order(
+                [int(i) for i, _ in version.recommend_for_user(None, recent, n=100, exclude=exclude)], set())
+        shopper = Shopper(None, None)
+        score = timed(lambda: ctr_serving.rerank(served, shopper, [], candidates, "bench"))
+        lines_ctr = [
+            f"- service top-10 re-ranked by the click model ({served.ranker.kind}, 100 retrieval candidates): {_stats(reranked)}",
+            f"- re-ranking {len(candidates)} candidates alone (features + numpy {served.ranker.kind}): {_stats(score)}",
+        ]
+        app.config["CTR_RERANK_SHARE"] = 0.0
     with_impression = timed(lambda: widgets.api_user(10))
     model = timed(lambda: version.recommend_for_user(None, recent, n=10, exclude=exclude))
     lines = [
         f"- demo seed, champion `{champion}`, a new visitor with 3 recent views, {rounds} calls each",
         f"- service \"Recommended for you\" top-10 (query, fold-in, rules, products): {_stats(service)}",
         f"- the same plus the impression insert: {_stats(with_impression)}",
+        *lines_ctr,
         f"- model call alone (top-10 with fold-in): {_stats(model)}",
     ]
     item_factors = getattr(version.models["recommender"], "item_factors", None)

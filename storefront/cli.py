@@ -69,6 +69,8 @@ def seed_command(seed_value, products, categories, customers, anonymous, days, e
         f"{report.orders:,} orders ({report.order_lines:,} lines), {report.events:,} events "
         f"({types}) from {report.first_event:%Y-%m-%d} to {report.last_event:%Y-%m-%d}."
     )
+    if report.click_logs:
+        click.echo(f"Click logs: {report.click_logs.summary()}.")
     click.echo(f"Gated content: {assets.summary()}.")
 
 

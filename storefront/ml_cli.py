@@ -15,9 +15,12 @@ from flask.cli import AppGroup
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
+from storefront.ctr_cli import ctr_evaluate_command, ctr_sample_command
 from storefront.models import RUN_SUCCEEDED, TRIGGER_CLI, TrainingRun
 
 ml_cli = AppGroup("ml", help="Train, evaluate and schedule the recommendation models.")
+ml_cli.add_command(ctr_evaluate_command)
+ml_cli.add_command(ctr_sample_command)
 
 METRICS = ("precision", "recall", "ndcg", "map", "hit_rate", "mrr", "coverage")
 
@@ -80,6 +83,22 @@ def _echo_run(run: TrainingRun) -> None:
     sizes = run.data_sizes or {}
     click.echo("Data:     " + ", ".join(f"{k} {v:,}" for k, v in sizes.items() if isinstance(v, int)))
     click.echo("Timings:  " + ", ".join(f"{k} {v:.1f} s" for k, v in (run.timings or {}).items()))
+    _echo_click_model(params)
+
+
+def _echo_click_model(params: dict) -> None:
+    """The click models' comparison of the run (the ``ctr`` extra), when it got that far."""
+    record = (params.get("extras") or {}).get("ctr") or {}
+    models = (record.get("summary") or {}).get("models") or []
+    if models:
+        click.echo("\nClick-through ranker (time split, test set):")
+        click.echo(format_table(["model", "AUC", "log loss", "train s", "epochs", "stopped"], [
+            [m["kind"], m.get("auc"), m.get("log_loss"), m.get("train_seconds"), m.get("epochs"), m.get("stopped")]
+            for m in models]))
+    if record.get("status") == "ok":
+        click.echo(f"Published: {(record.get('summary') or {}).get('published')} re-ranks the recommendations.")
+    elif record:
+        click.echo(f"Click model {record.get('status')}: {record.get('reason') or record.get('error')}")
 
 
 @ml_cli.command("train")

@@ -6,3 +6,4 @@ from storefront.admin import views  # noqa: E402,F401  (routes register on impor
 from storefront.admin import assets  # noqa: E402,F401  (gated-content pages)
 from storefront.admin import customers  # noqa: E402,F401
 from storefront.admin import dashboard  # noqa: E402,F401
+from storefront.admin import campaigns  # noqa: E402,F401  (promotional campaigns)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from storefront.admin.charts import PlotPoint, Tick
+from storefront.admin.charts import PlotPoint, Series, Tick
 
 #: (metric short name, legend label, CSS class) of each line.
 SERIES = (
@@ -18,17 +18,6 @@ SERIES = (
     ("bu_hit_rate", "BU hit rate", "series-bu"),
     ("top_hit_rate", "Top hit rate", "series-top"),
 )
-
-
-@dataclass(frozen=True)
-class Series:
-    label: str
-    css_class: str
-    points: list[PlotPoint]
-
-    @property
-    def polyline(self) -> str:
-        return " ".join(f"{p.x:.1f},{p.y:.1f}" for p in self.points)
 
 
 @dataclass(frozen=True)

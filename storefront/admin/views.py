@@ -5,7 +5,7 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from storefront.admin import bp
-from storefront.admin.charts import ndcg_chart
+from storefront.admin.charts import calibration_chart, ndcg_chart
 from storefront.admin.forms import RetrainForm
 from storefront.extensions import db, login_manager
 from storefront.models import TRIGGER_ADMIN, TrainingRun
@@ -32,6 +32,7 @@ def ml_dashboard():
     db.session.commit()  # runs found dead while building the page are recorded as failed
     return render_template(
         "admin/ml.html", board=board, chart=ndcg_chart(board.chart), form=RetrainForm(),
+        calibration=calibration_chart(board.ctr_offline.models) if board.ctr_offline else None,
         metric_columns=training_overview.METRIC_COLUMNS,
     )
 

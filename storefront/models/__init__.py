@@ -1,5 +1,6 @@
 """All tables, importable from one place (Alembic and the services need them registered)."""
 from storefront.models.assets import TYPE_LABELS, TYPE_SLUGS, Asset, BusinessUnit, Lead, asset_business_units
+from storefront.models.campaigns import OFFER_KIND_LABELS, OFFER_KINDS, Campaign
 from storefront.models.carts import Cart, CartItem
 from storefront.models.catalog import Category, Product
 from storefront.models.customers import ROLE_ADMIN, ROLE_CUSTOMER, Customer, Visitor
@@ -35,5 +36,6 @@ __all__ = [
     "STATUS_PAID", "TRANSACTION", "VIEW",
     "ASSET_VIEW", "FORM_SUBMISSION", "TYPE_LABELS", "TYPE_SLUGS", "Asset", "BusinessUnit", "Lead",
     "asset_business_units",
+    "OFFER_KINDS", "OFFER_KIND_LABELS", "Campaign",
     "Cart", "CartItem", "Category", "Customer", "Event", "Order", "OrderLine", "Product", "Visitor",
 ]

@@ -15,6 +15,12 @@ class Impression(db.Model):
 
     A click on a recommended item is an ``Event`` of type ``click`` whose ``impression_id``
     points here and whose ``properties["position"]`` is the item's 0-based position.
+
+    A home-page banner is an impression too (widget ``home_banner``, no items): ``campaign_id``
+    names the campaign it showed, and a click on it is a ``click`` event without a product.
+    ``ranking`` says which ordering produced what was shown when an experiment compares two:
+    ``retrieval`` (the model's own order, the control group) or ``ctr`` (re-ranked by the
+    click-through model); None when no such choice was made.
     """
 
     __tablename__ = "impressions"
@@ -31,3 +37,5 @@ class Impression(db.Model):
     device: Mapped[str] = mapped_column(String(16), default="desktop")
     session_id: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    ranking: Mapped[str | None] = mapped_column(String(16))

@@ -19,6 +19,7 @@ from flask import current_app
 
 from ml.serving import LoadedVersion
 from storefront.models import Category, Product
+from storefront.services import ctr_serving
 from storefront.services.identity import ml_item_id
 from storefront.services.segment_serving import customer_key, segments_for
 from storefront.services.recommendation_rules import (
@@ -50,6 +51,10 @@ class Ask:
     recent: list[RecentEvent] = field(default_factory=list)
     product: Product | None = None
     category: Category | None = None
+    widget: str = ""
+    # set by a model step that consulted the click model: "ctr" (re-ranked) or "retrieval"
+    # (the A/B control group); None when no click model was available
+    ranking: str | None = None
 
 
 Step = Callable[[Ask, int], tuple[str, list[Product]]]
@@ -116,11 +121,26 @@ def model_for_user(ask: Ask, missing: int) -> tuple[str, list[Product]]:
     strategy = MODEL_PREFIX + str(version.manifest.get("champion", "recommender"))
     # With re-buys allowed, the model may also offer what the shopper has seen or bought.
     filter_seen = not current_app.config.get("RECOMMEND_PURCHASED", False)
+    ranker = ctr_serving.ranker_for(version)
+    rerank = ranker is not None and ctr_serving.in_treatment(ask.shopper)
+    wanted = max(missing * OVERFETCH, ctr_serving.candidate_count()) if rerank else missing * OVERFETCH
     scored = _ask_model(
         version.recommend_for_user, ask.shopper.ml_user_id, fold_in_events(version, ask),
-        n=missing * OVERFETCH, exclude=_excluded(ask), filter_seen=filter_seen,
+        n=wanted, exclude=_excluded(ask), filter_seen=filter_seen,
     )
-    return strategy, load_in_order(_product_ids(scored), ask.skip)
+    products = load_in_order(_product_ids(scored), ask.skip)
+    if ranker is None or not products:
+        return strategy, products
+    if not rerank:
+        ask.ranking = ctr_serving.RETRIEVAL
+        return strategy, products
+    try:
+        products = ctr_serving.rerank(ranker, ask.shopper, ask.recent, products, ask.widget)
+    except Exception:  # a click-model bug costs the re-ranking, never the widget
+        log.exception("re-ranking failed; serving the retrieval order")
+        return strategy, products
+    ask.ranking = ctr_serving.RERANKED
+    return strategy + "+" + ranker.ranker.kind, products
 
 
 def _item_model(role: str) -> Step:

@@ -93,6 +93,7 @@ class WidgetResult:
     sources: list[str] = field(default_factory=list)
     context_product_id: int | None = None
     impression_id: int | None = None
+    ranking: str | None = None  # "ctr" / "retrieval" when the click model was consulted
 
 
 def _fill(widget: str, title: str, ask: Ask, steps: Sequence[Step], n: int) -> WidgetResult:
@@ -100,6 +101,7 @@ def _fill(widget: str, title: str, ask: Ask, steps: Sequence[Step], n: int) -> W
     ends: then the catalog had no more eligible products)."""
     products: list[Product] = []
     sources: list[str] = []
+    ask.widget = widget
     for step in steps:
         missing = n - len(products)
         if missing <= 0:
@@ -115,6 +117,7 @@ def _fill(widget: str, title: str, ask: Ask, steps: Sequence[Step], n: int) -> W
         widget=widget, title=title, strategy=sources[0] if sources else NO_STRATEGY,
         model_version=ask.version.version if from_model else None, products=products,
         sources=sources, context_product_id=ask.product.id if ask.product else None,
+        ranking=ask.ranking if from_model else None,
     )
 
 

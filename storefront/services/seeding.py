@@ -20,6 +20,7 @@ from ml.synth import SynthConfig, SyntheticShop, generate_shop
 from storefront.extensions import db
 from storefront.models import Category, Customer, Event, Order, OrderLine, Product, Visitor
 from storefront.services.catalog import refresh_popularity
+from storefront.services.click_seeding import ClickSeedReport, seed_click_logs
 
 EVENT_CHUNK = 20_000
 CITIES = ("Springfield", "Riverton", "Lakeside", "Fairview", "Greenville", "Kingston", "Bristol", "Madison")
@@ -44,6 +45,7 @@ class SeedReport:
     events_by_type: dict[str, int]
     first_event: object
     last_event: object
+    click_logs: ClickSeedReport | None = None  # campaigns, impressions and clicks (click_seeding)
 
 
 def database_is_empty() -> bool:
@@ -181,6 +183,8 @@ def seed_demo(config: SynthConfig, progress: Progress | None = None) -> SeedRepo
     for records in _event_chunks(shop, product_ids, visitor_of, customer_of, order_ids):
         db.session.execute(insert(Event), records)
         progress("events", len(records))
+    progress("campaigns and click logs", 0)
+    click_logs = seed_click_logs(shop, config.seed, category_ids, product_ids, visitor_of, customer_of)
     refresh_popularity()
     db.session.flush()
     return SeedReport(
@@ -188,4 +192,5 @@ def seed_demo(config: SynthConfig, progress: Progress | None = None) -> SeedRepo
         visitors=len(visitor_of), orders=len(order_ids), order_lines=len(shop.order_lines),
         events=len(shop.events), events_by_type=shop.events["type"].value_counts().to_dict(),
         first_event=shop.events["occurred_at"].min(), last_event=shop.events["occurred_at"].max(),
+        click_logs=click_logs,
     )

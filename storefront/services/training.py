@@ -39,7 +39,7 @@ from ml.registry import ModelRegistry, read_active
 from ml.training import LockHeldError, TrainingConfig, TrainingLock, TrainingResult, train
 from storefront.extensions import db
 from storefront.models import RUN_QUEUED, TRIGGER_CLI, TrainingRun
-from storefront.services import asset_training, segments
+from storefront.services import asset_training, ctr_training, segments
 from storefront.services.catalog import refresh_popularity
 from storefront.services.training_data import (
     MIN_TRAINING_EVENTS, NotEnoughFeedback, check_enough_feedback, load_events_frame,
@@ -69,6 +69,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 EXTRA_BUILDERS: dict[str, ExtraBuilder] = {
     segments.SEGMENTS_EXTRA: segments.build_extra,
     "assets": asset_training.build_extra,
+    ctr_training.CTR_EXTRA: ctr_training.build_extra,
 }
 
 

@@ -19,7 +19,7 @@ The key names the extra in the manifest (``manifest["extras"][name]``: its files
 
 - it gets an :class:`ExtraContext` (the events the recommender was trained on, the
   ``TrainingResult``, and a ``summary`` dict it may fill with JSON-ready numbers worth showing
-  without loading the artifact); it runs inside the job's app context, so it may query the
+  without loading the artifact; it is recorded for a skipped extra too); it runs inside the job's app context, so it may query the
   database (read only);
 - it does the heavy work and returns ``writer(directory) -> [file names]`` (the shape
   ``ml.registry.ModelRegistry.publish`` takes), or raises :class:`SkipExtra` when there is
@@ -116,7 +116,10 @@ def _stage_one(name: str, builder: ExtraBuilder, context: ExtraContext, director
         _check_files(directory, files, taken)
     except SkipExtra as skip:
         log.info("extra artifact %r skipped: %s", name, skip)
-        staged.records[name] = {"status": "skipped", "reason": str(skip)}
+        # what a builder measured before deciding to skip (e.g. a model that did not beat its
+        # baseline) is worth showing all the same
+        staged.records[name] = {"status": "skipped", "reason": str(skip), "summary": context.summary,
+                                "seconds": round(time.perf_counter() - started, 4)}
         return
     except Exception as error:  # noqa: BLE001 - an extra must never fail the recommender's run
         log.exception("extra artifact %r failed; publishing the version without it", name)

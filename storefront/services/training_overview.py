@@ -17,7 +17,7 @@ from sqlalchemy import select
 from ml.registry import ArtifactError, ModelRegistry, read_active
 from storefront.extensions import db
 from storefront.models import RUN_SUCCEEDED, TrainingRun
-from storefront.services import recommendation_stats
+from storefront.services import ctr_report, recommendation_stats
 from storefront.services.training_runs import active_run, expire_stale_runs, recent_runs
 
 log = logging.getLogger(__name__)
@@ -60,6 +60,10 @@ class Dashboard:
     runs: list[TrainingRun]
     chart: list[ChartPoint]
     ctr: recommendation_stats.CtrReport
+    # the active version's run: every candidate side by side, and the click model's comparison
+    candidates: list[dict[str, Any]] = field(default_factory=list)
+    ctr_offline: ctr_report.OfflineCtr | None = None
+    ctr_online: ctr_report.OnlineCtr | None = None
 
 
 def active_model() -> ActiveModel | None:
@@ -98,9 +102,13 @@ def dashboard(history: int = DEFAULT_HISTORY) -> Dashboard:
     crashed job as running forever."""
     expire_stale_runs()
     runs = recent_runs(history)
+    active = active_model()
+    served_run = db.session.get(TrainingRun, active.run_id) if active and active.run_id else None
     return Dashboard(
-        active=active_model(), current=active_run(), runs=runs, chart=chart_points(runs),
+        active=active, current=active_run(), runs=runs, chart=chart_points(runs),
         ctr=recommendation_stats.ctr_report(),
+        candidates=candidate_rows(served_run) if served_run is not None else [],
+        ctr_offline=ctr_report.offline(served_run), ctr_online=ctr_report.online(),
     )
 
 

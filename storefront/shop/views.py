@@ -7,7 +7,7 @@ from flask import Response, abort, current_app, flash, redirect, render_template
 from flask_login import current_user
 
 from storefront.extensions import db
-from storefront.services import accounts, asset_suggestions, catalog, checkout, impressions, tracking, widgets
+from storefront.services import accounts, asset_suggestions, campaigns, catalog, checkout, impressions, tracking, widgets
 from storefront.services import cart as cart_service
 from storefront.services.placeholders import category_svg
 from storefront.services.visitors import current_visitor
@@ -36,7 +36,7 @@ def _render_and_commit(template: str, status: int = 200, **context):
 @bp.get("/")
 def home():
     return _render_and_commit(
-        "shop/home.html", widget=widgets.home(), newest=catalog.newest_products(8),
+        "shop/home.html", banner=campaigns.home_banner(), widget=widgets.home(), newest=catalog.newest_products(8),
         resources_shelf=asset_suggestions.suggested_next(require_history=True),
     )
 

@@ -19,7 +19,7 @@ from sqlalchemy import insert, select
 
 from ml.registry import ModelRegistry
 from ml.training import TrainingConfig, train
-from storefront.models import Category, Event, Impression, Product, Visitor
+from storefront.models import CLICK, Category, Event, Impression, Product, Visitor
 from storefront.models.common import utcnow
 from storefront.services.identity import ml_item_id, ml_user_id
 from storefront_support import ctx
@@ -42,7 +42,7 @@ def events_frame(app) -> pd.DataFrame:
         rows = session.execute(
             select(Event.visitor_id, Event.customer_id, Event.product_id, Event.type,
                    Event.occurred_at, Event.order_id, Event.session_id)
-            .where(Event.product_id.is_not(None))
+            .where(Event.product_id.is_not(None), Event.type != CLICK)  # as training_data reads them
         ).all()
     return pd.DataFrame(
         [
