@@ -1,21 +1,44 @@
-"""gunicorn settings; every value can be overridden from the environment."""
+"""gunicorn settings; every value can be overridden from the environment.
+
+Sizing: sync workers are processes, one request at a time each. (2 x cores) + 1 keeps the CPU
+busy while some workers wait on the database. Each worker holds its own copy of the active
+model version: measured 175 MB RSS per worker on a small demo shop (300 products; Python,
+numpy, scipy, pandas and the model), and a training run (the scheduler's, or the admin button's)
+peaked at 730 MB with the torch models. Workers x 175 MB + the training peak + PostgreSQL must
+fit in RAM: on a 2 GB VM set WEB_CONCURRENCY=3 or 4 rather than the formula's 5.
+
+Under systemd (deploy/storefront-web.service, ``Type=notify``) gunicorn tells systemd when it is
+ready; ``systemctl reload storefront-web`` sends HUP: gunicorn re-reads this file, starts new
+workers on the new code and stops the old ones once they finish their requests (no dropped
+requests, no downtime). A new Python or gunicorn version needs a restart instead.
+"""
 import multiprocessing
 import os
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
-# Workers are processes: (2 x cores) + 1 is gunicorn's rule of thumb for I/O-bound apps.
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+# A request running longer than this gets its worker killed and replaced (nginx waits 60 s).
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
-graceful_timeout = 20
-keepalive = 5
+# On stop or reload, workers get this long to finish the requests they are serving.
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
+keepalive = 5  # nginx keeps upstream connections open (keepalive in deploy/nginx/storefront.conf)
 # Recycle workers now and then so slow leaks cannot grow; jitter keeps them from restarting together.
-max_requests = 2000
-max_requests_jitter = 200
-accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
+max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "200"))
+# Worker heartbeat files on tmpfs: a slow disk must not make healthy workers look dead.
+if os.path.isdir("/dev/shm"):
+    worker_tmp_dir = "/dev/shm"
+
+# The app writes one structured line per request (storefront.hardening, with its request id,
+# latency and client address after ProxyFix), so gunicorn's own access log is off unless
+# GUNICORN_ACCESS_LOG names a file or "-" (stderr). Its format then carries the same request id.
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}o)s "%(a)s"'
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
-access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
+# Only nginx on this host may set X-Forwarded-* for gunicorn itself (the app uses ProxyFix).
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 
 
 def post_worker_init(worker):

@@ -5,7 +5,6 @@ blueprints, error handlers, request hooks, CLI commands.
 """
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -39,6 +38,7 @@ def create_app(config: str | type | Mapping[str, Any] | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
     )
     configure_app(app, config)
+    register_hardening(app)
     register_extensions(app)
     register_recommender(app)
     register_blueprints(app)
@@ -66,7 +66,15 @@ def configure_app(app: Flask, config: str | type | Mapping[str, Any] | None) -> 
     if not app.config.get("MODEL_DIR"):
         app.config["MODEL_DIR"] = str(Path(app.instance_path) / "models")
     config_module.check_production(dict(app.config))
-    logging.basicConfig(level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def register_hardening(app: Flask) -> None:
+    """Logging, the proxy in front, security headers and the request log (``hardening``), and
+    the login/registration rate limits (``rate_limits``)."""
+    from storefront import hardening, rate_limits
+
+    hardening.init_app(app)
+    rate_limits.init_app(app)
 
 
 def register_extensions(app: Flask) -> None:
@@ -99,8 +107,10 @@ def register_blueprints(app: Flask) -> None:
     from storefront.admin import bp as admin_bp
     from storefront.api import bp as api_bp
     from storefront.assets import bp as assets_bp
+    from storefront.ops import bp as ops_bp
     from storefront.shop import bp as shop_bp
 
+    app.register_blueprint(ops_bp)
     app.register_blueprint(shop_bp)
     app.register_blueprint(assets_bp, url_prefix="/resources")
     app.register_blueprint(account_bp, url_prefix="/account")

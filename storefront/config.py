@@ -1,7 +1,7 @@
 """Configuration: one class per environment plus values read from the environment.
 
-The environment is read when the app is created (``apply_environment``), not at import time,
-so a test or a CLI wrapper can set variables before calling ``create_app``.
+The environment is read when the app is created (``environment_overrides``), not at import
+time, so a test or a CLI wrapper can set variables before calling ``create_app``.
 The class comes from ``STOREFRONT_CONFIG`` (or the conventional ``FLASK_ENV``):
 ``development`` (default), ``production`` or ``testing``.
 """
@@ -11,6 +11,7 @@ import os
 from typing import Any
 
 _TRUE = {"1", "true", "yes", "on"}
+MIN_SECRET_KEY_LENGTH = 32
 
 
 class Config:
@@ -50,10 +51,41 @@ class Config:
     TRAINING_TORCH_BUDGET_SECONDS = 20  # per torch model and run
     MODEL_VERSIONS_KEPT = 5
 
+    # Click-through ranker (services.ctr_training / ctr_serving)
+    CTR_ENABLED = True  # train LR, FM and xDeepFM with every run; publish xDeepFM if it beats LR
+    CTR_BUDGET_SECONDS = 60  # training-time budget per click model and run
+    CTR_MIN_IMPRESSIONS = 2000  # impression rows (items shown) needed before training one
+    CTR_MIN_CLICKS = 50
+    CTR_RERANK_SHARE = 0.5  # A/B: share of shoppers who see re-ranked lists / model-chosen banners
+    CTR_CANDIDATES = 100  # retrieval candidates the click model orders
+
     PRODUCTS_PER_PAGE = 24
     MAX_CART_QUANTITY = 99
-    LOG_LEVEL = "INFO"
     PASSWORD_HASH_METHOD = "scrypt"
+
+    # Logging (storefront.hardening): level, and "text" or "json" (one JSON object per line)
+    LOG_LEVEL = "INFO"
+    LOG_FORMAT = "text"
+
+    # Behind a reverse proxy: how many proxies set each X-Forwarded-* header (0: ignore it).
+    # Only ever > 0 when a proxy in front overwrites/appends them, or clients could spoof them.
+    PROXY_FIX_X_FOR = 0
+    PROXY_FIX_X_PROTO = 0
+    PROXY_FIX_X_HOST = 0
+    PROXY_FIX_X_PORT = 0
+    PROXY_FIX_X_PREFIX = 0
+
+    # Security headers (storefront.hardening); HSTS is sent on HTTPS requests when > 0
+    HSTS_SECONDS = 0
+    HSTS_INCLUDE_SUBDOMAINS = False
+
+    # Login/registration rate limits (storefront.rate_limits; "limits" notation, "," or ";" between).
+    # The first counts per client address and email, the second per address whatever the email.
+    RATELIMIT_ENABLED = True
+    RATELIMIT_STORAGE_URI = "memory://"  # per process; redis://127.0.0.1:6379/0 for several workers
+    RATELIMIT_STRATEGY = "moving-window"
+    LOGIN_RATE_LIMIT = "5/minute, 30/hour"
+    LOGIN_IP_RATE_LIMIT = "30/minute, 300/hour"
 
 
 class DevelopmentConfig(Config):
@@ -68,15 +100,24 @@ class TestingConfig(Config):
     MODEL_CHECK_INTERVAL = 0.0  # tests publish a version and expect the next request to see it
     TRAINING_TIME_BUDGET_SECONDS = 5
     TRAINING_DEEP_MODELS = False  # tests/ml covers them; the web-side tests need speed
+    CTR_BUDGET_SECONDS = 3
     SECRET_KEY = "testing-only-not-secret"
     WTF_CSRF_ENABLED = False
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # cheap hashing keeps the suite fast
+    RATELIMIT_ENABLED = False  # tests log in many times; test_login_limits turns it on
 
 
 class ProductionConfig(Config):
     ENV_NAME = "production"
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
+    LOG_FORMAT = "json"
+    # Deployed behind one nginx (deploy/nginx/storefront.conf) that sets these three headers.
+    PROXY_FIX_X_FOR = 1
+    PROXY_FIX_X_PROTO = 1
+    PROXY_FIX_X_HOST = 1
+    HSTS_SECONDS = 63072000  # two years
+    ALLOW_SQLITE_IN_PRODUCTION = False
 
 
 CONFIGS: dict[str, type[Config]] = {
@@ -91,11 +132,23 @@ _ENV_STRINGS = {
     "DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
     "MODEL_DIR": "MODEL_DIR",
     "LOG_LEVEL": "LOG_LEVEL",
+    "LOG_FORMAT": "LOG_FORMAT",
+    "RATELIMIT_STORAGE_URI": "RATELIMIT_STORAGE_URI",
+    "RATELIMIT_STRATEGY": "RATELIMIT_STRATEGY",
+    "LOGIN_RATE_LIMIT": "LOGIN_RATE_LIMIT",
+    "LOGIN_IP_RATE_LIMIT": "LOGIN_IP_RATE_LIMIT",
+    "TRAINING_LOG_DIR": "TRAINING_LOG_DIR",
+    "ASSET_FILES_DIR": "ASSET_FILES_DIR",
 }
 _ENV_INTS = {
     "SQLITE_BUSY_TIMEOUT_MS", "VIEW_DEDUP_SECONDS", "TRAINING_INTERVAL_SECONDS",
     "TRAINING_TIME_BUDGET_SECONDS", "TRAINING_STALE_AFTER_SECONDS", "TRAINING_TORCH_BUDGET_SECONDS",
+    "TRAINING_THREADS", "PROXY_FIX_X_FOR", "PROXY_FIX_X_PROTO", "PROXY_FIX_X_HOST", "PROXY_FIX_X_PORT",
+    "PROXY_FIX_X_PREFIX", "HSTS_SECONDS", "CTR_BUDGET_SECONDS", "CTR_MIN_IMPRESSIONS", "CTR_MIN_CLICKS",
+    "CTR_CANDIDATES",
 }
+_ENV_FLOATS = {"CTR_RERANK_SHARE"}
+_ENV_BOOLS = {"TRAINING_DEEP_MODELS", "CTR_ENABLED", "RATELIMIT_ENABLED", "ALLOW_SQLITE_IN_PRODUCTION", "HSTS_INCLUDE_SUBDOMAINS"}
 
 
 def config_class(name: str | None = None) -> type[Config]:
@@ -118,24 +171,54 @@ def environment_overrides(environ: dict[str, str] | None = None) -> dict[str, An
             values[key] = environ[var]
     for var in _ENV_INTS:
         if environ.get(var):
-            values[var] = int(environ[var])
-    if environ.get("TRAINING_DEEP_MODELS"):
-        values["TRAINING_DEEP_MODELS"] = environ["TRAINING_DEEP_MODELS"].strip().lower() in _TRUE
+            try:
+                values[var] = int(environ[var])
+            except ValueError:
+                raise RuntimeError(f"{var} must be a whole number, not {environ[var]!r}") from None
+    for var in _ENV_FLOATS:
+        if environ.get(var):
+            try:
+                values[var] = float(environ[var])
+            except ValueError:
+                raise RuntimeError(f"{var} must be a number, not {environ[var]!r}") from None
+    for var in _ENV_BOOLS:
+        if environ.get(var):
+            values[var] = environ[var].strip().lower() in _TRUE
     if environ.get("SESSION_COOKIE_SECURE"):
         secure = environ["SESSION_COOKIE_SECURE"].strip().lower() in _TRUE
         values["SESSION_COOKIE_SECURE"] = values["REMEMBER_COOKIE_SECURE"] = secure
     return values
 
 
+def _weak_secret(secret: str | None) -> str | None:
+    """Why ``secret`` is not good enough for production, or None."""
+    if not secret:
+        return "it is not set"
+    if secret in {DevelopmentConfig.SECRET_KEY, TestingConfig.SECRET_KEY}:
+        return "it is the development/testing key"
+    if len(secret) < MIN_SECRET_KEY_LENGTH:
+        return f"it has {len(secret)} characters, fewer than {MIN_SECRET_KEY_LENGTH}"
+    if len(set(secret)) < 8:
+        return "it repeats a handful of characters"
+    return None
+
+
 def check_production(settings: dict[str, Any]) -> None:
-    """Refuse to run production with a missing or development secret, or with debug on."""
+    """Refuse to run production with a missing, development or weak secret, with debug on, or
+    on SQLite (unless ``ALLOW_SQLITE_IN_PRODUCTION``)."""
     if settings.get("ENV_NAME") != "production":
         return
-    secret = settings.get("SECRET_KEY")
-    if not secret or secret in {DevelopmentConfig.SECRET_KEY, TestingConfig.SECRET_KEY}:
+    problem = _weak_secret(settings.get("SECRET_KEY"))
+    if problem:
         raise RuntimeError(
-            "SECRET_KEY must be set in the environment for production "
-            '(e.g. python -c "import secrets; print(secrets.token_hex(32))").'
+            f"SECRET_KEY must be set in the environment for production, and {problem}. Generate one with "
+            'python3 -c "import secrets; print(secrets.token_hex(32))" and put it in the environment file.'
         )
     if settings.get("DEBUG"):
         raise RuntimeError("Refusing to run production with DEBUG on.")
+    url = str(settings.get("SQLALCHEMY_DATABASE_URI") or "")
+    if url.startswith("sqlite") and not settings.get("ALLOW_SQLITE_IN_PRODUCTION"):
+        raise RuntimeError(
+            "Refusing to run production on SQLite: set DATABASE_URL=postgresql://user:password@host/db "
+            "(or ALLOW_SQLITE_IN_PRODUCTION=1 for a single-host trial)."
+        )

@@ -35,9 +35,9 @@ def ctr_evaluate_command(path: Path, max_rows: int | None, budget: float, seed: 
     except (DataFormatError, ValueError) as error:
         raise click.ClickException(str(error)) from None
     first = next(iter(comparison.results.values()))
-    click.echo(f"{first.n_train + first.n_test:,} rows used: {first.n_train:,} to train (10 % of "
-               f"them for early stopping), {first.n_test:,} to test; click rate "
-               f"{100 * comparison.base_rate:.2f} %, {comparison.encoder.n_features:,} features.\n")
+    click.echo(f"{first.n_train:,} rows to train, {first.n_test:,} to test (the last 20 % of the file), "
+               f"the rows between them for early stopping; click rate {100 * comparison.base_rate:.2f} %, "
+               f"{comparison.encoder.n_features:,} features.\n")
     click.echo(format_table(comparison))
     verdict = "beats" if comparison.beats_lr("xdeepfm") else "does NOT beat"
     click.echo(f"\nxDeepFM {verdict} logistic regression on test AUC.")

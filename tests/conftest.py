@@ -12,7 +12,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # implicit warns about threa
 import pytest
 
 import factories
-from helpers import BROWSER_UA, database_url, reset_postgres_schema
+from helpers import browser_client, database_url, reset_postgres_schema
 from storefront import create_app
 from storefront.extensions import db
 
@@ -41,9 +41,7 @@ def app(app_config):
 
 @pytest.fixture
 def client(app):
-    client = app.test_client()
-    client.environ_base["HTTP_USER_AGENT"] = BROWSER_UA
-    return client
+    return browser_client(app)
 
 
 @pytest.fixture

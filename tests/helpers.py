@@ -31,3 +31,10 @@ def reset_postgres_schema() -> None:
     if db.engine.dialect.name == "postgresql":
         with db.engine.begin() as connection:
             connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+
+
+def browser_client(app):
+    """A test client that looks like a browser (scripted user agents are not tracked)."""
+    client = app.test_client()
+    client.environ_base["HTTP_USER_AGENT"] = BROWSER_UA
+    return client

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from storefront.account import bp
 from storefront.account.forms import LoginForm, LogoutForm, RegisterForm
 from storefront.extensions import db
+from storefront.rate_limits import Blocked, hit_auth_limit
 from storefront.services import accounts, widgets
 
 
@@ -21,11 +22,21 @@ def _safe_next(default: str) -> str:
     return default
 
 
+def _too_many(template: str, form, field, blocked: Blocked, what: str):
+    """The form again, with the limit's message on ``field`` and the password left out: 429."""
+    field.errors = [blocked.message(what)]
+    response = current_app.make_response((render_template(template, form=form), 429))
+    response.headers["Retry-After"] = str(blocked.retry_after)
+    return response
+
+
 @bp.route("/register", methods=["GET", "POST"])
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("account.orders"))
     form = RegisterForm()
+    if request.method == "POST" and (blocked := hit_auth_limit("register", form.email.data)):
+        return _too_many("account/register.html", form, form.email, blocked, "registration")
     if form.validate_on_submit():
         try:
             customer = accounts.register(form.email.data, form.password.data, form.name.data)
@@ -46,6 +57,8 @@ def login():
     if current_user.is_authenticated:
         return redirect(url_for("account.orders"))
     form = LoginForm()
+    if request.method == "POST" and (blocked := hit_auth_limit("login", form.email.data)):
+        return _too_many("account/login.html", form, form.password, blocked, "login")
     if form.validate_on_submit():
         try:
             customer = accounts.authenticate(form.email.data, form.password.data)

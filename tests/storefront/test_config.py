@@ -14,6 +14,7 @@ from storefront.extensions import db
 ENVIRONMENT = (
     "SECRET_KEY", "DATABASE_URL", "MODEL_DIR", "LOG_LEVEL", "STOREFRONT_CONFIG", "FLASK_ENV",
     "SQLITE_BUSY_TIMEOUT_MS", "VIEW_DEDUP_SECONDS", "SESSION_COOKIE_SECURE",
+    "ALLOW_SQLITE_IN_PRODUCTION", "LOG_FORMAT", "PROXY_FIX_X_FOR", "RATELIMIT_STORAGE_URI",
 )
 
 
@@ -72,7 +73,8 @@ def test_production_refuses_debug(monkeypatch, sqlite_file):
 def test_production_starts_with_a_real_key(monkeypatch, sqlite_file):
     key = secrets.token_hex(32)
     monkeypatch.setenv("SECRET_KEY", key)
-    app = create_app({"ENV_NAME": "production", "SQLALCHEMY_DATABASE_URI": sqlite_file})
+    app = create_app({"ENV_NAME": "production", "SQLALCHEMY_DATABASE_URI": sqlite_file,
+                      "ALLOW_SQLITE_IN_PRODUCTION": True})
     assert app.config["SECRET_KEY"] == key
     assert app.config["ENV_NAME"] == "production"
     assert app.config["SESSION_COOKIE_SECURE"] is True
