@@ -6,7 +6,14 @@ candidates), then, for a brand-new visitor who viewed three products, times in-p
   product load) in the retrieval order and re-ranked by the click model (xDeepFM over 100
   candidates, when the run published one), the re-ranking alone, the same plus the impression
   insert, and the model call alone;
-- a raw numpy dot product + argpartition over the same item factors, as the floor to compare with.
+- a raw numpy dot product + argpartition over the same item factors, as the floor to compare with;
+- "Similar items" for a popular product through the service (product load, rules, product
+  query), the item-kNN model call alone, and the floor: that product's row of the same
+  item-kNN similarity matrix densified + argpartition;
+- "Customers like you also bought" for the demo customer with the most orders (as the widget
+  runs for them logged in: their purchases excluded), the segments call alone (Customer2Vec
+  neighbours, their purchases weighted), and the floor: numpy dot of the same customer vectors
+  + argpartition of the nearest neighbours.
 Run: ``make bench`` or ``PYTHONPATH=. .venv/bin/python bench/recommendation_latency.py``.
 """
 from __future__ import annotations
@@ -27,7 +34,11 @@ from bench.recording import record  # noqa: E402
 from ml.synth import SynthConfig  # noqa: E402
 from storefront import create_app  # noqa: E402
 from storefront.extensions import db  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
+
+from storefront.models import Order, Product  # noqa: E402
 from storefront.services import ctr_serving, recommendations, seeding, training, widgets  # noqa: E402
+from storefront.services.segment_serving import customer_key, segments_for  # noqa: E402
 from storefront.services.recommendation_rules import Shopper, load_in_order  # noqa: E402
 from storefront.services.identity import ml_item_id  # noqa: E402
 from storefront.services.recommendation_steps import fold_in_events  # noqa: E402
@@ -118,6 +129,70 @@ def measure(app, rounds: int) -> list[str]:
             np.argpartition(-scores, 10)[:10]
             raw.append((time.perf_counter() - started) * 1000)
         lines.append(f"- raw numpy dot + argpartition over the same {len(item_factors)} item factors: {_stats(raw)}")
+    lines += similar_and_customers(app, version, headers, timed, rounds)
+    return lines
+
+
+def _floor(rounds: int, call) -> list[float]:
+    samples = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        call()
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def similar_and_customers(app, version, headers: dict, timed, rounds: int) -> list[str]:
+    """"Similar items" and "Customers like you", each next to its numpy floor."""
+    lines = []
+    with app.test_request_context("/", headers=headers):
+        product_id = db.session.scalar(
+            select(Product.id).where(Product.active.is_(True), Product.stock > 0)
+            .order_by(Product.popularity.desc()).limit(1))
+        customer_id = db.session.execute(
+            select(Order.customer_id).where(Order.customer_id.is_not(None))
+            .group_by(Order.customer_id).order_by(func.count().desc()).limit(1)).scalar_one()
+        orders = db.session.scalar(select(func.count()).select_from(Order).where(Order.customer_id == customer_id))
+        segments = segments_for(version)
+    service = timed(lambda: recommendations.similar_items("bench", db.session.get(Product, product_id), n=10))
+    item = ml_item_id(product_id)
+    model = timed(lambda: version.similar_items(item, n=10))
+    similar = version.models["similar"]
+    row = version.id_map.item_index(item)
+    matrix = similar.similarity.tocsr()
+
+    def knn_floor():
+        scores = matrix[row].toarray().ravel()
+        np.argpartition(-scores, 10)[:10]
+
+    lines += [
+        f"- \"Similar items\" top-10 for the most popular product, service (product load, rules, products): {_stats(service)}",
+        f"- similar-items model call alone (item-kNN, {similar.params.get('similarity')} K={similar.params.get('K')}): {_stats(model)}",
+        f"- raw floor: the product's row of the same {matrix.shape[0]}x{matrix.shape[1]} kNN matrix "
+        f"({matrix.nnz:,} stored) densified + argpartition: {_stats(_floor(rounds, knn_floor))}",
+    ]
+    if segments is None:
+        return lines + ["- \"Customers like you\": the version has no segments extra (skipped)"]
+    key = customer_key(customer_id)
+    service = timed(lambda: recommendations.customers_like_you(
+        "bench", n=10, ask=recommendations.customer_ask(customer_id)))
+    model = timed(lambda: segments.customers_like_you_also_bought(key, n=10))
+    vectors = np.asarray(segments.embeddings.vectors)
+    own = segments.embeddings.index_of(key)
+    k = min(segments.n_neighbours, len(vectors) - 1)
+
+    def neighbours_floor():
+        sims = vectors @ vectors[own]
+        np.argpartition(-sims, k)[:k]
+
+    lines += [
+        f"- \"Customers like you also bought\" top-10 for the customer with the most orders ({orders}), "
+        f"service (exclusions query, rules, products): {_stats(service)}",
+        f"- segments call alone ({k} nearest of {len(vectors)} Customer2Vec vectors, their purchases "
+        f"similarity-weighted, ranked): {_stats(model)}",
+        f"- raw floor: numpy dot over the same {vectors.shape[0]}x{vectors.shape[1]} customer vectors + "
+        f"argpartition of the {k} nearest: {_stats(_floor(rounds, neighbours_floor))}",
+    ]
     return lines
 
 
@@ -128,7 +203,10 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         app = build_shop(Path(folder))
+        before = "/".join(f"{x:.2f}" for x in os.getloadavg())
         lines = measure(app, args.rounds)
+        after = "/".join(f"{x:.2f}" for x in os.getloadavg())
+        lines.append(f"- load average (1/5/15 min) before {before}, after {after}")
         with app.app_context():
             db.engine.dispose()
     print("\n".join(lines))

@@ -117,8 +117,10 @@ def refresh_popularity_command():
 
 def register_cli(app: Flask) -> None:
     from storefront.assets_cli import assets_cli
+    from storefront.data_cli import data_cli
     from storefront.ml_cli import ml_cli
 
     app.cli.add_command(shop_cli)
     app.cli.add_command(ml_cli)
     app.cli.add_command(assets_cli)
+    app.cli.add_command(data_cli)

@@ -15,6 +15,7 @@ from storefront.models.events import (
     VIEW,
     Event,
 )
+from storefront.models.imports import DataImport
 from storefront.models.orders import STATUS_PAID, Order, OrderLine
 from storefront.models.recommendations import Impression
 from storefront.models.training import (
@@ -37,5 +38,5 @@ __all__ = [
     "ASSET_VIEW", "FORM_SUBMISSION", "TYPE_LABELS", "TYPE_SLUGS", "Asset", "BusinessUnit", "Lead",
     "asset_business_units",
     "OFFER_KINDS", "OFFER_KIND_LABELS", "Campaign",
-    "Cart", "CartItem", "Category", "Customer", "Event", "Order", "OrderLine", "Product", "Visitor",
+    "Cart", "CartItem", "Category", "Customer", "DataImport", "Event", "Order", "OrderLine", "Product", "Visitor",
 ]
