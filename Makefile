@@ -53,11 +53,21 @@ test: install-dev  ## the whole suite, slow tests included (what CI runs)
 test-fast: install-dev
 	$(BIN)/pytest -m "not slow"
 
-bench: install  ## measure, and append the results to BENCHMARKS.md
+bench: install  ## measure, and append the results to BENCHMARKS.md (about an hour on 2 idle cores)
+	@if [ -n "$(BENCH_PG_FLAG)" ]; then createdb -h 127.0.0.1 -U postgres sf_bench 2>/dev/null || true; fi
 	PYTHONPATH=. $(BIN)/python bench/tracking_overhead.py --record BENCHMARKS.md
 	PYTHONPATH=. $(BIN)/python bench/recommendation_latency.py --record BENCHMARKS.md
 	PYTHONPATH=. $(BIN)/python bench/ctr_scoring.py --record BENCHMARKS.md
+	PYTHONPATH=. $(BIN)/python bench/worker_memory.py --record BENCHMARKS.md
+	PYTHONPATH=. $(BIN)/python bench/import_throughput.py $(BENCH_PG_FLAG) --record BENCHMARKS.md
+	PYTHONPATH=. $(BIN)/python bench/concurrent_ingestion.py $(BENCH_PG_FLAG) --record BENCHMARKS.md
+	PYTHONPATH=. $(BIN)/python bench/page_load.py --record BENCHMARKS.md
+	if [ -n "$(BENCH_PG_FLAG)" ]; then PYTHONPATH=. $(BIN)/python bench/page_load.py $(BENCH_PG_FLAG) --record BENCHMARKS.md; fi
+	PYTHONPATH=. $(BIN)/python bench/training_scale.py --record BENCHMARKS.md
 
+# PostgreSQL runs of the benchmarks when a server answers (a database whose name contains "bench")
+BENCH_PG_URL ?= postgresql://postgres@127.0.0.1:5432/sf_bench
+BENCH_PG_FLAG := $(shell pg_isready -q -h 127.0.0.1 2>/dev/null && echo --postgres $(BENCH_PG_URL))
 BENCH_DB ?= /tmp/storefront-bench-1m.db
 bench-dashboard: install  ## the admin dashboard on 1M events (builds the database once, a few minutes)
 	test -f $(BENCH_DB) || (DATABASE_URL=sqlite:///$(BENCH_DB) $(BIN)/flask db upgrade && \
