@@ -8,7 +8,7 @@ ADMIN_EMAIL ?= admin@example.com
 export FLASK_APP := wsgi.py
 export OPENBLAS_NUM_THREADS ?= 1
 
-.PHONY: run setup install install-dev migrate seed admin test test-fast bench bench-dashboard clean
+.PHONY: run setup install install-dev migrate seed admin test test-fast test-browser bench bench-dashboard clean
 
 run: setup  ## set up (venv, install, migrate, demo data, admin, first model) and serve on http://$(HOST):$(PORT)
 	@echo "==> Training the first recommendation model (skipped when one is already active)"
@@ -50,8 +50,11 @@ admin: install
 test: install-dev  ## the whole suite, slow tests included (what CI runs)
 	$(BIN)/pytest
 
-test-fast: install-dev
-	$(BIN)/pytest -m "not slow"
+test-fast: install-dev  ## without the slow and browser tests
+	$(BIN)/pytest -m "not slow and not browser"
+
+test-browser: install-dev  ## the browser test alone (Debian's Chromium + Playwright)
+	$(BIN)/pytest -m browser
 
 bench: install  ## measure, and append the results to BENCHMARKS.md (about an hour on 2 idle cores)
 	@if [ -n "$(BENCH_PG_FLAG)" ]; then createdb -h 127.0.0.1 -U postgres sf_bench 2>/dev/null || true; fi
@@ -76,4 +79,4 @@ bench-dashboard: install  ## the admin dashboard on 1M events (builds the databa
 	PYTHONPATH=. $(BIN)/python bench/dashboard.py --database-url sqlite:///$(BENCH_DB) --record BENCHMARKS.md
 
 clean:
-	rm -rf $(VENV) instance/storefront.db* .pytest_cache
+	rm -rf $(VENV) instance/storefront.db* .pytest_cache test-artifacts

@@ -1,0 +1,204 @@
+"""The shop in a real browser: Debian's Chromium, driven by Playwright, against a live gunicorn.
+
+The database is built by the real CLI (migrations, the small demo seed, an admin, a first
+training run), gunicorn serves it with two workers from ``gunicorn.conf.py``, and the pages are
+used as a shopper uses them: links and buttons are clicked, forms typed into. Every page is
+watched for console errors, uncaught exceptions, CSP violations and 5xx answers; on failure
+each open page is screenshotted into ``test-artifacts/`` (see conftest.py).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pytest
+
+from browser_support import ADMIN_EMAIL, missing_requirement, product_id
+
+_MISSING = missing_requirement()
+pytestmark = [pytest.mark.browser, pytest.mark.skipif(_MISSING is not None, reason=f"browser test: {_MISSING}")]
+
+if _MISSING is None:
+    from playwright.sync_api import expect
+
+TRAINING_TIMEOUT_MS = 180_000
+PHONE = {
+    "viewport": {"width": 390, "height": 844}, "device_scale_factor": 3, "is_mobile": True, "has_touch": True,
+    "user_agent": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+                  "Chrome/156.0.0.0 Mobile Safari/537.36",
+}
+DESKTOP = {"viewport": {"width": 1280, "height": 900}}
+
+
+@dataclass
+class Shelf:
+    widget: str
+    strategy: str
+    model_version: str
+    title: str
+    product_ids: list[int]
+
+
+def home_shelf(page) -> Shelf:
+    """The recommendation shelf of the home page as rendered (templates/macros/widgets.html)."""
+    shelf = page.locator("section.widget[data-widget^='home_']")
+    expect(shelf).to_have_count(1)
+    links = shelf.locator(".shelf-row a.card-link")
+    return Shelf(
+        widget=shelf.get_attribute("data-widget"),
+        strategy=shelf.get_attribute("data-strategy"),
+        model_version=shelf.get_attribute("data-model-version"),
+        title=shelf.locator("h2").inner_text().strip(),
+        product_ids=[product_id(href) for href in links.evaluate_all("els => els.map(e => e.href)")],
+    )
+
+
+def test_visitor_browses_gets_recommendations_and_checks_out(new_page, page_log):
+    page = new_page(**DESKTOP)
+
+    # A first visit: no history yet, so the home shelf is "Trending now".
+    page.goto("/")
+    expect(page).to_have_title(re.compile(r"^Home · Storefront"))
+    before = home_shelf(page)
+    assert before.widget == "home_trending", before
+    assert before.product_ids, "the home page shows no recommendations at all"
+
+    # Home -> a department -> one of its categories, by clicking.
+    page.locator("a.dept-tile").first.click()
+    expect(page.locator(".breadcrumbs")).to_be_visible()
+    chips = page.locator(".chips a.chip")
+    if chips.count():
+        chips.first.click()
+    category_name = page.locator(".breadcrumbs > span").inner_text().strip()
+    grid_links = page.locator(".grid a.card-link")
+    expect(grid_links.first).to_be_visible()
+    hrefs = list(dict.fromkeys(grid_links.evaluate_all("els => els.map(e => e.getAttribute('href'))")))
+    assert len(hrefs) >= 4, f"category {category_name!r} lists only {len(hrefs)} products"
+
+    # Several products of that one category: the first by a click, the rest by their links.
+    viewed = []
+    grid_links.first.click()
+    for n, href in enumerate(hrefs[:4]):
+        if n:
+            page.goto(href)
+        expect(page).to_have_url(re.compile(r"/products/\d+"))
+        expect(page.locator("article.product h1")).to_be_visible()
+        expect(page.locator(".breadcrumbs")).to_contain_text(category_name)
+        viewed.append(product_id(page.url))
+
+    # Back home: the shelf is now "Recommended for you", from the model with these views folded in.
+    page.locator("a.logo").click()
+    after = home_shelf(page)
+    assert after.widget == "home_for_you", after
+    assert after.title == "Recommended for you", after
+    assert after.strategy.startswith("model:"), f"the shelf fell back instead of using the model: {after}"
+    assert after.model_version, after
+    assert after.product_ids and after.product_ids != before.product_ids, (before, after)
+
+    # A recommended product into the cart (its link carries the impression, so this is a click).
+    page.locator("section.widget[data-widget='home_for_you'] a.card-link").first.click()
+    expect(page).to_have_url(re.compile(r"/products/\d+\?ri=.+&rp=0"))
+    name = page.locator("article.product h1").inner_text().strip()
+    page.get_by_label("Quantity").fill("2")
+    page.get_by_role("button", name="Add to cart").click()
+    expect(page).to_have_url(re.compile(r"/cart$"))
+    expect(page.locator(".flash-success")).to_contain_text(f"Added {name} to your cart.")
+    expect(page.locator(".cart-table")).to_contain_text(name)
+    expect(page.locator(".cart-link .badge")).to_have_text("2")
+
+    # Checkout: the always-declined test card first (the form comes back with HTTP 422), then the good one.
+    page_log.allow(r"/checkout: Failed to load resource: the server responded with a status of 422 ")
+    page.get_by_role("link", name="Proceed to checkout").click()
+    expect(page).to_have_url(re.compile(r"/checkout$"))
+    page.get_by_label("Full name").fill("Browser Shopper")
+    page.get_by_label("Email").fill("shopper@example.com")
+    page.get_by_label("Address").fill("1 Test Street")
+    page.get_by_label("City").fill("Springfield")
+    page.get_by_label("Postcode").fill("12345")
+    page.get_by_label("Card number").fill("4000 0000 0000 0002")
+    page.get_by_label("Expiry (MM/YY)").fill("12/39")
+    page.get_by_label("CVC").fill("123")
+    page.get_by_role("button", name=re.compile(r"^Pay ")).click()
+    expect(page.locator(".flash-error")).to_contain_text("declined")
+    expect(page).to_have_url(re.compile(r"/checkout$"))
+
+    page.get_by_label("Card number").fill("4242 4242 4242 4242")
+    page.get_by_role("button", name=re.compile(r"^Pay ")).click()
+    expect(page).to_have_url(re.compile(r"/orders/[0-9A-F]{12}$"))
+    reference = page.url.rsplit("/", 1)[1]
+    expect(page.locator("h1")).to_have_text("Thank you, Browser Shopper!")
+    expect(page.locator("main strong").first).to_have_text(reference)
+    expect(page.locator("main")).to_contain_text("card ending 4242")
+    expect(page.locator(".cart-table tbody")).to_contain_text(name)
+    expect(page.locator(".cart-link .badge")).to_have_count(0)  # the cart is empty again
+
+    page_log.assert_clean()
+
+
+def test_admin_retrains_and_sees_the_run_finish(new_page, page_log, live_shop):
+    page = new_page(**DESKTOP)
+    page.goto("/admin/ml")
+    expect(page).to_have_url(re.compile(r"/account/login"))  # visitors are sent to log in
+    page.get_by_label("Email").fill(ADMIN_EMAIL)
+    page.get_by_label("Password").fill(live_shop.admin_password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator(".account-nav")).to_contain_text("Admin")
+
+    page.goto("/admin/ml")
+    expect(page.locator("h1")).to_have_text("Recommendation models")
+    version_before = page.locator(".kpi .version").inner_text().strip()
+    assert version_before, "no active model version before retraining"
+
+    page.get_by_role("button", name="Retrain now").click()
+    flash = page.locator(".flash-success")
+    expect(flash).to_contain_text(re.compile(r"Training queued \(run #\d+\)"))
+    run_id = re.search(r"run #(\d+)", flash.inner_text()).group(1)
+    expect(page.locator(".run-progress")).to_contain_text(f"Run #{run_id} is")
+
+    # No reload from here: the page refreshes itself every 3 s while the run is in progress.
+    run_row = page.locator(".runs-table tbody tr").filter(has=page.get_by_role("link", name=f"#{run_id}", exact=True))
+    status = run_row.locator(".run-status")
+    expect(status).to_have_text(re.compile(r"^(succeeded|failed)$"), timeout=TRAINING_TIMEOUT_MS)
+    assert status.inner_text() == "succeeded", f"run #{run_id} failed: {run_row.locator('.error-cell').inner_text()}"
+    expect(page.locator(".run-progress")).to_have_count(0)
+    expect(run_row).to_contain_text("admin")  # the trigger
+    expect(page.locator(".kpi .version")).not_to_have_text(version_before)
+
+    page_log.assert_clean()
+
+
+def horizontal_overflow(page) -> dict | None:
+    """``{scroll, inner}`` widths when the page scrolls sideways, else None."""
+    page.wait_for_load_state("load")
+    widths = page.evaluate("() => ({scroll: document.scrollingElement.scrollWidth, inner: window.innerWidth})")
+    assert widths["inner"] == PHONE["viewport"]["width"], widths  # the meta viewport is honoured
+    return widths if widths["scroll"] > widths["inner"] else None
+
+
+def test_phone_layout_has_no_horizontal_scroll(new_page, page_log):
+    page = new_page(**PHONE)
+    page.goto("/")
+    expect(page.locator("section.widget")).to_be_visible()
+    overflowing = {}
+    if widths := horizontal_overflow(page):
+        overflowing["home"] = widths
+    # The other pages a phone shopper goes through, by tapping.
+    page.locator("a.dept-tile").first.tap()
+    expect(page.locator(".grid a.card-link").first).to_be_visible()
+    if widths := horizontal_overflow(page):
+        overflowing[page.url] = widths
+    page.locator(".grid .card:not(:has(.oos)) a.card-link").first.tap()  # an in-stock product
+    expect(page.locator("article.product h1")).to_be_visible()
+    if widths := horizontal_overflow(page):
+        overflowing[page.url] = widths
+    page.get_by_role("button", name="Add to cart").tap()
+    expect(page.locator(".cart-table")).to_be_visible()
+    if widths := horizontal_overflow(page):
+        overflowing[page.url] = widths
+    page.goto("/checkout")
+    expect(page.locator(".checkout-form")).to_be_visible()
+    if widths := horizontal_overflow(page):
+        overflowing[page.url] = widths
+    assert not overflowing, f"pages that scroll sideways on a 390 px phone: {overflowing}"
+
+    page_log.assert_clean()
