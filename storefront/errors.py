@@ -5,6 +5,9 @@ import logging
 
 from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from markupsafe import escape
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
 from storefront.extensions import db
@@ -19,7 +22,13 @@ TITLES = {
     422: "Unprocessable request",
     429: "Too many requests",
     500: "Something went wrong",
+    503: "Temporarily unavailable",
 }
+
+#: The database is down, restarting, refusing connections, or (SQLite) locked for longer than the
+#: busy timeout: not a bug in the request, so 503 + Retry-After rather than a 500.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError)
+RETRY_AFTER_SECONDS = 5
 
 
 def _wants_json() -> bool:
@@ -33,6 +42,30 @@ def render_error(status: int, message: str):
     return render_template("errors/error.html", status=status, title=title, message=message), status
 
 
+def _rollback_quietly() -> None:
+    """Drop the request's unit of work; with the database gone even the rollback may fail."""
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - the connection is already broken; the pool replaces it
+        log.debug("rollback failed", exc_info=True)
+
+
+def database_unavailable_response():
+    """503 with Retry-After: JSON for the API, the shop's error page (or a bare one) otherwise."""
+    message = "The shop is briefly unavailable. Please try again in a few seconds."
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"}
+    if _wants_json():
+        return jsonify(error=TITLES[503], message=message, status=503), 503, headers
+    try:
+        body = render_template("errors/error.html", status=503, title=TITLES[503], message=message)
+    except Exception:  # noqa: BLE001 - the layout may need the database too (the logged-in user)
+        _rollback_quietly()
+        log.warning("the error page needs the database too; answering a bare page", exc_info=True)
+        body = (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{TITLES[503]}</title>"
+                f"</head><body><h1>{TITLES[503]}</h1><p>{escape(message)}</p></body></html>")
+    return body, 503, headers
+
+
 def register_error_pages(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
@@ -41,6 +74,17 @@ def register_error_pages(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         return render_error(error.code or 500, error.description or "")
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    @app.errorhandler(DisconnectionError)
+    @app.errorhandler(PoolTimeoutError)
+    def database_error(error: Exception):
+        _rollback_quietly()
+        first_line = (str(error).strip().splitlines() or [""])[0][:200]
+        log.error("Database unavailable on %s %s: %s: %s", request.method, request.path,
+                  type(error).__name__, first_line)
+        return database_unavailable_response()
 
     @app.errorhandler(Exception)
     def unhandled_error(error: Exception):
