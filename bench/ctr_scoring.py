@@ -11,38 +11,19 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # runnable without PYTHONPATH=.
 
-from bench.recording import record  # noqa: E402
+from bench.recording import latency_stats, record, time_calls  # noqa: E402
 from ml.ctr import CtrTrainConfig, compare_ctr_models, load_ranker  # noqa: E402
 from ml.datasets.criteo import LABEL, criteo_feature_frame, read_criteo  # noqa: E402
 from ml.datasets.criteo_synth import write_synthetic_criteo  # noqa: E402
 
 CANDIDATES = 100
-
-
-def _stats(samples: list[float]) -> str:
-    ordered = sorted(samples)
-    return (f"median {statistics.median(ordered):.3f} ms, "
-            f"p99 {ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]:.3f} ms")
-
-
-def _timed(call, rounds: int) -> list[float]:
-    for _ in range(min(rounds, 20)):  # warm caches
-        call()
-    samples = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        call()
-        samples.append((time.perf_counter() - started) * 1000)
-    return samples
 
 
 def measure(rows: int, rounds: int) -> list[str]:
@@ -64,13 +45,13 @@ def measure(rows: int, rounds: int) -> list[str]:
     lines = [
         f"- {len(columns)} categorical fields, {encoder.n_features:,} features, "
         f"{CANDIDATES} candidates, {rounds} calls each (numpy, 1 BLAS thread)",
-        f"- encode (DataFrame): {_stats(_timed(lambda: encoder.transform(candidates), rounds))}",
-        f"- encode (dict of lists): {_stats(_timed(lambda: encoder.transform(as_lists), rounds))}",
+        f"- encode (DataFrame): {latency_stats(time_calls(lambda: encoder.transform(candidates), rounds, warmup=20))}",
+        f"- encode (dict of lists): {latency_stats(time_calls(lambda: encoder.transform(as_lists), rounds, warmup=20))}",
     ]
     for kind, ranker in rankers.items():
-        predict = _timed(lambda: ranker.scorer.predict(x), rounds)
-        total = _timed(lambda: ranker.score(candidates), rounds)
-        lines.append(f"- {kind}: predict {_stats(predict)}; encode + predict **{_stats(total)}**")
+        predict = time_calls(lambda: ranker.scorer.predict(x), rounds, warmup=20)
+        total = time_calls(lambda: ranker.score(candidates), rounds, warmup=20)
+        lines.append(f"- {kind}: predict {latency_stats(predict)}; encode + predict **{latency_stats(total)}**")
     return lines
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -30,7 +29,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 
-from bench.recording import record  # noqa: E402
+from bench.recording import latency_stats, record, time_calls  # noqa: E402
 from ml.synth import SynthConfig  # noqa: E402
 from storefront import create_app  # noqa: E402
 from storefront.extensions import db  # noqa: E402
@@ -44,12 +43,6 @@ from storefront.services.identity import ml_item_id  # noqa: E402
 from storefront.services.recommendation_steps import fold_in_events  # noqa: E402
 
 UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36"
-
-
-def _stats(samples: list[float]) -> str:
-    ordered = sorted(samples)
-    return (f"median {statistics.median(ordered):.3f} ms, p95 {ordered[int(len(ordered) * 0.95)]:.3f} ms, "
-            f"p99 {ordered[int(len(ordered) * 0.99)]:.3f} ms")
 
 
 def build_shop(folder: Path):
@@ -106,40 +99,26 @@ def measure(app, rounds: int) -> list[str]:
         shopper = Shopper(None, None)
         score = timed(lambda: ctr_serving.rerank(served, shopper, [], candidates, "bench"))
         lines_ctr = [
-            f"- service top-10 re-ranked by the click model ({served.ranker.kind}, 100 retrieval candidates): {_stats(reranked)}",
-            f"- re-ranking {len(candidates)} candidates alone (features + numpy {served.ranker.kind}): {_stats(score)}",
+            f"- service top-10 re-ranked by the click model ({served.ranker.kind}, 100 retrieval candidates): {latency_stats(reranked)}",
+            f"- re-ranking {len(candidates)} candidates alone (features + numpy {served.ranker.kind}): {latency_stats(score)}",
         ]
         app.config["CTR_RERANK_SHARE"] = 0.0
     with_impression = timed(lambda: widgets.api_user(10))
     model = timed(lambda: version.recommend_for_user(None, recent, n=10, exclude=exclude))
     lines = [
         f"- demo seed, champion `{champion}`, a new visitor with 3 recent views, {rounds} calls each",
-        f"- service \"Recommended for you\" top-10 (query, fold-in, rules, products): {_stats(service)}",
-        f"- the same plus the impression insert: {_stats(with_impression)}",
+        f"- service \"Recommended for you\" top-10 (query, fold-in, rules, products): {latency_stats(service)}",
+        f"- the same plus the impression insert: {latency_stats(with_impression)}",
         *lines_ctr,
-        f"- model call alone (top-10 with fold-in): {_stats(model)}",
+        f"- model call alone (top-10 with fold-in): {latency_stats(model)}",
     ]
     item_factors = getattr(version.models["recommender"], "item_factors", None)
     if item_factors is not None:
         user = np.asarray(item_factors[:3]).mean(axis=0)
-        raw = []
-        for _ in range(rounds):
-            started = time.perf_counter()
-            scores = np.asarray(item_factors) @ user
-            np.argpartition(-scores, 10)[:10]
-            raw.append((time.perf_counter() - started) * 1000)
-        lines.append(f"- raw numpy dot + argpartition over the same {len(item_factors)} item factors: {_stats(raw)}")
+        raw = time_calls(lambda: np.argpartition(-(np.asarray(item_factors) @ user), 10)[:10], rounds)
+        lines.append(f"- raw numpy dot + argpartition over the same {len(item_factors)} item factors: {latency_stats(raw)}")
     lines += similar_and_customers(app, version, headers, timed, rounds)
     return lines
-
-
-def _floor(rounds: int, call) -> list[float]:
-    samples = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        call()
-        samples.append((time.perf_counter() - started) * 1000)
-    return samples
 
 
 def similar_and_customers(app, version, headers: dict, timed, rounds: int) -> list[str]:
@@ -166,10 +145,10 @@ def similar_and_customers(app, version, headers: dict, timed, rounds: int) -> li
         np.argpartition(-scores, 10)[:10]
 
     lines += [
-        f"- \"Similar items\" top-10 for the most popular product, service (product load, rules, products): {_stats(service)}",
-        f"- similar-items model call alone (item-kNN, {similar.params.get('similarity')} K={similar.params.get('K')}): {_stats(model)}",
+        f"- \"Similar items\" top-10 for the most popular product, service (product load, rules, products): {latency_stats(service)}",
+        f"- similar-items model call alone (item-kNN, {similar.params.get('similarity')} K={similar.params.get('K')}): {latency_stats(model)}",
         f"- raw floor: the product's row of the same {matrix.shape[0]}x{matrix.shape[1]} kNN matrix "
-        f"({matrix.nnz:,} stored) densified + argpartition: {_stats(_floor(rounds, knn_floor))}",
+        f"({matrix.nnz:,} stored) densified + argpartition: {latency_stats(time_calls(knn_floor, rounds))}",
     ]
     if segments is None:
         return lines + ["- \"Customers like you\": the version has no segments extra (skipped)"]
@@ -187,11 +166,11 @@ def similar_and_customers(app, version, headers: dict, timed, rounds: int) -> li
 
     lines += [
         f"- \"Customers like you also bought\" top-10 for the customer with the most orders ({orders}), "
-        f"service (exclusions query, rules, products): {_stats(service)}",
+        f"service (exclusions query, rules, products): {latency_stats(service)}",
         f"- segments call alone ({k} nearest of {len(vectors)} Customer2Vec vectors, their purchases "
-        f"similarity-weighted, ranked): {_stats(model)}",
+        f"similarity-weighted, ranked): {latency_stats(model)}",
         f"- raw floor: numpy dot over the same {vectors.shape[0]}x{vectors.shape[1]} customer vectors + "
-        f"argpartition of the {k} nearest: {_stats(_floor(rounds, neighbours_floor))}",
+        f"argpartition of the {k} nearest: {latency_stats(time_calls(neighbours_floor, rounds))}",
     ]
     return lines
 

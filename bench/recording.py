@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import os
 import platform
+import statistics
 import subprocess
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -33,3 +35,25 @@ def record(path: Path, title: str, lines: list[str]) -> None:
     with path.open("a", encoding="utf-8") as handle:
         handle.write(f"{header}\n## {title}\n\n{stamp} · commit {_commit()} · {machine()}\n\n")
         handle.write("\n".join(lines) + "\n")
+
+
+def time_calls(call, rounds: int, warmup: int = 0) -> list[float]:
+    """Milliseconds of ``rounds`` calls of ``call`` (after ``warmup`` untimed ones)."""
+    for _ in range(warmup):
+        call()
+    samples = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        call()
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def latency_stats(samples: list[float]) -> str:
+    """"median x ms, p95 y ms, p99 z ms" of millisecond samples."""
+    ordered = sorted(samples)
+
+    def at(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
+
+    return f"median {statistics.median(ordered):.3f} ms, p95 {at(0.95):.3f} ms, p99 {at(0.99):.3f} ms"
