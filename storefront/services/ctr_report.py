@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, case, func, select
 
 from storefront.extensions import db
 from storefront.models import CLICK, Event, Impression, TrainingRun
@@ -78,23 +78,20 @@ class OnlineCtr:
 
 
 def _arms(arm_column, *where) -> list[ArmRow]:
+    """Impressions, items shown (a banner counts one) and clicks per arm, in one query."""
     clicks = (
         select(Event.impression_id, func.count(Event.id).label("clicks"))
         .where(Event.type == CLICK, Event.impression_id.is_not(None))
         .group_by(Event.impression_id).subquery()
     )
+    shown = case((Impression.campaign_id.is_not(None), 1), else_=func.json_array_length(Impression.items))
     query = (
-        select(arm_column, Impression.items, func.coalesce(clicks.c.clicks, 0))
+        select(arm_column, func.count(Impression.id), func.sum(shown), func.sum(func.coalesce(clicks.c.clicks, 0)))
         .outerjoin(clicks, clicks.c.impression_id == Impression.id)
-        .where(*where)
+        .where(*where).group_by(arm_column).order_by(arm_column)
     )
-    totals: dict[str, list[int]] = {}
-    for arm, items, clicked in db.session.execute(query):
-        counts = totals.setdefault(str(arm), [0, 0, 0])
-        counts[0] += 1
-        counts[1] += max(len(items) if isinstance(items, list) else 0, 1)
-        counts[2] += int(clicked)
-    return [ArmRow(arm, *counts) for arm, counts in sorted(totals.items())]
+    return [ArmRow(str(arm), int(n), int(items or 0), int(clicked or 0))
+            for arm, n, items, clicked in db.session.execute(query)]
 
 
 def online(days: int = DEFAULT_WINDOW_DAYS, now: datetime | None = None) -> OnlineCtr:

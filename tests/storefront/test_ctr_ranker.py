@@ -13,8 +13,10 @@ from ml.registry import ModelRegistry
 from ml.serving import LoadedVersion
 from ml.training import TrainingConfig, train
 from recommendation_support import FAST_TRAINING, events_frame, seed_small_shop
-from storefront.models import CLICK, RUN_SUCCEEDED, Event, Impression, Product
-from storefront.services import ctr_data, ctr_serving, training
+import factories
+from storefront.models import CLICK, RUN_SUCCEEDED, Event, Impression, Product, Visitor
+from storefront.models.common import utcnow
+from storefront.services import ctr_data, ctr_report, ctr_serving, training
 from storefront.services.ctr_features import FEATURE_COLUMNS
 from storefront.services.recommendation_rules import Shopper
 from storefront_support import add_to_cart, ctx, set_product
@@ -172,3 +174,24 @@ def test_the_ml_page_shows_the_click_models_and_the_online_comparison(seeded, ad
     assert "Calibration on the test set" in page
     assert "Retrieval models of the served version" in page and "als" in page
     assert "re-ranked vs retrieval order" in page
+
+
+def test_the_online_comparison_counts_items_shown_and_clicks_per_group(app):
+    with ctx(app) as session:
+        product = factories.product(factories.category("Lamps"), name="Lamp", stock=5)
+        visitor = Visitor(token="online-ctr")
+        session.add(visitor)
+        session.flush()
+        rows = [Impression(visitor_id=visitor.id, widget="home_for_you", strategy="model:als", items=items,
+                           ranking=ranking, created_at=utcnow())
+                for items, ranking in (([1, 2, 3, 4], "ctr"), ([1, 2], "ctr"), ([5, 6, 7], "retrieval"))]
+        session.add_all(rows)
+        session.flush()
+        session.add_all([Event(visitor_id=visitor.id, product_id=product.id, type=CLICK, impression_id=rows[i].id)
+                         for i in (0, 0, 1)])
+        session.commit()
+        report = ctr_report.online()
+    arms = {row.arm: row for row in report.widgets}
+    assert (arms["ctr"].impressions, arms["ctr"].items, arms["ctr"].clicks) == (2, 6, 3)
+    assert (arms["retrieval"].impressions, arms["retrieval"].items, arms["retrieval"].clicks) == (1, 3, 0)
+    assert arms["ctr"].ctr == 0.5 and report.lift is None  # no click in the control group: no ratio
