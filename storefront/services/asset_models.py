@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,11 +22,12 @@ from flask import current_app
 from ml.assets import LoadedAssets, load
 from ml.assets.result import SUMMARY_FILE
 from ml.registry import MANIFEST_FILE, read_active
+from ml.serving import LoadedVersion
 from storefront.services import recommendations
 from storefront.services.asset_training import ARTIFACT_NAME
+from storefront.services.version_extras import extra_for
 
 log = logging.getLogger(__name__)
-_EXTENSION = "asset_recommender"
 
 
 @dataclass(frozen=True)
@@ -36,36 +36,20 @@ class ServedAssets:
     model: LoadedAssets
 
 
-class _Cache:
-    """The loaded asset model of one version (or None for a version without a usable one)."""
-
-    def __init__(self) -> None:
-        self.version: str | None = None
-        self.model: LoadedAssets | None = None
-        self.lock = threading.Lock()
-
-    def get(self, version: str, directory: Path) -> LoadedAssets | None:
-        if self.version == version:
-            return self.model
-        with self.lock:
-            if self.version != version:
-                try:
-                    model = load(directory)
-                except Exception:  # a broken artifact must never cost a page
-                    log.exception("cannot load the asset recommender of version %s", version)
-                    model = None
-                self.model, self.version = model, version
-        return self.model
+def _load(version: LoadedVersion, directory: Path) -> LoadedAssets | None:
+    if ARTIFACT_NAME not in (version.manifest.get("extras") or {}):
+        return None
+    try:
+        return load(directory)
+    except Exception:  # a broken artifact must never cost a page
+        log.exception("cannot load the asset recommender of version %s", version.version)
+        return None
 
 
 def current() -> ServedAssets | None:
     """The active version's asset recommender, or None."""
     version = recommendations.current_version()
-    if version is None or ARTIFACT_NAME not in (version.manifest.get("extras") or {}):
-        return None
-    cache = current_app.extensions.setdefault(_EXTENSION, _Cache())
-    directory = Path(current_app.config["MODEL_DIR"]) / version.version
-    model = cache.get(version.version, directory)
+    model = extra_for(ARTIFACT_NAME, version, _load)
     return ServedAssets(version.version, model) if model is not None else None
 
 

@@ -19,7 +19,6 @@ records no ``ranking``.
 from __future__ import annotations
 
 import logging
-import threading
 import zlib
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,6 +36,7 @@ from storefront.models.common import utcnow
 from storefront.services import ctr_features as features
 from storefront.services import tracking
 from storefront.services.recommendation_rules import RecentEvent, Shopper
+from storefront.services.version_extras import extra_for, verified_files
 
 if TYPE_CHECKING:
     from ml.ctr import CtrRanker
@@ -47,7 +47,6 @@ log = logging.getLogger(__name__)
 CTR_EXTRA = "ctr"
 BUCKETS_FILE = "ctr_buckets.npz"
 RERANKED, RETRIEVAL = "ctr", "retrieval"
-_EXTENSION = "ctr_ranker"
 
 
 @dataclass(frozen=True)
@@ -58,37 +57,13 @@ class ServedRanker:
     department_of: dict[int, str]
 
 
-class _Cache:
-    """The click model of one version (None: the version has none usable), like the segments'."""
-
-    def __init__(self) -> None:
-        self.entry: tuple[str, ServedRanker | None] | None = None
-        self.lock = threading.Lock()
-
-    def get(self, version: LoadedVersion, directory: Path) -> ServedRanker | None:
-        entry = self.entry
-        if entry is not None and entry[0] == version.version:
-            return entry[1]
-        with self.lock:
-            entry = self.entry
-            if entry is None or entry[0] != version.version:
-                entry = (version.version, _load(version, directory))
-                self.entry = entry
-        return entry[1]
-
-
 def _load(version: LoadedVersion, directory: Path) -> ServedRanker | None:
-    files = (version.manifest.get("extras") or {}).get(CTR_EXTRA)
-    if not files:
-        return None
     try:
+        files = verified_files(version, directory, CTR_EXTRA)
+        if files is None:
+            return None
         from ml.ctr import load_ranker  # numpy only; imported on first use like the segments
-        from ml.registry import sha256_file
 
-        recorded = version.manifest["files"]
-        for name in files:
-            if sha256_file(directory / name) != recorded[name]["sha256"]:
-                raise ValueError(f"{name} does not match its sha256")
         with np.load(directory / BUCKETS_FILE, allow_pickle=False) as arrays:
             buckets = features.Buckets.from_arrays(arrays)
         ranker = load_ranker(directory, [f for f in files if f != BUCKETS_FILE])
@@ -117,14 +92,8 @@ def departments() -> dict[int, str]:
 
 
 def ranker_for(version: LoadedVersion | None) -> ServedRanker | None:
-    if version is None:
-        return None
-    cache = current_app.extensions.setdefault(_EXTENSION, _Cache())
-    try:
-        return cache.get(version, Path(current_app.config["MODEL_DIR"]) / version.version)
-    except Exception:
-        log.exception("click model cache failed; serving the retrieval order")
-        return None
+    """The click model published with ``version``, or None (serve the retrieval order)."""
+    return extra_for(CTR_EXTRA, version, _load)
 
 
 def in_treatment(shopper: Shopper) -> bool:
