@@ -12,7 +12,7 @@ from ml.ctr import CtrTrainConfig, compare_ctr_models
 from ml.registry import ModelRegistry
 from ml.serving import LoadedVersion
 from ml.training import TrainingConfig, train
-from recommendation_support import FAST_TRAINING, events_frame, seed_small_shop
+from recommendation_support import FAST_TRAINING, events_frame
 import factories
 from storefront.models import CLICK, RUN_SUCCEEDED, Event, Impression, Product, Visitor
 from storefront.models.common import utcnow
@@ -28,12 +28,6 @@ FOR_YOU = "cart_for_you"
 def app_config(app_config):
     return {**app_config, "TRAINING_TIME_BUDGET_SECONDS": 1, "TRAINING_LAUNCH": False,
             "CTR_BUDGET_SECONDS": 3, "CTR_MIN_IMPRESSIONS": 500, "CTR_MIN_CLICKS": 20}
-
-
-@pytest.fixture
-def seeded(app, runner):
-    seed_small_shop(runner)
-    return app
 
 
 def _publish_with_click_model(app, share: float) -> str:

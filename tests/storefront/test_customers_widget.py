@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 import factories
 from ml.segments import load
-from recommendation_support import impressions, seed_small_shop, shelves
+from recommendation_support import impressions, shelves
 from storefront.models import CLICK, RUN_SUCCEEDED, Customer, Order, OrderLine, Product
 from storefront.services import training
 from storefront.services.accounts import hash_password
@@ -22,12 +22,6 @@ WIDGET = "customers_like_you"
 @pytest.fixture
 def app_config(app_config):
     return {**app_config, "TRAINING_TIME_BUDGET_SECONDS": 1, "TRAINING_LAUNCH": False}
-
-
-@pytest.fixture
-def seeded(app, runner):
-    seed_small_shop(runner)
-    return app
 
 
 @pytest.fixture

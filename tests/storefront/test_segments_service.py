@@ -16,7 +16,6 @@ from storefront.models import RUN_SUCCEEDED, Category, Order, Product
 from storefront.services import segment_serving, segments, training
 from storefront.services.recommendations import current_version
 from storefront.services.training_extras import SkipExtra
-from recommendation_support import seed_small_shop
 
 SEGMENT_FILES = ["segments.npz", "segments.json"]
 
@@ -24,12 +23,6 @@ SEGMENT_FILES = ["segments.npz", "segments.json"]
 @pytest.fixture
 def app_config(app_config):
     return {**app_config, "TRAINING_TIME_BUDGET_SECONDS": 1, "TRAINING_LAUNCH": False}
-
-
-@pytest.fixture
-def seeded(app, runner):
-    seed_small_shop(runner)
-    return app
 
 
 def _version_dir(version: str) -> Path:

@@ -29,20 +29,9 @@ from storefront.services.identity import ml_item_id, ml_user_id
 from storefront.services.training_runs import RunProgress, expire_stale_runs, keep_oldest_request
 from storefront.services.training_scheduler import TrainingScheduler
 
-SMALL_SHOP = ["shop", "seed", "--products", "120", "--categories", "8", "--customers", "150",
-              "--anonymous", "80", "--events", "12000", "--days", "40", "--end-date", "2026-01-01", "--b2b-visitors", "0"]
-
-
 @pytest.fixture
 def app_config(app_config):
     return {**app_config, "TRAINING_TIME_BUDGET_SECONDS": 1, "TRAINING_LAUNCH": False}
-
-
-@pytest.fixture
-def seeded(app, runner):
-    result = runner.invoke(args=SMALL_SHOP)
-    assert result.exit_code == 0, result.output
-    return app
 
 
 def _runs() -> list[TrainingRun]:
