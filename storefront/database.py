@@ -11,7 +11,7 @@ from pathlib import Path
 
 from flask import Flask
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from storefront.extensions import db
 
@@ -42,6 +42,31 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+
+    @event.listens_for(engine, "checkin")
+    def _restore_foreign_keys(dbapi_connection, record):  # noqa: ANN001 - DB-API connection
+        # After the commit or rollback of a bulk import that turned them off (see below).
+        if record.info.pop(_FOREIGN_KEYS_OFF, False) and dbapi_connection is not None:
+            dbapi_connection.execute("PRAGMA foreign_keys=ON")
+
+
+_FOREIGN_KEYS_OFF = "storefront.foreign_keys_off"
+
+
+def suspend_foreign_keys(connection: Connection) -> bool:
+    """SQLite: skip the per-row foreign key checks for the rest of this connection's transaction.
+
+    For bulk imports that assign every referenced id themselves while holding SQLite's only
+    write lock (nobody can delete a parent meanwhile): the checks cost half of the insert time
+    (2.76M events: 14.5 s -> 7.8 s). SQLite ignores the PRAGMA inside a transaction, so it must
+    run before the first write; the checks come back when the connection returns to the pool
+    (after the commit or rollback). Returns whether they are off; PostgreSQL keeps them.
+    """
+    if connection.dialect.name != "sqlite" or connection.connection.dbapi_connection.in_transaction:
+        return False
+    connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    connection.connection.info[_FOREIGN_KEYS_OFF] = True
+    return True
 
 
 def init_database(app: Flask) -> None:

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import select, text
 
+from storefront.database import suspend_foreign_keys
 from storefront.extensions import db
 from storefront.models import Category, DataImport
 from storefront.models.common import utcnow
@@ -245,7 +246,8 @@ class EventLoader:
             "type": batch.types, "occurred_at": batch.times,
             "session_id": batch.sessions if batch.sessions is not None else "", "device": self.device})
         frame.loc[order_ids < 0, "order_id"] = pd.NA
-        frame = self._drop_known(frame)
+        # In time order: the time-leading events indexes then grow at their end (data_import_bulk).
+        frame = self._drop_known(frame).sort_values("occurred_at", kind="stable")
         self.writer.insert("events", frame)
         self.report.events += len(frame)
         self.report.rows += len(batch.visitors)
@@ -307,12 +309,14 @@ def run_import(source: str, path: Path, body: Callable[[BulkWriter, ImportReport
     progress = progress or (lambda stage, rows: None)
     started = time.perf_counter()
     report = ImportReport(source=source, file=path.name)
+    connection = db.session.connection()
+    suspend_foreign_keys(connection)  # SQLite, before the first write; every id is assigned here
     try:
         entry = claim_file(source, path)
     except AlreadyImported:
         report.already_imported = True
         return report
-    writer = BulkWriter(db.session.connection())
+    writer = BulkWriter(connection)
     try:
         body(writer, report, progress)
         return finish_import(writer, entry, report, started, progress)

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import numpy as np
 import pytest
 from sqlalchemy import func, inspect, select
+from sqlalchemy.exc import IntegrityError
 
 from ml.data import DataFormatError
 from storefront.data_cli import data_cli
@@ -132,20 +134,69 @@ def test_bad_rows_are_reported_by_line_and_nothing_is_imported(app, runner, file
 def test_a_failure_mid_file_leaves_the_database_as_it_was(app, files, tmp_path, monkeypatch):
     # Small chunks and a low threshold: visitors, products and events of the first chunks are
     # written and the events indexes dropped (SQLite) before the bad line near the end is read.
+    # On PostgreSQL the events foreign keys are dropped too: they must come back as well.
     monkeypatch.setattr(data_import_bulk, "REBUILD_INDEXES_MIN_ROWS", 0)
     bad = tmp_path / "late.csv"
     bad.write_text(EVENTS + "1433227005009,5,view,6,\n" * 6 + "1433227005010,5,view,notanumber,\n")
     with app.app_context():
-        indexes = {ix["name"] for ix in inspect(db.engine).get_indexes("events")}
+        schema = _events_schema()
+        assert len(schema["indexes"]) >= 9 and len(schema["foreign_keys"]) == 6
+        assert any("customer_id IS NOT NULL" in str(options) for _, _, options in schema["indexes"])
         with pytest.raises(DataFormatError, match=r"late.csv:15: itemid"):
             import_retailrocket(bad, [files["p1.csv"]], files["tree.csv"], chunk_rows=2)
         db.session.rollback()
         assert all(n == 0 for n in _counts().values())
-        assert {ix["name"] for ix in inspect(db.engine).get_indexes("events")} == indexes
+        assert _events_schema() == schema
         report = import_retailrocket(files["events.csv"], chunk_rows=3)  # and a good import still works
         db.session.commit()
         assert report.events == 7 and _count(Event) == 7
-        assert {ix["name"] for ix in inspect(db.engine).get_indexes("events")} == indexes
+        assert _events_schema() == schema
+
+
+def _events_schema() -> dict:
+    """Indexes (with their partial predicates) and foreign keys of the events table."""
+    inspector = inspect(db.engine)
+    indexes = sorted((ix["name"], tuple(ix["column_names"]),
+                      sorted((key, str(value)) for key, value in ix.get("dialect_options", {}).items()))
+                     for ix in inspector.get_indexes("events"))
+    keys = sorted((fk["name"], tuple(fk["constrained_columns"]), fk["referred_table"])
+                  for fk in inspector.get_foreign_keys("events"))
+    return {"indexes": indexes, "foreign_keys": keys}
+
+
+def test_foreign_keys_are_enforced_again_after_an_import(app, files, monkeypatch):
+    # The import skips the per-row checks (SQLite: PRAGMA off; PostgreSQL: constraints dropped
+    # and added back) and every reference it wrote is valid; afterwards the shop's own writes
+    # are checked again.
+    monkeypatch.setattr(data_import_bulk, "REBUILD_INDEXES_MIN_ROWS", 0)
+    with app.app_context():
+        import_retailrocket(files["events.csv"], [files["p1.csv"], files["p2.csv"]], files["tree.csv"])
+        db.session.commit()
+        if db.engine.dialect.name == "sqlite":
+            assert db.session.connection().exec_driver_sql("PRAGMA foreign_key_check").all() == []
+            assert db.session.connection().exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        visitor = db.session.scalar(select(Visitor.id))
+        db.session.add(Event(visitor_id=visitor, product_id=10**9, type="view"))
+        with pytest.raises(IntegrityError):
+            db.session.flush()
+        db.session.rollback()
+
+
+def test_postgres_sequence_draws_are_unique_and_fresh(app):
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        pytest.skip("PostgreSQL only: SQLite assigns max(id)+1 under its write lock")
+    with app.app_context():
+        writer = data_import_bulk.BulkWriter(db.session.connection())
+        first = writer.allocate("visitors", 1000)
+        # A web request draws from the same sequence between two imports' draws
+        db.session.add(Visitor(token="web-visitor"))
+        db.session.flush()
+        web = db.session.scalar(select(Visitor.id).where(Visitor.token == "web-visitor"))
+        second = writer.allocate("visitors", 500)
+        drawn = np.concatenate([first, second])
+        assert len(set(drawn.tolist())) == 1500 and web not in set(drawn.tolist())
+        assert list(first) == list(range(int(first[0]), int(first[0]) + 1000))
+        db.session.rollback()
 
 
 CLICKS = (
