@@ -188,6 +188,22 @@ METRICS = {
 }
 
 
+def evaluation_users(test_matrix: sp.spmatrix, max_users: int | None, seed: int) -> np.ndarray:
+    """The users to evaluate: every user with a test interaction, or a seeded uniform sample of
+    ``max_users`` of them (sorted) when there are more.
+
+    Scoring a user costs a pass over every item (a 200k-item catalogue: ~1.5 ms), so the full
+    Retailrocket holdout (hundreds of thousands of users) would take minutes per candidate; a
+    sample of 10,000 users puts the standard error of NDCG@10 near 0.002, well below the gaps
+    between candidates. The same users serve every candidate of a run, so the comparison is fair.
+    """
+    users = np.flatnonzero(np.diff(sp.csr_matrix(test_matrix).indptr) > 0)
+    if max_users is None or len(users) <= max_users:
+        return users
+    picked = np.random.default_rng(seed).choice(len(users), size=max_users, replace=False)
+    return users[np.sort(picked)]
+
+
 def evaluate_model(
     model: SupportsRecommendBatch,
     train_matrix: sp.spmatrix,

@@ -49,16 +49,20 @@ def time_split(
     times = to_utc_series(events[TIME_COL])
     if cutoff is None:
         _check_fraction(test_fraction)
-        ordered = np.sort(times.to_numpy())
-        position = min(int(len(ordered) * (1.0 - test_fraction)), len(ordered) - 1)
-        boundary = pd.Timestamp(ordered[position]) if len(ordered) else None
+        # The k-th smallest time by a partition of the int64 stamps: O(n), where sorting the
+        # tz-aware values as objects took 24 s on the Retailrocket log.
+        position = min(int(len(times) * (1.0 - test_fraction)), len(times) - 1)
+        boundary = (times.iloc[int(np.argpartition(times.array.asi8, position)[position])]
+                    if len(times) else None)
     else:
         boundary = to_utc_timestamp(cutoff)
     is_test = (times >= boundary).to_numpy() if boundary is not None else np.zeros(0, bool)
     train, test = events.loc[~is_test].copy(), events.loc[is_test].copy()
-    seen = test[USER_COL].astype(str).isin(set(train[USER_COL].astype(str))) & test[
+    # isin over the distinct values (a hash table in C): a Python set of millions of strings
+    # took 35 s on the Retailrocket log.
+    seen = test[USER_COL].astype(str).isin(train[USER_COL].astype(str).unique()) & test[
         ITEM_COL
-    ].astype(str).isin(set(train[ITEM_COL].astype(str)))
+    ].astype(str).isin(train[ITEM_COL].astype(str).unique())
     return train, test.loc[seen].copy()
 
 

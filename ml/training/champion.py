@@ -12,7 +12,7 @@ from typing import Any, Mapping
 
 import scipy.sparse as sp
 
-from ml.evaluation import evaluate_model
+from ml.evaluation import evaluate_model, evaluation_users
 from ml.models import PopularityRecommender, Recommender
 from ml.training.candidates import CANDIDATES, CandidateSpec, InteractionCache
 from ml.training.config import TrainingConfig
@@ -33,7 +33,8 @@ def popularity_bar(
     if result is not None and result.status == "ok":
         return {"name": "popularity", metric: result.metrics[metric]}
     model = PopularityRecommender().fit(train_matrix)
-    score = evaluate_model(model, train_matrix, test_matrix, k=config.k)[metric]
+    users = evaluation_users(test_matrix, config.eval_max_users, config.seed)
+    score = evaluate_model(model, train_matrix, test_matrix, k=config.k, users=users)[metric]
     return {"name": "popularity", metric: score}
 
 

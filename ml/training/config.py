@@ -65,6 +65,9 @@ class TrainingConfig:
       their cost, which is bounded instead by ``torch_time_budget_seconds`` per fit (early
       stopping usually ends them sooner). ``deep_max_cells``: they are skipped when
       users x items exceeds it, where the budget would buy too few epochs to be worth it.
+    - ``eval_max_users``: evaluations (search and holdout) score at most this many users with
+      test interactions, a seeded sample shared by every candidate (``None``: all of them); see
+      :func:`ml.evaluation.evaluation_users`.
     """
 
     event_weights: Mapping[str, float] = field(default_factory=_default_weights)
@@ -90,6 +93,7 @@ class TrainingConfig:
     deep_models: bool = True
     torch_time_budget_seconds: float = 20.0
     deep_max_cells: int = 20_000_000
+    eval_max_users: int | None = 10_000
 
     def __post_init__(self) -> None:
         problems = []
@@ -107,6 +111,8 @@ class TrainingConfig:
             problems.append(
                 "torch_time_budget_seconds must be finite and >= 0, deep_max_cells >= 1"
             )
+        if self.eval_max_users is not None and self.eval_max_users < 1:
+            problems.append("eval_max_users must be >= 1 (or None for every user)")
         if not self.trending_half_life_days > 0:
             problems.append("trending_half_life_days must be > 0")
         bad = sorted(name for name, w in self.event_weights.items() if not w >= 0)
@@ -143,4 +149,5 @@ class TrainingConfig:
             "deep_models": self.deep_models,
             "torch_time_budget_seconds": self.torch_time_budget_seconds,
             "deep_max_cells": self.deep_max_cells,
+            "eval_max_users": self.eval_max_users,
         }

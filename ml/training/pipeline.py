@@ -29,7 +29,7 @@ import scipy.sparse as sp
 from ml.constants import DEFAULT_K, EVENT_COL, ITEM_COL, TIME_COL, USER_COL, WEIGHT_COL
 from ml.data.interactions import build_interactions
 from ml.data.timeutil import to_utc_series
-from ml.evaluation import evaluate_model
+from ml.evaluation import evaluate_model, evaluation_users
 from ml.models import (
     AlsoBoughtRecommender,
     ItemKNNRecommender,
@@ -124,7 +124,8 @@ def _evaluate_one(
         model = spec.train(params, cache.fit_data(weights))
         result.fit_seconds = round(time.monotonic() - started, 4)
         started = time.monotonic()
-        result.metrics = evaluate_model(model, cache.matrix(weights), test, k=config.k)
+        users = evaluation_users(test, config.eval_max_users, config.seed)  # the same for every candidate
+        result.metrics = evaluate_model(model, cache.matrix(weights), test, k=config.k, users=users)
         result.evaluate_seconds = round(time.monotonic() - started, 4)
     except Exception as exc:  # a broken candidate is recorded, never fatal
         log.exception("candidate %s failed", spec.name)

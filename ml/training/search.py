@@ -25,7 +25,7 @@ from typing import Any, Callable, Mapping, Sequence
 import pandas as pd
 
 from ml.data.interactions import build_interactions
-from ml.evaluation import evaluate_model
+from ml.evaluation import evaluate_model, evaluation_users
 from ml.training.candidates import (
     WEIGHT_PREFIX,
     CandidateSpec,
@@ -113,6 +113,7 @@ def search(
     if relevant.nnz == 0:
         log.warning("validation split is empty: hyper-parameter search skipped")
         return outcome
+    users = evaluation_users(relevant, config.eval_max_users, config.seed)
     searches = {
         spec.name: CoordinateSearch(starts[spec.name], spec.search_space, config.search_max_trials)
         for spec in tunable
@@ -135,7 +136,7 @@ def search(
             try:
                 model = spec.train(params, cache.fit_data(weights))
                 score = float(
-                    evaluate_model(model, cache.matrix(weights), relevant, k=config.k)[metric]
+                    evaluate_model(model, cache.matrix(weights), relevant, k=config.k, users=users)[metric]
                 )
             except Exception as exc:  # one bad setting must not end the search
                 log.warning("search trial %s %s failed: %r", spec.name, trial, exc)

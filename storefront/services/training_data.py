@@ -1,8 +1,8 @@
 """The shop's implicit feedback as the events DataFrame that ``ml.training`` expects, and the
 offline comparison of the models on such a frame (``flask ml evaluate``).
 
-Training reads events with one plain SELECT streamed in chunks (no ORM objects: the demo shop
-has 200k+ events and the ORM would spend most of a run building objects nobody needs). User and
+Training reads events with one plain SELECT fetched in chunks as driver tuples (no ORM objects,
+no per-row type processing: the Retailrocket log has 2.76M events). User and
 item ids come from :mod:`storefront.services.identity`, the same functions serving uses, so a
 model trained here scores the very ids the widgets ask about.
 """
@@ -12,14 +12,14 @@ import logging
 
 from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
 from flask import current_app
-from sqlalchemy import select
 
 from ml.training import TrainingConfig, evaluate_frame
 
 from storefront.extensions import db
-from storefront.models import ADD_TO_CART, REMOVE_FROM_CART, TRANSACTION, VIEW, Event
+from storefront.models import ADD_TO_CART, REMOVE_FROM_CART, TRANSACTION, VIEW
 from storefront.services.identity import ml_item_id, ml_user_id
 
 log = logging.getLogger(__name__)
@@ -42,36 +42,50 @@ def load_events_frame() -> pd.DataFrame:
 
     ``basket_id`` is the order id (as text) of purchase events, else None; ``session_id`` is
     None where tracking recorded none, so basket grouping falls back to the visitor's day.
+
+    Rows come through the driver as plain tuples and are converted per column (ids named by
+    :mod:`storefront.services.identity` once per distinct user and product): building them row
+    by row through SQLAlchemy's result took 66 s for the 2.76M events of the Retailrocket log.
     """
-    query = (
-        select(
-            Event.visitor_id, Event.customer_id, Event.product_id, Event.type,
-            Event.occurred_at, Event.order_id, Event.session_id,
-        )
-        .where(Event.type.in_(TRAINING_EVENT_TYPES), Event.product_id.is_not(None))
-        .order_by(Event.occurred_at, Event.id)
-    )
-    columns: dict[str, list] = {name: [] for name in COLUMNS}
-    users: dict[tuple[int, int | None], str] = {}
-    result = db.session.execute(query, execution_options={"yield_per": FETCH_ROWS})
-    for rows in result.partitions():
-        for visitor_id, customer_id, product_id, kind, occurred_at, order_id, session_id in rows:
-            key = (visitor_id, customer_id)
-            user = users.get(key)
-            if user is None:
-                user = users[key] = ml_user_id(visitor_id, customer_id)
-            columns["user_id"].append(user)
-            columns["item_id"].append(ml_item_id(product_id))
-            columns["event"].append(kind)
-            columns["timestamp"].append(occurred_at)
-            columns["basket_id"].append(str(order_id) if order_id is not None else None)
-            columns["session_id"].append(session_id or None)
-    frame = pd.DataFrame({name: pd.Series(values, dtype=object) for name, values in columns.items()})
-    # Stored times are naive UTC (see models.common.utcnow); say so explicitly.
-    frame["timestamp"] = pd.to_datetime(pd.Series(columns["timestamp"], dtype=object)).dt.tz_localize("UTC")
+    kinds = ", ".join(f"'{kind}'" for kind in TRAINING_EVENT_TYPES)  # constants, not input
+    raw = ("visitor_id", "customer_id", "product_id", "type", "occurred_at", "order_id", "session_id")
+    cursor = db.session.connection().connection.cursor()  # the DB-API cursor: rows are plain tuples
+    parts = []
+    try:
+        cursor.execute(f"SELECT {', '.join(raw)} FROM events WHERE type IN ({kinds}) "
+                       "AND product_id IS NOT NULL ORDER BY occurred_at, id")
+        while rows := cursor.fetchmany(FETCH_ROWS):
+            parts.append(pd.DataFrame.from_records(rows, columns=raw, coerce_float=False))
+    finally:
+        cursor.close()
+    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=raw)
+    frame = pd.DataFrame({
+        "user_id": _user_ids(table["visitor_id"], table["customer_id"]),
+        "item_id": _names(table["product_id"].to_numpy(dtype=np.int64), ml_item_id),
+        "event": pd.Series(table["type"].to_numpy(dtype=object), dtype=object),
+        # Stored times are naive UTC (see models.common.utcnow); say so explicitly.
+        "timestamp": pd.to_datetime(table["occurred_at"], format="ISO8601").dt.tz_localize("UTC"),
+        "basket_id": pd.Series([None if pd.isna(o) else str(int(o)) for o in table["order_id"]], dtype=object),
+        "session_id": pd.Series([s or None for s in table["session_id"]], dtype=object),
+    }, columns=list(COLUMNS))
     log.info("loaded %d events of %d users on %d items", len(frame),
              frame["user_id"].nunique(), frame["item_id"].nunique())
     return frame
+
+
+def _names(keys: np.ndarray, name: Callable[[int], str]) -> pd.Series:
+    """``name(key)`` for every key, computed once per distinct key."""
+    distinct, inverse = np.unique(keys, return_inverse=True)
+    names = np.array([name(int(key)) for key in distinct], dtype=object)
+    return pd.Series(names[inverse.ravel()], dtype=object)
+
+
+def _user_ids(visitors: pd.Series, customers: pd.Series) -> pd.Series:
+    # A customer's events are theirs whatever the visitor; others belong to the visitor. One
+    # integer key per user: the customer id, or -(visitor id) - 1.
+    known = customers.notna().to_numpy()
+    keys = np.where(known, customers.fillna(0).to_numpy(dtype=np.int64), -visitors.to_numpy(dtype=np.int64) - 1)
+    return _names(keys, lambda key: ml_user_id(None, key) if key >= 0 else ml_user_id(-key - 1, None))
 
 
 def check_enough_feedback(events: pd.DataFrame, minimum: int = MIN_TRAINING_EVENTS) -> None:

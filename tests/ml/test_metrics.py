@@ -11,6 +11,7 @@ import scipy.sparse as sp
 from ml.evaluation import (
     catalog_coverage,
     evaluate_model,
+    evaluation_users,
     hit_rate_at_k,
     item_probabilities,
     map_at_k,
@@ -147,3 +148,27 @@ def test_evaluate_model_does_not_count_training_items_as_relevant():
     model = PopularityRecommender().fit(train)
     # user 0's only test item is also a training item -> no relevant item -> skipped
     assert evaluate_model(model, train, test, k=2)["n_users"] == 1
+
+
+def test_evaluation_users_samples_large_holdouts_reproducibly():
+    rng = np.random.default_rng(0)
+    test = sp.random(5000, 50, density=0.02, format="csr", random_state=rng)
+    with_items = np.flatnonzero(test.getnnz(axis=1) > 0)
+    assert np.array_equal(evaluation_users(test, None, 1), with_items)
+    assert np.array_equal(evaluation_users(test, len(with_items), 1), with_items)  # no more than asked: all
+    sample = evaluation_users(test, 300, seed=7)
+    assert len(sample) == 300 and len(set(sample.tolist())) == 300
+    assert set(sample.tolist()) <= set(with_items.tolist()) and np.all(np.diff(sample) > 0)
+    assert np.array_equal(sample, evaluation_users(test, 300, seed=7))  # the same users for every candidate
+    assert not np.array_equal(sample, evaluation_users(test, 300, seed=8))
+    # A uniform sample: users from the whole range, not the first 300
+    assert sample.max() > with_items[len(with_items) // 2]
+
+
+def test_evaluate_model_on_a_sample_scores_only_those_users():
+    train = sp.csr_matrix(np.array([[1, 1, 0, 0], [1, 0, 0, 0], [0, 1, 1, 0]], dtype=np.float32))
+    test = sp.csr_matrix(np.array([[0, 0, 1, 0], [0, 1, 0, 1], [0, 0, 0, 0]], dtype=np.float32))
+    model = PopularityRecommender().fit(train)
+    only_user_1 = evaluate_model(model, train, test, k=2, users=[1])
+    assert only_user_1["n_users"] == 1
+    assert only_user_1["recall@2"] == pytest.approx(1 / 2)  # recs [1, 2], relevant {1, 3}

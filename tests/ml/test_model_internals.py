@@ -159,3 +159,14 @@ def test_also_bought_keeps_the_best_neighbours_only():
     # lifts from item 0: 3x8/(7x3) = 1.14, 2x8/(7x2) = 1.14, same -> tie goes to item 1
     assert model.similar_items(0)[0].tolist() == [1]
     assert model.lift.getnnz(axis=1).max() == 1
+
+
+def test_bpr_max_updates_caps_the_iterations(small_matrix):
+    # One iteration samples one pair per interaction: a budget of 3 x nnz updates is 3 iterations.
+    nnz = sp.csr_matrix(small_matrix).nnz
+    budgeted = BPRRecommender(factors=4, iterations=50, max_updates=3 * nnz + 1, num_threads=1).fit(small_matrix)
+    three = BPRRecommender(factors=4, iterations=3, num_threads=1).fit(small_matrix)
+    fifty = BPRRecommender(factors=4, iterations=50, num_threads=1).fit(small_matrix)
+    assert np.array_equal(budgeted.item_factors, three.item_factors)
+    assert not np.array_equal(budgeted.item_factors, fifty.item_factors)
+    assert BPRRecommender(factors=4, iterations=50, max_updates=1, num_threads=1).fit(small_matrix).n_items > 0
