@@ -9,7 +9,9 @@ directory, then imports ``events.csv`` into a fresh SQLite database (schema by t
 and, with ``--postgres``, into that PostgreSQL database (its public schema is dropped and
 rebuilt: use a scratch database). Each import runs in a child process so that its peak RSS is
 its own. ``--properties`` also imports the property files and the category tree (not part of
-the 60 s / 90 s targets, which are about the events file).
+the 60 s / 90 s targets, which are about the events file). ``--train`` then runs ``flask ml
+train`` (the shop's default settings) on the imported SQLite database and reports its wall time,
+stage timings, peak RSS and the candidates table (target: under 10 minutes on 2 cores).
 
 Prints rows, seconds, rows/s and peak RSS per database, and the host's load average: the
 numbers are wall-clock times on a machine that may be shared.
@@ -66,6 +68,29 @@ def _measure(url: str, folder: Path, properties: bool) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _train(database: Path, models: Path) -> list[str]:
+    """``flask ml train`` on the imported database, in a child whose peak RSS is its own."""
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "MODEL_DIR": str(models),
+           "FLASK_APP": "wsgi.py", "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "1")}
+    root = Path(__file__).resolve().parents[1]
+    load_before = os.getloadavg()[0]
+    started = time.perf_counter()
+    child = subprocess.Popen([str(Path(sys.executable).with_name("flask")), "ml", "train"], cwd=root, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    output = child.stdout.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - started
+    if status != 0:
+        raise SystemExit(f"flask ml train failed:\n{output[-3000:]}")
+    table = [line for line in output.splitlines()
+             if line.startswith(("candidate ", "---", "Champion:", "Data:", "Timings:")) or " ok " in line
+             or " skipped " in line and not line.startswith("20")]
+    print(f"flask ml train on the imported events: {seconds:.0f} s, peak RSS {usage.ru_maxrss / 1024:.0f} MB")
+    return ["", f"`flask ml train` on the imported SQLite database (default settings): **{seconds:.0f} s** "
+                f"(target < 600 s), peak RSS {usage.ru_maxrss / 1024:.0f} MB, load avg before "
+                f"{load_before:.1f} / after {os.getloadavg()[0]:.1f}", "", "```", *table, "```"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=2_760_000)
@@ -75,6 +100,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--folder", type=Path, help="reuse a file set written earlier (flask data sample retailrocket)")
     parser.add_argument("--skip-sqlite", action="store_true", help="only the PostgreSQL import")
+    parser.add_argument("--train", action="store_true", help="then time flask ml train on the SQLite import")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -106,6 +132,8 @@ def main() -> None:
                   f"{result['visitors']:,} visitors, {result['products']:,} products, {result['orders']:,} orders, "
                   f"peak RSS {result['peak_rss_mb']:.0f} MB; load {load_before:.1f} -> {load_after:.1f}")
             lines.append(line)
+        if args.train and not args.skip_sqlite:
+            lines += _train(database, Path(tmp) / "models")
     if args.record:
         what = "events + properties + tree" if args.properties else "events.csv only"
         record(args.record, f"Import throughput: Retailrocket layout, {args.events:,} events ({what})",
