@@ -23,6 +23,11 @@ data_cli.add_command(import_group)
 data_cli.add_command(sample_group)
 
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+_KEEP_INDEXES = click.option(
+    "--keep-indexes", is_flag=True,
+    help="Never drop the events indexes. A large file into a small shop is faster with them rebuilt at "
+         "the end, but on PostgreSQL that locks the events table until the import commits: use this "
+         "flag to keep a live shop serving pages during the import.")
 
 
 def _run(work) -> None:
@@ -60,23 +65,26 @@ def _run(work) -> None:
 @click.option("--properties", type=_FILE, multiple=True,
               help="item_properties_part*.csv (repeat the option, or list the files after it).")
 @click.option("--categories", type=_FILE, help="category_tree.csv")
+@_KEEP_INDEXES
 @click.argument("more_properties", nargs=-1, type=_FILE)
 def import_retailrocket_command(events: Path, properties: tuple[Path, ...], categories: Path | None,
-                                more_properties: tuple[Path, ...]):
+                                keep_indexes: bool, more_properties: tuple[Path, ...]):
     """Import the Retailrocket EVENTS.csv, with item properties and the category tree."""
     from storefront.services.data_import_rr import import_retailrocket
 
-    _run(lambda progress: import_retailrocket(events, [*properties, *more_properties], categories, progress))
+    _run(lambda progress: import_retailrocket(events, [*properties, *more_properties], categories, progress,
+                                              keep_indexes=keep_indexes))
 
 
 @import_group.command("yoochoose")
 @click.argument("clicks", type=_FILE)
 @click.argument("buys", type=_FILE, required=False)
-def import_yoochoose_command(clicks: Path, buys: Path | None):
+@_KEEP_INDEXES
+def import_yoochoose_command(clicks: Path, buys: Path | None, keep_indexes: bool):
     """Import the RecSys Challenge 2015 CLICKS.dat and, optionally, BUYS.dat."""
     from storefront.services.data_import_yc import import_yoochoose
 
-    _run(lambda progress: import_yoochoose(clicks, buys, progress))
+    _run(lambda progress: import_yoochoose(clicks, buys, progress, keep_indexes=keep_indexes))
 
 
 @sample_group.command("retailrocket")

@@ -304,7 +304,7 @@ def finish_import(writer: BulkWriter, entry: DataImport, report: ImportReport, s
 
 
 def run_import(source: str, path: Path, body: Callable[[BulkWriter, ImportReport, Progress], None],
-               progress: Progress | None = None) -> ImportReport:
+               progress: Progress | None = None, keep_indexes: bool = False) -> ImportReport:
     """Claim the file, run the format's ``body`` with a writer, finish; the caller commits."""
     progress = progress or (lambda stage, rows: None)
     started = time.perf_counter()
@@ -316,7 +316,7 @@ def run_import(source: str, path: Path, body: Callable[[BulkWriter, ImportReport
     except AlreadyImported:
         report.already_imported = True
         return report
-    writer = BulkWriter(connection)
+    writer = BulkWriter(connection, keep_indexes=keep_indexes)
     try:
         body(writer, report, progress)
         return finish_import(writer, entry, report, started, progress)

@@ -17,7 +17,8 @@ maintenance -> 17 s of COPY and builds). On PostgreSQL the events foreign keys g
 (their per-row checks cost another 50 s at 2.76M) and come back validated by one scan each.
 The price on PostgreSQL: dropping an index locks the events table until the import commits, so
 the shop's page views wait for the import; SQLite's write lock makes them wait either way.
-An import into a larger events table keeps everything and writes each chunk in time order,
+An import into a larger events table (or with ``keep_indexes``, ``flask data import ...
+--keep-indexes``) keeps everything and writes each chunk in time order,
 which keeps the time-leading indexes append-only (PostgreSQL, 2.76M events: 112 s -> 40 s).
 
 Primary keys of visitors, products, categories and orders are assigned here, not by a
@@ -54,8 +55,9 @@ def sqlite_times(values: np.ndarray) -> list[str]:
 class BulkWriter:
     """Insert DataFrames (columns = table columns) into tables through one connection."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, keep_indexes: bool = False) -> None:
         self.connection = connection
+        self.keep_indexes = keep_indexes  # never drop the events indexes (a live shop on PostgreSQL)
         self.dialect = connection.dialect.name
         self._dropped: list[str] = []
         self._cache: int | None = None
@@ -130,7 +132,7 @@ class BulkWriter:
     def maybe_drop_event_indexes(self, incoming_rows: int) -> bool:
         """Drop the events indexes (and on PostgreSQL its foreign keys) when ``incoming_rows``
         is large and at least twice the rows already there; :meth:`finish` restores them."""
-        if incoming_rows < REBUILD_INDEXES_MIN_ROWS:
+        if self.keep_indexes or incoming_rows < REBUILD_INDEXES_MIN_ROWS:
             return False
         # Counting stops at half the import: the question is only "is the table that small?"
         cap = incoming_rows // 2 + 1

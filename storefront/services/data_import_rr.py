@@ -92,12 +92,13 @@ def _order_lines(loader: EventLoader, snapshots: pd.DataFrame, state: pd.DataFra
 
 def import_retailrocket(events_path: str | Path, properties: Sequence[str | Path] = (),
                         categories: str | Path | None = None, progress: Progress | None = None,
-                        chunk_rows: int = 250_000) -> ImportReport:
+                        chunk_rows: int = 250_000, keep_indexes: bool = False) -> ImportReport:
     """Import ``events.csv`` (+ property files, + category tree); flushes, the caller commits.
 
     Raises :class:`~ml.data.DataFormatError` (file, line numbers) when any file is malformed,
     after which the caller's rollback leaves the database as it was. Returns a report with
     ``already_imported`` set, having written nothing, when this events file was imported before.
+    ``keep_indexes``: never drop the events indexes (see :mod:`data_import_bulk`).
     """
     events_path = Path(events_path)
 
@@ -121,4 +122,4 @@ def import_retailrocket(events_path: str | Path, properties: Sequence[str | Path
         progress("orders", 0)
         loader.finish_orders(_order_lines(loader, snapshots, state))
 
-    return run_import(SOURCE, events_path, body, progress)
+    return run_import(SOURCE, events_path, body, progress, keep_indexes)

@@ -123,15 +123,17 @@ def _order_lines(loader: EventLoader) -> pd.DataFrame:
 
 
 def import_yoochoose(clicks_path: str | Path, buys_path: str | Path | None = None,
-                     progress: Progress | None = None, chunk_rows: int = 250_000) -> ImportReport:
+                     progress: Progress | None = None, chunk_rows: int = 250_000,
+                     keep_indexes: bool = False) -> ImportReport:
     """Import a clicks file and optionally a buys file, in the caller's transaction (it commits).
-    Raises :class:`~ml.data.DataFormatError` on a bad line of either file."""
+    Raises :class:`~ml.data.DataFormatError` on a bad line of either file. ``keep_indexes``:
+    never drop the events indexes (see :mod:`data_import_bulk`)."""
     clicks_path = Path(clicks_path)
-    report = run_import("yoochoose-clicks", clicks_path, _clicks_body(clicks_path, chunk_rows), progress)
+    report = run_import("yoochoose-clicks", clicks_path, _clicks_body(clicks_path, chunk_rows), progress, keep_indexes)
     if buys_path is None:
         return report
     buys_path = Path(buys_path)
-    buys = run_import("yoochoose-buys", buys_path, _buys_body(buys_path, chunk_rows), progress)
+    buys = run_import("yoochoose-buys", buys_path, _buys_body(buys_path, chunk_rows), progress, keep_indexes)
     return merge_reports(report, buys)
 
 

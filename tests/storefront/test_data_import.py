@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import numpy as np
 import pytest
-from sqlalchemy import func, inspect, select
+from sqlalchemy import event, func, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from ml.data import DataFormatError
@@ -162,6 +162,36 @@ def _events_schema() -> dict:
     keys = sorted((fk["name"], tuple(fk["constrained_columns"]), fk["referred_table"])
                   for fk in inspector.get_foreign_keys("events"))
     return {"indexes": indexes, "foreign_keys": keys}
+
+
+def _statements_during(work) -> list[str]:
+    """The SQL statements the engine ran while ``work()`` ran."""
+    seen: list[str] = []
+
+    def remember(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001 - event signature
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", remember)
+    try:
+        work()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", remember)
+    return seen
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_keep_indexes_never_drops_them(app, runner, files, monkeypatch, keep):
+    # Without the flag a large import into a small table rebuilds the indexes; with it (a live
+    # PostgreSQL shop keeps serving pages) no index or foreign key is ever dropped.
+    monkeypatch.setattr(data_import_bulk, "REBUILD_INDEXES_MIN_ROWS", 0)
+    with app.app_context():
+        schema = _events_schema()
+        options = ["--keep-indexes"] if keep else []
+        statements = _statements_during(lambda: runner.invoke(
+            data_cli, ["import", "retailrocket", str(files["events.csv"]), *options]))
+        drops = [s for s in statements if s.lstrip().upper().startswith(("DROP INDEX", "ALTER TABLE EVENTS DROP"))]
+        assert bool(drops) is not keep
+        assert _count(Event) == 7 and _events_schema() == schema
 
 
 def test_foreign_keys_are_enforced_again_after_an_import(app, files, monkeypatch):
