@@ -10,6 +10,7 @@ from flask import Flask
 from flask.cli import AppGroup
 from tqdm import tqdm
 
+from storefront.database import refresh_statistics
 from storefront.extensions import db
 
 shop_cli = AppGroup("shop", help="Demo data, admins and catalog maintenance.")
@@ -56,6 +57,8 @@ def seed_command(seed_value, products, categories, customers, anonymous, days, e
         report = seeding.seed_demo(config, progress)
         progress("gated assets", 0)
         assets = asset_seeding.seed_assets(seed_value, max(b2b_visitors, 0), config.end, days)
+        db.session.flush()
+        refresh_statistics(db.session.connection())  # PostgreSQL: the planner learns the new sizes
         db.session.commit()
     except Exception:
         db.session.rollback()

@@ -53,6 +53,20 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 _FOREIGN_KEYS_OFF = "storefront.foreign_keys_off"
 
 
+def refresh_statistics(connection: Connection) -> bool:
+    """PostgreSQL: ``ANALYZE`` after a bulk load (seed, import), in the caller's transaction.
+
+    Until autovacuum gets to it, the planner believes a freshly loaded table is empty: on a
+    new demo shop it read the "recent events" of a visitor by a bitmap AND with all 218k views
+    (19.6 ms instead of 0.35 ms) and the home page took 104 ms instead of 55. SQLite keeps
+    its heuristics (its plans were tuned without statistics). Returns whether it ran.
+    """
+    if connection.dialect.name != "postgresql":
+        return False
+    connection.exec_driver_sql("ANALYZE")
+    return True
+
+
 def suspend_foreign_keys(connection: Connection) -> bool:
     """SQLite: skip the per-row foreign key checks for the rest of this connection's transaction.
 

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import select, text
 
-from storefront.database import suspend_foreign_keys
+from storefront.database import refresh_statistics, suspend_foreign_keys
 from storefront.extensions import db
 from storefront.models import Category, DataImport
 from storefront.models.common import utcnow
@@ -297,6 +297,9 @@ def finish_import(writer: BulkWriter, entry: DataImport, report: ImportReport, s
     writer.finish()
     progress("popularity", 0)
     refresh_popularity()
+    progress("statistics", 0)
+    db.session.flush()
+    refresh_statistics(writer.connection)
     report.seconds = time.perf_counter() - started
     entry.rows, entry.events, entry.seconds = report.rows, report.events, round(report.seconds, 3)
     db.session.flush()

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import numpy as np
 import pytest
-from sqlalchemy import event, func, inspect, select
+from sqlalchemy import event, func, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
 from ml.data import DataFormatError
@@ -290,3 +290,18 @@ def test_sample_writes_an_importable_file_set(app, runner, tmp_path):
     with app.app_context():
         assert _count(Event) == 3000
         assert db.session.scalar(select(func.count()).select_from(Product).where(Product.stock > 0)) > 0
+
+
+def test_postgres_statistics_are_refreshed_after_an_import(app, files):
+    # Without ANALYZE the planner takes a freshly loaded events table for empty and picks plans
+    # that read every view of the shop for one visitor (storefront.database.refresh_statistics).
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        pytest.skip("PostgreSQL only: SQLite keeps its planner heuristics")
+    with app.app_context():
+        def stats() -> int:
+            return db.session.scalar(text("SELECT count(*) FROM pg_stats WHERE tablename = 'events'"))
+
+        assert stats() == 0
+        import_retailrocket(files["events.csv"], keep_indexes=True)
+        db.session.commit()
+        assert stats() > 0
