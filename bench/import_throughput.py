@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -82,9 +83,10 @@ def _train(database: Path, models: Path) -> list[str]:
     seconds = time.perf_counter() - started
     if status != 0:
         raise SystemExit(f"flask ml train failed:\n{output[-3000:]}")
-    table = [line for line in output.splitlines()
-             if line.startswith(("candidate ", "---", "Champion:", "Data:", "Timings:")) or " ok " in line
-             or " skipped " in line and not line.startswith("20")]
+    # The command's report: the lines after "Training run #N succeeded", without log lines.
+    lines = output.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("Training run #"))
+    table = [line for line in lines[start + 1:] if line.strip() and not re.match(r"\d{4}-\d\d-\d\d ", line)]
     print(f"flask ml train on the imported events: {seconds:.0f} s, peak RSS {usage.ru_maxrss / 1024:.0f} MB")
     return ["", f"`flask ml train` on the imported SQLite database (default settings): **{seconds:.0f} s** "
                 f"(target < 600 s), peak RSS {usage.ru_maxrss / 1024:.0f} MB, load avg before "

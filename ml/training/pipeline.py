@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Sequence
 
+import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
@@ -113,7 +114,7 @@ class _Comparison:
 
 def _evaluate_one(
     spec: CandidateSpec, trial: dict[str, Any], cache: InteractionCache, test: sp.csr_matrix,
-    config: TrainingConfig,
+    users: np.ndarray, config: TrainingConfig,
 ) -> CandidateResult:
     params, overrides = split_trial(trial)
     weights = {**config.event_weights, **overrides}
@@ -124,7 +125,6 @@ def _evaluate_one(
         model = spec.train(params, cache.fit_data(weights))
         result.fit_seconds = round(time.monotonic() - started, 4)
         started = time.monotonic()
-        users = evaluation_users(test, config.eval_max_users, config.seed)  # the same for every candidate
         result.metrics = evaluate_model(model, cache.matrix(weights), test, k=config.k, users=users)
         result.evaluate_seconds = round(time.monotonic() - started, 4)
     except Exception as exc:  # a broken candidate is recorded, never fatal
@@ -163,9 +163,10 @@ def _compare(
         with stages.stage("search"):
             outcome = search(eligible, starts, train_events, config, stages.notify)
     with stages.stage("evaluate"):
+        users = evaluation_users(test_matrix, config.eval_max_users, config.seed)  # the same for every candidate
         for index, spec in enumerate(eligible, start=1):
             trial = outcome.best.get(spec.name, starts[spec.name])
-            result = _evaluate_one(spec, trial, cache, test_matrix, config)
+            result = _evaluate_one(spec, trial, cache, test_matrix, users, config)
             result.validation_ndcg = outcome.scores.get(spec.name)
             result.search_trials = outcome.counts.get(spec.name, 0)
             results[spec.name] = result

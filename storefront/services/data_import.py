@@ -298,8 +298,7 @@ def finish_import(writer: BulkWriter, entry: DataImport, report: ImportReport, s
     progress("popularity", 0)
     refresh_popularity()
     progress("statistics", 0)
-    db.session.flush()
-    refresh_statistics(writer.connection)
+    refresh_statistics(writer.connection)  # after refresh_popularity's flush: every row is written
     report.seconds = time.perf_counter() - started
     entry.rows, entry.events, entry.seconds = report.rows, report.events, round(report.seconds, 3)
     db.session.flush()

@@ -164,6 +164,11 @@ def _events_schema() -> dict:
     return {"indexes": indexes, "foreign_keys": keys}
 
 
+def _postgres_only(app, why: str) -> None:
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        pytest.skip(f"PostgreSQL only: {why}")
+
+
 def _statements_during(work) -> list[str]:
     """The SQL statements the engine ran while ``work()`` ran."""
     seen: list[str] = []
@@ -213,8 +218,7 @@ def test_foreign_keys_are_enforced_again_after_an_import(app, files, monkeypatch
 
 
 def test_postgres_sequence_draws_are_unique_and_fresh(app):
-    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
-        pytest.skip("PostgreSQL only: SQLite assigns max(id)+1 under its write lock")
+    _postgres_only(app, "SQLite assigns max(id)+1 under its write lock")
     with app.app_context():
         writer = data_import_bulk.BulkWriter(db.session.connection())
         first = writer.allocate("visitors", 1000)
@@ -295,8 +299,7 @@ def test_sample_writes_an_importable_file_set(app, runner, tmp_path):
 def test_postgres_statistics_are_refreshed_after_an_import(app, files):
     # Without ANALYZE the planner takes a freshly loaded events table for empty and picks plans
     # that read every view of the shop for one visitor (storefront.database.refresh_statistics).
-    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
-        pytest.skip("PostgreSQL only: SQLite keeps its planner heuristics")
+    _postgres_only(app, "SQLite keeps its planner heuristics")
     with app.app_context():
         def stats() -> int:
             return db.session.scalar(text("SELECT count(*) FROM pg_stats WHERE tablename = 'events'"))

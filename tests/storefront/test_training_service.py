@@ -60,6 +60,9 @@ def test_events_frame_uses_the_serving_ids_and_skips_clicks(seeded, app_ctx):
     assert row["item_id"] == ml_item_id(first.product_id)
     assert row["basket_id"] == str(first.order_id)
     assert set(frame["user_id"].str[0]) == {"c", "v"}  # customers and anonymous visitors
+    # no session is None, never "" (basket grouping falls back to the day); orders are text ids
+    assert all(s is None or (isinstance(s, str) and s) for s in frame["session_id"])
+    assert all(b is None or (isinstance(b, str) and b.isdigit()) for b in frame["basket_id"])
     assert frame.loc[frame["event"] != TRANSACTION, "basket_id"].isna().all()
 
 
