@@ -30,7 +30,7 @@ max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "200"))
 if os.path.isdir("/dev/shm"):
     worker_tmp_dir = "/dev/shm"
 
-# The app writes one structured line per request (storefront.hardening, with its request id,
+# The app writes one structured line per request (storefront.web.hardening, with its request id,
 # latency and client address after ProxyFix), so gunicorn's own access log is off unless
 # GUNICORN_ACCESS_LOG names a file or "-" (stderr). Its format then carries the same request id.
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None

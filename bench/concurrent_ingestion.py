@@ -40,9 +40,8 @@ from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "storefront"))
 
-from live_server import LiveServer, prepare_database, server_env  # noqa: E402
+from tests.storefront.support.live_server import LiveServer, prepare_database, server_env  # noqa: E402
 from storefront.database import normalise_database_url  # noqa: E402
 
 USER_AGENTS = (

@@ -35,8 +35,8 @@ from bench.recording import record
 from storefront import create_app
 from storefront.extensions import db
 from storefront.models import ROLE_ADMIN, Customer, Event
-from storefront.services import analytics
-from storefront.services.accounts import hash_password
+from storefront.analytics import dashboard as analytics
+from storefront.orders.accounts import hash_password
 
 UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36"
 ADMIN, PASSWORD = "bench-admin@example.com", "bench-admin-password"

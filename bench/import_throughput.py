@@ -39,7 +39,7 @@ def _child(url: str, folder: Path, properties: bool) -> dict:
 
     from storefront import create_app
     from storefront.extensions import db
-    from storefront.services.data_import_rr import import_retailrocket
+    from storefront.imports.retailrocket import import_retailrocket
 
     app = create_app({"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():

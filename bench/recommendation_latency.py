@@ -30,17 +30,21 @@ import numpy as np  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 
 from bench.recording import latency_stats, record, time_calls  # noqa: E402
-from ml.synth import SynthConfig  # noqa: E402
+from ml.synth.shop import SynthConfig  # noqa: E402
 from storefront import create_app  # noqa: E402
 from storefront.extensions import db  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
 from storefront.models import Order, Product  # noqa: E402
-from storefront.services import ctr_serving, recommendations, seeding, training, widgets  # noqa: E402
-from storefront.services.segment_serving import customer_key, segments_for  # noqa: E402
-from storefront.services.recommendation_rules import Shopper, load_in_order  # noqa: E402
-from storefront.services.identity import ml_item_id  # noqa: E402
-from storefront.services.recommendation_steps import fold_in_events  # noqa: E402
+from storefront.ctr import serving as ctr_serving
+from storefront.recommendations import widgets as recommendations
+from storefront.seeding import shop as seeding
+from storefront.training import job as training
+from storefront.recommendations import pages as widgets  # noqa: E402
+from storefront.segments.serving import customer_key, segments_for  # noqa: E402
+from storefront.recommendations.rules import Shopper, load_in_order  # noqa: E402
+from storefront.tracking.identity import ml_item_id  # noqa: E402
+from storefront.recommendations.steps import fold_in_events  # noqa: E402
 
 UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36"
 

@@ -17,7 +17,7 @@ from bench.recording import record
 from storefront import create_app
 from storefront.extensions import db
 from storefront.models import Category, Product
-from storefront.services import tracking
+from storefront.tracking import events as tracking
 
 UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36"
 

@@ -1,6 +1,6 @@
 """Training time and peak memory per model at 100k / 1M / 3M events (synthetic shop, no database).
 
-For each size the demo-shop simulator (``ml.synth``) generates a shop scaled with the events
+For each size the demo-shop simulator (``ml.synth.shop``) generates a shop scaled with the events
 (about 100 events per shopper, half registered; products ~3,000 x sqrt(events / 1M), between
 1,000 and 5,000, 5,000 being EASE's item budget), and its events become the frame
 ``ml.training`` gets from the shop (user, item, event, UTC time, basket = order, session). Then:
@@ -42,7 +42,7 @@ import pandas as pd  # noqa: E402
 
 from bench.live_gunicorn import loadavg  # noqa: E402
 from bench.recording import record  # noqa: E402
-from ml.synth import SynthConfig, generate_shop  # noqa: E402
+from ml.synth.shop import SynthConfig, generate_shop  # noqa: E402
 from ml.training import CANDIDATES, TrainingConfig, train  # noqa: E402
 from ml.training.candidates import InteractionCache  # noqa: E402
 from ml.training.pipeline import prepare_events  # noqa: E402
@@ -76,7 +76,7 @@ def events_frame(target_events: int) -> tuple[pd.DataFrame, SynthConfig, float]:
 
 
 def shop_training_config() -> TrainingConfig:
-    """What ``storefront.services.training.training_config`` builds from the default settings."""
+    """What ``storefront.training.job.training_config`` builds from the default settings."""
     return TrainingConfig(
         search_budget_seconds=float(Config.TRAINING_TIME_BUDGET_SECONDS),
         num_threads=int(os.environ.get("TRAINING_THREADS", 0)),

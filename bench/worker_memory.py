@@ -45,7 +45,7 @@ def prepare_customer(database_url: str) -> tuple[str, int]:
     from storefront import create_app
     from storefront.extensions import db
     from storefront.models import Customer, Order
-    from storefront.services.accounts import hash_password
+    from storefront.orders.accounts import hash_password
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url})
     with app.app_context():

@@ -71,7 +71,7 @@ def configure_app(app: Flask, config: str | type | Mapping[str, Any] | None) -> 
 def register_hardening(app: Flask) -> None:
     """Logging, the proxy in front, security headers and the request log (``hardening``), and
     the login/registration rate limits (``rate_limits``)."""
-    from storefront import hardening, rate_limits
+    from storefront.web import hardening, rate_limits
 
     hardening.init_app(app)
     rate_limits.init_app(app)
@@ -86,7 +86,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = "Please log in to continue."
     login_manager.login_message_category = "info"
 
-    from storefront.services.accounts import load_customer
+    from storefront.orders.accounts import load_customer
 
     login_manager.user_loader(load_customer)
 
@@ -94,46 +94,46 @@ def register_extensions(app: Flask) -> None:
 def register_recommender(app: Flask) -> None:
     """One model holder per app (``app.extensions["recommender"]``): it loads the active model
     version lazily and notices a newly activated one without a restart."""
-    from storefront.services.recommendations import init_app
+    from storefront.recommendations.widgets import init_app
 
     init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
-    from storefront.routing import IdConverter
+    from storefront.web.routing import IdConverter
 
     app.url_map.converters["id"] = IdConverter
     from storefront.account import bp as account_bp
     from storefront.admin import bp as admin_bp
     from storefront.api import bp as api_bp
-    from storefront.assets import bp as assets_bp
-    from storefront.ops import bp as ops_bp
+    from storefront.resources import bp as resources_bp
+    from storefront.web.ops import bp as ops_bp
     from storefront.shop import bp as shop_bp
 
     app.register_blueprint(ops_bp)
     app.register_blueprint(shop_bp)
-    app.register_blueprint(assets_bp, url_prefix="/resources")
+    app.register_blueprint(resources_bp, url_prefix="/resources")
     app.register_blueprint(account_bp, url_prefix="/account")
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
 
 
 def register_errorhandlers(app: Flask) -> None:
-    from storefront.errors import register_error_pages
+    from storefront.web.errors import register_error_pages
 
     register_error_pages(app)
 
 
 def register_request_hooks(app: Flask) -> None:
-    from storefront.request_guards import register_request_guards
-    from storefront.services.visitors import register_visitor_cookie
+    from storefront.web.request_guards import register_request_guards
+    from storefront.tracking.visitors import register_visitor_cookie
 
     register_request_guards(app)
     register_visitor_cookie(app)
 
 
 def register_template_helpers(app: Flask) -> None:
-    from storefront.templating import register_template_helpers as register
+    from storefront.web.templating import register_template_helpers as register
 
     register(app)
 

@@ -51,7 +51,7 @@ class Config:
     TRAINING_TORCH_BUDGET_SECONDS = 20  # per torch model and run
     MODEL_VERSIONS_KEPT = 5
 
-    # Click-through ranker (services.ctr_training / ctr_serving)
+    # Click-through ranker (storefront.ctr.training / ctr_serving)
     CTR_ENABLED = True  # train LR, FM and xDeepFM with every run; publish xDeepFM if it beats LR
     CTR_BUDGET_SECONDS = 60  # training-time budget per click model and run
     CTR_MIN_IMPRESSIONS = 2000  # impression rows (items shown) needed before training one
@@ -63,7 +63,7 @@ class Config:
     MAX_CART_QUANTITY = 99
     PASSWORD_HASH_METHOD = "scrypt"
 
-    # Logging (storefront.hardening): level, and "text" or "json" (one JSON object per line)
+    # Logging (storefront.web.hardening): level, and "text" or "json" (one JSON object per line)
     LOG_LEVEL = "INFO"
     LOG_FORMAT = "text"
 
@@ -75,11 +75,11 @@ class Config:
     PROXY_FIX_X_PORT = 0
     PROXY_FIX_X_PREFIX = 0
 
-    # Security headers (storefront.hardening); HSTS is sent on HTTPS requests when > 0
+    # Security headers (storefront.web.hardening); HSTS is sent on HTTPS requests when > 0
     HSTS_SECONDS = 0
     HSTS_INCLUDE_SUBDOMAINS = False
 
-    # Login/registration rate limits (storefront.rate_limits; "limits" notation, "," or ";" between).
+    # Login/registration rate limits (storefront.web.rate_limits; "limits" notation, "," or ";" between).
     # The first counts per client address and email, the second per address whatever the email.
     RATELIMIT_ENABLED = True
     RATELIMIT_STORAGE_URI = "memory://"  # per process; redis://127.0.0.1:6379/0 for several workers

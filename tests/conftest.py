@@ -11,8 +11,8 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # implicit warns about threa
 
 import pytest
 
-import factories
-from helpers import browser_client, database_url, reset_postgres_schema
+from tests import factories
+from tests.helpers import browser_client, database_url, reset_postgres_schema
 from storefront import create_app
 from storefront.extensions import db
 

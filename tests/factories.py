@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from storefront.extensions import db
 from storefront.models import ROLE_ADMIN, ROLE_CUSTOMER, Category, Customer, Product
-from storefront.services.accounts import hash_password
+from storefront.orders.accounts import hash_password
 
 _counter = itertools.count(1)
 PASSWORD = "correct horse battery"

@@ -1,6 +1,6 @@
 """dashboard indexes
 
-Covering indexes for the admin dashboard's aggregates (storefront/services/analytics_*.py):
+Covering indexes for the admin dashboard's aggregates (storefront/analytics/*.py):
 each aggregate reads index ranges only, never table rows, and all but the per-visitor one read
 them in the order they count in (no sort):
 

@@ -12,7 +12,7 @@ Pitfalls handled here, once, so nothing downstream has to know them:
 - the asset type ``None`` is a type name, not a missing value (no NaN conversion ever happens);
 - page hashes are compared case-insensitively (returned lowercase), so the two files join;
 - business units are stripped of surrounding whitespace; a page may have several units and a
-  submitted page may be missing from the mapping (the join is the caller's, see ``ml.assets``).
+  submitted page may be missing from the mapping (the join is the caller's, see ``ml.resources``).
 
 Every bad line is reported with its line number in one :class:`~ml.data.DataFormatError`, and
 nothing is returned unless the whole file is valid (see :mod:`ml.datasets.tables`).

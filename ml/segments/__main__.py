@@ -25,7 +25,7 @@ import numpy as np
 from ml.segments.customer2vec import Customer2VecParams
 from ml.segments.frames import frames_from_synth
 from ml.segments.pipeline import SegmentsConfig, train_segments
-from ml.synth import SynthConfig, generate_shop
+from ml.synth.shop import SynthConfig, generate_shop
 
 log = logging.getLogger("ml.segments")
 

@@ -133,7 +133,7 @@ def join_lines(orders: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame:
 
 
 def frames_from_synth(shop: Any) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(orders, lines, products) in this package's columns from a :class:`ml.synth.SyntheticShop`.
+    """(orders, lines, products) in this package's columns from a :class:`ml.synth.shop.SyntheticShop`.
 
     The synthetic category tree is two levels deep: a leaf's ``parent_key`` is its department.
     """

@@ -2,7 +2,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
-from storefront.services.accounts import MIN_PASSWORD_LENGTH
+from storefront.orders.accounts import MIN_PASSWORD_LENGTH
 
 
 class RegisterForm(FlaskForm):

@@ -9,8 +9,9 @@ from flask_login import current_user, login_required
 from storefront.account import bp
 from storefront.account.forms import LoginForm, LogoutForm, RegisterForm
 from storefront.extensions import db
-from storefront.rate_limits import Blocked, hit_auth_limit
-from storefront.services import accounts, widgets
+from storefront.web.rate_limits import Blocked, hit_auth_limit
+from storefront.orders import accounts
+from storefront.recommendations import pages as widgets
 
 
 def _safe_next(default: str) -> str:

@@ -3,7 +3,7 @@ from flask import Blueprint
 bp = Blueprint("admin", __name__)
 
 from storefront.admin import views  # noqa: E402,F401  (routes register on import)
-from storefront.admin import assets  # noqa: E402,F401  (gated-content pages)
+from storefront.admin import resources  # noqa: E402,F401  (gated-content pages)
 from storefront.admin import customers  # noqa: E402,F401
 from storefront.admin import dashboard  # noqa: E402,F401
 from storefront.admin import campaigns  # noqa: E402,F401  (promotional campaigns)

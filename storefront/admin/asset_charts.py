@@ -2,7 +2,7 @@
 
 Server-side like the other admin charts (no JavaScript, no inline script): this module computes
 coordinates, the template draws them. One line per metric over the interaction-count buckets of
-``ml.assets.COUNT_BUCKETS``; a bucket without visitors gets no point (its mean would read as a
+``ml.resources.COUNT_BUCKETS``; a bucket without visitors gets no point (its mean would read as a
 real 0), so a line may have gaps at the right where few visitors have many interactions.
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Admin campaign forms. The same rules as ``services.campaign_admin`` (which checks them again
+"""Admin campaign forms. The same rules as ``storefront.campaigns.management`` (which checks them again
 with the database at hand: a unique name), here for messages next to the right field."""
 from __future__ import annotations
 

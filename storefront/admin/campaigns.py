@@ -11,7 +11,7 @@ from storefront.admin import bp
 from storefront.admin.campaign_forms import NO_CATEGORY, CampaignForm, CampaignSwitchForm
 from storefront.extensions import db
 from storefront.models import OFFER_KIND_LABELS, Campaign
-from storefront.services import campaign_admin
+from storefront.campaigns import management as campaign_admin
 
 
 @bp.get("/campaigns")

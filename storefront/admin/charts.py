@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from storefront.services.training_overview import ChartPoint
+from storefront.training.overview import ChartPoint
 
 
 @dataclass(frozen=True)

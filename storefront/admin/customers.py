@@ -1,7 +1,7 @@
 """Admin Customers pages: segments, the customer map, the comparison of customer
 representations, and one customer's segment, neighbours and "Customers like you" widget.
 
-Thin views over ``services.segment_report`` and ``services.segment_map``; the admin-only guard
+Thin views over ``storefront.segments.report`` and ``storefront.segments.customer_map``; the admin-only guard
 is the blueprint's (``admin.views.require_admin``), so these pages need no check of their own.
 """
 from __future__ import annotations
@@ -11,7 +11,8 @@ from flask import render_template, request
 from storefront.admin import bp
 from storefront.extensions import db
 from storefront.models import Customer
-from storefront.services import segment_map, segment_report
+from storefront.segments import customer_map as segment_map
+from storefront.segments import report as segment_report
 
 
 @bp.get("/customers")

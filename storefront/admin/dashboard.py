@@ -1,6 +1,6 @@
 """Admin sales and behaviour dashboard, and a CSV download per chart (GET only).
 
-Thin views: parse the period, ask ``services.analytics`` for the (briefly cached) dashboard,
+Thin views: parse the period, ask ``storefront.analytics.dashboard`` for the (briefly cached) dashboard,
 render. Admin-only through the blueprint's ``require_admin`` hook. A date the service cannot
 use is a 400 with the reason on the page, never a 500.
 """
@@ -9,8 +9,8 @@ from __future__ import annotations
 from flask import Response, abort, render_template, request
 
 from storefront.admin import bp
-from storefront.services import analytics
-from storefront.services.analytics_charts import CHART_KEYS
+from storefront.analytics import dashboard as analytics
+from storefront.analytics.charts import CHART_KEYS
 
 CSV_KEYS = frozenset({"kpis", *CHART_KEYS})
 

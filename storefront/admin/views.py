@@ -9,7 +9,9 @@ from storefront.admin.charts import calibration_chart, ndcg_chart
 from storefront.admin.forms import RetrainForm
 from storefront.extensions import db, login_manager
 from storefront.models import TRIGGER_ADMIN, TrainingRun
-from storefront.services import admin_overview, training, training_overview
+from storefront.analytics import overview as admin_overview
+from storefront.training import job as training
+from storefront.training import overview as training_overview
 
 
 @bp.before_request

@@ -1,9 +1,9 @@
 """Recommendations as JSON, for the shop's own pages and for other clients.
 
-The same widgets, rules and fallbacks as the HTML pages (``services.widgets``), and impressions
+The same widgets, rules and fallbacks as the HTML pages (``storefront.recommendations.pages``), and impressions
 too: the item URLs carry the impression, so a client that follows them gets its clicks counted.
 Only GET routes exist, so CSRF protection (which guards unsafe methods) never applies and no
-route needs exempting. Errors are ``{"error", "message"}`` JSON (``storefront.errors`` answers
+route needs exempting. Errors are ``{"error", "message"}`` JSON (``storefront.web.errors`` answers
 every ``/api/`` path in JSON).
 """
 from __future__ import annotations
@@ -16,9 +16,9 @@ from flask import abort, jsonify, request, url_for
 from storefront.api import bp
 from storefront.extensions import db
 from storefront.models import Product
-from storefront.services import widgets
-from storefront.services.recommendations import WidgetResult
-from storefront.templating import product_image_url
+from storefront.recommendations import pages as widgets
+from storefront.recommendations.widgets import WidgetResult
+from storefront.web.templating import product_image_url
 
 DEFAULT_COUNT = 10
 MAX_COUNT = 50

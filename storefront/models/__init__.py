@@ -1,5 +1,5 @@
 """All tables, importable from one place (Alembic and the services need them registered)."""
-from storefront.models.assets import TYPE_LABELS, TYPE_SLUGS, Asset, BusinessUnit, Lead, asset_business_units
+from storefront.models.resources import TYPE_LABELS, TYPE_SLUGS, Asset, BusinessUnit, Lead, asset_business_units
 from storefront.models.campaigns import OFFER_KIND_LABELS, OFFER_KINDS, Campaign
 from storefront.models.carts import Cart, CartItem
 from storefront.models.catalog import Category, Product

@@ -49,7 +49,7 @@ class Product(db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
     category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
-    # Recency-weighted interest score, refreshed in bulk (services.catalog.refresh_popularity):
+    # Recency-weighted interest score, refreshed in bulk (storefront.catalog.listings.refresh_popularity):
     # sorting a listing by popularity must not aggregate the events table per request.
     popularity: Mapped[float] = mapped_column(Float, default=0.0, index=True)
 

@@ -32,7 +32,7 @@ class TrainingRun(db.Model):
     requested_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
     started_at: Mapped[datetime | None] = mapped_column(DateTime)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
-    # Liveness: a running job refreshes this; a stale one is a crashed job (see services.training).
+    # Liveness: a running job refreshes this; a stale one is a crashed job (see storefront.training.job).
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime)
     host: Mapped[str | None] = mapped_column(String(128))
     pid: Mapped[int | None] = mapped_column(Integer)

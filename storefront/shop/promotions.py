@@ -5,7 +5,8 @@ from flask import abort, redirect, request, url_for
 
 from storefront.extensions import db
 from storefront.models import Campaign
-from storefront.services import campaigns, impressions
+from storefront.campaigns import banner as campaigns
+from storefront.tracking import impressions
 from storefront.shop import bp
 
 

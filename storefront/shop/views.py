@@ -7,10 +7,17 @@ from flask import Response, abort, current_app, flash, redirect, render_template
 from flask_login import current_user
 
 from storefront.extensions import db
-from storefront.services import accounts, asset_suggestions, campaigns, catalog, checkout, impressions, tracking, widgets
-from storefront.services import cart as cart_service
-from storefront.services.placeholders import category_svg
-from storefront.services.visitors import current_visitor
+from storefront.orders import accounts
+from storefront.resources import suggestions as asset_suggestions
+from storefront.campaigns import banner as campaigns
+from storefront.catalog import listings as catalog
+from storefront.orders import checkout
+from storefront.tracking import impressions
+from storefront.tracking import events as tracking
+from storefront.recommendations import pages as widgets
+from storefront.orders import cart as cart_service
+from storefront.catalog.placeholders import category_svg
+from storefront.tracking.visitors import current_visitor
 from storefront.shop import bp
 from storefront.shop.forms import AddToCartForm, CheckoutForm, RemoveFromCartForm, UpdateCartForm
 

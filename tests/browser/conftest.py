@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from browser_support import ARTIFACTS_DIR, CHROMIUM, LiveShop, missing_requirement
+from tests.browser.browser_support import ARTIFACTS_DIR, CHROMIUM, LiveShop, missing_requirement
 
 
 def pytest_configure(config):

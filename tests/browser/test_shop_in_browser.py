@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from browser_support import ADMIN_EMAIL, missing_requirement, product_id
+from tests.browser.browser_support import ADMIN_EMAIL, missing_requirement, product_id
 
 _MISSING = missing_requirement()
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(_MISSING is not None, reason=f"browser test: {_MISSING}")]

@@ -1,7 +1,7 @@
 """Fixtures shared by the storefront tests (the app, client and runner come from tests/conftest.py)."""
 import pytest
 
-from recommendation_support import seed_small_shop
+from tests.storefront.support.recommendations import seed_small_shop
 
 
 @pytest.fixture

@@ -1,0 +1,1 @@
+"""Synthetic data generators for the demo shop and its click logs."""

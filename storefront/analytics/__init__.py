@@ -1,0 +1,1 @@
+"""The admin dashboard's aggregates and the landing page's headline numbers."""

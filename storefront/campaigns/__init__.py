@@ -1,0 +1,1 @@
+"""Promotional campaigns: the home banner slot and their management."""

@@ -1,0 +1,172 @@
+"""The home page's promotion slot: which live campaign this shopper sees, recorded as an impression.
+
+``home_banner`` = ``live_campaigns`` -> ``rank_campaigns`` -> the first one -> one ``home_banner``
+impression (``storefront.tracking.impressions.record_banner``). Ranking is a plain function of the shopper
+and the candidate campaigns so that a learnt click model can later be put in front of it
+(score the live campaigns, fall back to these rules) without touching the rest.
+
+The default rules: campaigns whose target (a category, its department, a brand) matches what
+the shopper looked at lately come first, the more recent and frequent the interest the higher;
+the others follow in a rotation that is stable per visitor (a hash of the visitor and the
+campaign), so one visitor does not see the banner change on every page, while different
+visitors see different campaigns and each campaign gets its share of impressions.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from flask import has_request_context, url_for
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from storefront.extensions import db
+from storefront.models import Campaign, Category, Product
+from storefront.models.common import utcnow
+from storefront.ctr import serving as ctr_serving
+from storefront.tracking import impressions
+from storefront.recommendations.widgets import current_version
+from storefront.recommendations.rules import Shopper, current_shopper, recent_events
+from storefront.tracking.visitors import visitor_token
+
+log = logging.getLogger(__name__)
+
+STRATEGY = "rules"
+
+RECENT_EVENTS = 20
+RECENCY_DECAY = 0.85  # the n-th most recent event weighs RECENCY_DECAY ** n
+DEPARTMENT_SHARE = 0.6  # a department campaign matches a leaf of it, less than the leaf itself
+
+
+@dataclass(frozen=True)
+class Banner:
+    """What the home page renders; ``href`` carries the impression for click counting."""
+
+    campaign_id: int
+    headline: str
+    offer: str
+    offer_kind: str
+    body: str
+    call_to_action: str
+    impression_id: int | None
+
+    @property
+    def href(self) -> str:
+        if self.impression_id is None:  # a bot's view: nothing to attribute a click to
+            return url_for("shop.promotion", campaign_id=self.campaign_id)
+        return url_for("shop.promotion", campaign_id=self.campaign_id, ri=self.impression_id)
+
+
+@dataclass(frozen=True)
+class Interests:
+    """Recency-weighted interest of a shopper per category id (leaves and departments) and brand."""
+
+    categories: dict[int, float] = field(default_factory=dict)
+    brands: dict[str, float] = field(default_factory=dict)
+
+    def score(self, campaign: Campaign) -> float:
+        score = self.categories.get(campaign.target_category_id, 0.0) if campaign.target_category_id else 0.0
+        if campaign.target_brand:
+            score += self.brands.get(campaign.target_brand, 0.0)
+        return score
+
+
+def live_campaigns(now: datetime | None = None) -> list[Campaign]:
+    """Active campaigns within their dates at ``now`` (naive UTC, default now), newest first."""
+    now = now or utcnow()
+    query = (
+        select(Campaign)
+        .options(joinedload(Campaign.target_category))
+        .where(Campaign.is_active.is_(True), Campaign.starts_at <= now, Campaign.ends_at > now)
+        .order_by(Campaign.starts_at.desc(), Campaign.id)
+    )
+    return list(db.session.scalars(query))
+
+
+def live_campaign(campaign_id: int, now: datetime | None = None) -> Campaign | None:
+    campaign = db.session.get(Campaign, campaign_id)
+    return campaign if campaign is not None and campaign.is_live(now) else None
+
+
+def shopper_interests(shopper: Shopper) -> Interests:
+    """Categories (with their departments) and brands of the shopper's recent events."""
+    events = recent_events(shopper, RECENT_EVENTS)
+    if not events:
+        return Interests()
+    product_ids = {event.product_id for event in events}
+    brands = dict(db.session.execute(select(Product.id, Product.brand).where(Product.id.in_(product_ids))).all())
+    parents = dict(db.session.execute(
+        select(Category.id, Category.parent_id).where(Category.id.in_({e.category_id for e in events}))
+    ).all())
+    interests = Interests()
+    for rank, event in enumerate(events):  # newest first
+        weight = RECENCY_DECAY ** rank
+        _add(interests.categories, event.category_id, weight)
+        if parents.get(event.category_id) is not None:
+            _add(interests.categories, parents[event.category_id], DEPARTMENT_SHARE * weight)
+        if brands.get(event.product_id):
+            _add(interests.brands, brands[event.product_id], weight)
+    return interests
+
+
+def _add(weights: dict, key, weight: float) -> None:
+    weights[key] = weights.get(key, 0.0) + weight
+
+
+def rotation_key(shopper: Shopper) -> str:
+    """Who the rotation is stable for: a customer on every browser, else this browser."""
+    if shopper.customer_id is not None:
+        return f"c{shopper.customer_id}"
+    if has_request_context():
+        return visitor_token()
+    return f"v{shopper.visitor_id}"
+
+
+def _rotation(key: str, campaign_id: int) -> int:
+    return int.from_bytes(hashlib.blake2b(f"{key}:{campaign_id}".encode(), digest_size=8).digest(), "big")
+
+
+def rank_campaigns(shopper: Shopper, campaigns: list[Campaign], key: str | None = None) -> list[Campaign]:
+    """``campaigns`` best first for ``shopper``: matching recent interests first (strongest
+    first), then the rest in the visitor's stable rotation (``key`` overrides whose)."""
+    if len(campaigns) <= 1:
+        return list(campaigns)
+    interests = shopper_interests(shopper)
+    key = key if key is not None else rotation_key(shopper)
+    return sorted(campaigns, key=lambda c: (-interests.score(c), _rotation(key, c.id)))
+
+
+def choose(shopper: Shopper, campaigns: list[Campaign]) -> tuple[Campaign, str]:
+    """(the campaign to show, which ranking chose it): the click model published with the
+    served version for shoppers in its A/B group (``storefront.ctr.serving``), the rules otherwise
+    or when the model fails."""
+    served = ctr_serving.ranker_for(current_version())
+    if served is not None and len(campaigns) > 1 and ctr_serving.in_treatment(shopper):
+        try:
+            recent = recent_events(shopper, RECENT_EVENTS)
+            ranked = ctr_serving.rank_campaigns(served, shopper, recent, campaigns, impressions.BANNER_WIDGET)
+            return ranked[0], ctr_serving.RERANKED
+        except Exception:  # a click-model bug costs the model's choice, never the banner
+            log.exception("banner choice by the click model failed; using the rules")
+    return rank_campaigns(shopper, campaigns)[0], STRATEGY
+
+
+def call_to_action(campaign: Campaign) -> str:
+    target = campaign.target_category.name if campaign.target_category is not None else campaign.target_brand
+    return f"Shop {target}"
+
+
+def home_banner(now: datetime | None = None) -> Banner | None:
+    """The banner for this request's shopper, recorded as one impression (not for bots), or
+    None when no campaign is live."""
+    campaigns = live_campaigns(now)
+    if not campaigns:
+        return None
+    chosen, strategy = choose(current_shopper(), campaigns)
+    impression_id = impressions.record_banner(chosen.id, strategy)
+    return Banner(
+        campaign_id=chosen.id, headline=chosen.headline, offer=chosen.offer, offer_kind=chosen.offer_kind,
+        body=chosen.body, call_to_action=call_to_action(chosen), impression_id=impression_id,
+    )

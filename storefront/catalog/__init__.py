@@ -1,0 +1,1 @@
+"""Catalog: departments, listings, search, popularity, and the placeholder artwork."""

@@ -1,0 +1,23 @@
+"""The ``flask`` command groups, one module each, and the helpers they share (``common``).
+
+``flask shop`` (demo data, admins, catalog maintenance), ``flask ml`` (train, evaluate, schedule,
+inspect; ``ctr-evaluate``/``ctr-sample`` from :mod:`storefront.cli.ctr`), ``flask data`` (public
+logs), ``flask resources`` (the gated B2B content; ``flask assets`` is its old name, kept as an
+alias). Each command is a thin click wrapper over a service and owns the transaction.
+"""
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register_cli(app: Flask) -> None:
+    from storefront.cli.data import data_cli
+    from storefront.cli.ml import ml_cli
+    from storefront.cli.resources import resources_cli, resources_cli_alias
+    from storefront.cli.shop import shop_cli
+
+    app.cli.add_command(shop_cli)
+    app.cli.add_command(ml_cli)
+    app.cli.add_command(resources_cli)
+    app.cli.add_command(resources_cli_alias)
+    app.cli.add_command(data_cli)

@@ -1,0 +1,221 @@
+"""``flask ml ...``: train, evaluate, schedule and inspect the recommendation models.
+
+Thin click wrappers over :mod:`storefront.training.job` and its companions: parse the
+options, call the service, print a readable result, exit non-zero on failure.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
+
+from storefront.cli.ctr import ctr_evaluate_command, ctr_sample_command
+from storefront.models import RUN_SUCCEEDED, TRIGGER_CLI, TrainingRun
+
+ml_cli = AppGroup("ml", help="Train, evaluate and schedule the recommendation models.")
+ml_cli.add_command(ctr_evaluate_command)
+ml_cli.add_command(ctr_sample_command)
+
+METRICS = ("precision", "recall", "ndcg", "map", "hit_rate", "mrr", "coverage")
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """Plain-text table: left-aligned text, right-aligned numbers (floats to 4 decimals)."""
+    def cell(value: object) -> str:
+        if value is None:
+            return "-"
+        return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+    texts = [[cell(v) for v in row] for row in rows]
+    numeric = [all(isinstance(row[i], (int, float)) or row[i] is None for row in rows) for i in range(len(headers))]
+    widths = [max([len(h), *(len(r[i]) for r in texts)]) for i, h in enumerate(headers)]
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric)).rstrip()
+
+    return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in texts)])
+
+
+@contextmanager
+def progress_bar() -> Iterator[Callable[[str, float], None]]:
+    """A percent bar in a terminal (none when piped: ``disable=None``); log lines print above it."""
+    bar = tqdm(total=100, disable=None, leave=False, bar_format="{desc:<48.48} {percentage:3.0f}%|{bar:24}| {elapsed}")
+
+    def update(stage: str, fraction: float) -> None:
+        bar.set_description_str(stage, refresh=False)
+        bar.update(max(0, round(100 * fraction) - bar.n))
+
+    with logging_redirect_tqdm():
+        try:
+            yield update
+        finally:
+            bar.close()
+
+
+def candidates_table(metrics: dict[str, dict], champion: str | None, k: int = 10,
+                     statuses: dict[str, str] | None = None) -> str:
+    names = [f"{m}@{k}" for m in METRICS]
+    rows = []
+    for name, values in metrics.items():
+        mark = "*" if name == champion else ""
+        status = (statuses or {}).get(name, "ok" if values else "-")
+        rows.append([f"{mark}{name}", status, *(values.get(n) for n in names), values.get("fit_seconds")])
+    return format_table(["candidate", "status", *names, "fit s"], rows)
+
+
+def _echo_run(run: TrainingRun) -> None:
+    params = run.params or {}
+    statuses = {n: c.get("status", "ok") for n, c in (params.get("candidates") or {}).items()}
+    click.echo(candidates_table(run.metrics or {}, run.champion, statuses=statuses))
+    champion_ndcg = run.champion_ndcg
+    recent = ((run.metrics or {}).get("recent_popularity") or {}).get("ndcg@10")
+    line = f"Champion: {run.champion} (NDCG@10 {champion_ndcg:.4f}"
+    if recent:
+        line += f"; recent popularity {recent:.4f}, {champion_ndcg / recent:.2f}x"
+    click.echo(f"\n{line})  * = champion")
+    click.echo(f"Version:  {run.version}")
+    sizes = run.data_sizes or {}
+    click.echo("Data:     " + ", ".join(f"{k} {v:,}" for k, v in sizes.items() if isinstance(v, int)))
+    click.echo("Timings:  " + ", ".join(f"{k} {v:.1f} s" for k, v in (run.timings or {}).items()))
+    _echo_click_model(params)
+
+
+def _echo_click_model(params: dict) -> None:
+    """The click models' comparison of the run (the ``ctr`` extra), when it got that far."""
+    record = (params.get("extras") or {}).get("ctr") or {}
+    models = (record.get("summary") or {}).get("models") or []
+    if models:
+        click.echo("\nClick-through ranker (time split, test set):")
+        click.echo(format_table(["model", "AUC", "log loss", "train s", "epochs", "stopped"], [
+            [m["kind"], m.get("auc"), m.get("log_loss"), m.get("train_seconds"), m.get("epochs"), m.get("stopped")]
+            for m in models]))
+    if record.get("status") == "ok":
+        click.echo(f"Published: {(record.get('summary') or {}).get('published')} re-ranks the recommendations.")
+    elif record:
+        click.echo(f"Click model {record.get('status')}: {record.get('reason') or record.get('error')}")
+
+
+@ml_cli.command("train")
+@click.option("--run-id", type=click.IntRange(min=1), help="Execute this queued run (what the admin button starts).")
+@click.option("--if-missing", is_flag=True, help="Do nothing when a model version is already active.")
+def train_command(run_id, if_missing):
+    """Train every candidate, publish the champion as a new version and activate it."""
+    from storefront.training import job as training
+
+    if if_missing and (version := training.active_version()):
+        click.echo(f"Model version {version} is already active; skipping training (--if-missing).")
+        return
+    try:
+        with progress_bar() as update:
+            run = training.run_training(run_id, TRIGGER_CLI, update)
+    except (training.TrainingBusy, training.UnknownRun) as refused:
+        raise click.ClickException(str(refused)) from None
+    except training.RunNotQueued as idle:
+        click.echo(str(idle))
+        return
+    if run.status != RUN_SUCCEEDED:
+        raise click.ClickException(f"Training run #{run.id} failed: {run.error}")
+    click.echo(f"Training run #{run.id} succeeded in {run.duration_seconds:.1f} s.\n")
+    _echo_run(run)
+
+
+@ml_cli.command("evaluate")
+@click.option("--interactions", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A generic interactions CSV (user_id,item_id[,weight,timestamp,event]); default: the shop's events.")
+@click.option("--split", type=click.Choice(["time", "random"]), default="time", show_default=True)
+@click.option("--k", type=click.IntRange(min=1), default=10, show_default=True, help="Cut-off of the metrics.")
+def evaluate_command(interactions, split, k):
+    """Compare every model on a holdout (nothing is published)."""
+    from ml.data import DataFormatError, read_interactions_csv
+    from storefront.training import data as training_data
+
+    try:
+        if interactions is not None:
+            events = read_interactions_csv(interactions)
+            source = str(interactions)
+        else:
+            events = training_data.load_events_frame()
+            training_data.check_enough_feedback(events)
+            source = "the shop's events"
+        click.echo(f"Evaluating on {len(events):,} interactions from {source} ({split} split, k={k})...")
+        with progress_bar() as update:
+            def progress(stage: str, detail: dict) -> None:
+                done = detail["index"] / detail["of"] if "index" in detail else 0.0
+                update(f"{stage} {detail.get('candidate', '')}", done)
+
+            frame = training_data.evaluate_events(events, split=split, k=k, progress=progress)
+    except (DataFormatError, ValueError) as error:
+        raise click.ClickException(str(error)) from None
+    metrics = {
+        name: {c: (None if _missing(v) else v) for c, v in row.items()} if row["status"] == "ok" else {}
+        for name, row in frame.iterrows()
+    }
+    statuses = {name: row["status"] for name, row in frame.iterrows()}
+    click.echo(candidates_table(metrics, None, k=k, statuses=statuses))
+    for name, row in frame.iterrows():
+        if row["status"] != "ok":
+            click.echo(f"{name}: {row['status']}: {row['error']}")
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and value != value)
+
+
+@ml_cli.command("scheduler")
+@click.option("--interval", type=click.IntRange(min=1), default=None,
+              help="Seconds between trainings (default: TRAINING_INTERVAL_SECONDS).")
+@click.option("--once", is_flag=True, help="One check (and the training it calls for), then exit.")
+def scheduler_command(interval, once):
+    """Retrain periodically and run queued requests; stops on SIGTERM/SIGINT."""
+    from storefront.training.scheduler import TrainingInterrupted, TrainingScheduler
+
+    interval = interval or int(current_app.config["TRAINING_INTERVAL_SECONDS"])
+    scheduler = TrainingScheduler(interval)
+    if not once:
+        click.echo(f"Training scheduler: retraining every {interval} s, checking every {scheduler.poll:.0f} s.")
+    try:
+        with scheduler.handling_signals():
+            outcome = scheduler.run(once=once)
+    except TrainingInterrupted as stopped:
+        click.echo(f"Training scheduler stopped: {stopped}")
+        return
+    if once and outcome is not None:
+        click.echo(outcome.message)
+        if outcome.run is not None and outcome.run.status != RUN_SUCCEEDED:
+            raise SystemExit(1)
+        return
+    click.echo("Training scheduler stopped.")
+
+
+@ml_cli.command("status")
+def status_command():
+    """The active model version and the last training runs."""
+    from storefront.training import overview as training_overview
+    from storefront.training import runs as training_runs
+
+    active = training_overview.active_model()
+    if active is None:
+        click.echo("No model version is active: the widgets serve popularity fallbacks.")
+    else:
+        ndcg = f"{active.ndcg:.4f}" if active.ndcg is not None else "-"
+        click.echo(f"Active version: {active.version}  champion {active.champion}  NDCG@10 {ndcg}"
+                   + (f"  (manifest problem: {active.problem})" if active.problem else ""))
+    runs = training_runs.recent_runs(5)
+    if not runs:
+        click.echo("No training run yet.")
+        return
+    rows = [
+        [f"#{r.id}", r.status, r.trigger, f"{r.requested_at:%Y-%m-%d %H:%M}",
+         f"{r.duration_seconds:.1f} s" if r.duration_seconds is not None else "-",
+         r.champion, r.champion_ndcg, ((r.error or "").splitlines() or [""])[0][:70]]
+        for r in runs
+    ]
+    headers = ["run", "status", "trigger", "requested", "duration", "champion", "ndcg@10", "error"]
+    click.echo("\nLast runs:")
+    click.echo(format_table(headers, rows))

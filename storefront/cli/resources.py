@@ -1,0 +1,101 @@
+"""``flask resources ...`` (old name ``flask assets``, kept as an alias): import the marketing export, evaluate the asset recommender.
+
+Thin click wrappers over :mod:`storefront.imports.marketing_export` and
+:mod:`storefront.resources.training`. Training and publication belong to ``flask ml
+train`` (the asset model is published in the same version as the product models).
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+from flask.cli import AppGroup
+from tqdm import tqdm
+
+from storefront.extensions import db
+from storefront.cli.ml import format_table
+
+resources_cli = AppGroup("resources", help="Gated B2B content: import the export, evaluate suggestions.")
+# The group's name until the gated content was called "resources" everywhere: scripts keep working.
+resources_cli_alias = AppGroup("assets", help="Old name of `flask resources`.", hidden=True)
+
+STANDARD = ("precision", "recall", "ndcg", "map", "hit_rate", "coverage")
+UNIT_METRICS = ("hit_rate", "ndcg", "bu_hit_rate", "top_hit_rate")
+_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+@resources_cli.command("import")
+@click.argument("submissions", type=_FILE)
+@click.argument("bu_mapping", type=_FILE)
+def import_command(submissions: Path, bu_mapping: Path):
+    """Import SUBMISSIONS.csv and BU_MAPPING.csv (the marketing export): all or nothing."""
+    from storefront.imports.marketing_export import ExportFormatError, import_export
+
+    started = time.perf_counter()
+    bar = tqdm(unit="ev", desc="importing", disable=None, leave=False)
+
+    def progress(stage: str, rows: int) -> None:
+        bar.set_description_str(stage, refresh=False)
+        bar.update(rows)
+
+    try:
+        report = import_export(submissions, bu_mapping, progress)
+        db.session.commit()
+    except ExportFormatError as error:
+        db.session.rollback()
+        bar.close()
+        click.echo(str(error), err=True)
+        raise click.ClickException("Nothing was imported: fix the lines above and run the import again.")
+    except Exception:
+        db.session.rollback()
+        raise
+    finally:
+        bar.close()
+    click.echo(f"Imported in {time.perf_counter() - started:.1f} s: {report.summary()}")
+
+
+def _table(metrics: dict[str, dict], champion: str, k: int, statuses: dict[str, str]) -> str:
+    names = [f"{m}@{k}" for m in STANDARD] + [f"bu_hit_rate@{k}", f"top_hit_rate@{k}"]
+    rows = [
+        [("*" if name == champion else "") + name, statuses.get(name, "ok"), *(values.get(n) for n in names),
+         values.get("fit_seconds")]
+        for name, values in metrics.items()
+    ]
+    return format_table(["candidate", "status", *names, "fit s"], rows)
+
+
+@resources_cli.command("evaluate")
+@click.option("--k", type=click.IntRange(min=1), default=10, show_default=True, help="Cut-off of the metrics.")
+def evaluate_command(k: int):
+    """Compare the asset candidates on a leave-one-out holdout of the shop's form submissions
+    (standard metrics, business-unit and top hit rates, overall and per unit). Publishes nothing."""
+    from storefront.resources.training import train_on_shop
+
+    result = train_on_shop(k)
+    if result is None:
+        raise click.ClickException("Not enough form submissions to evaluate (need two visitors on two assets).")
+    metrics = {
+        name: ({**c.metrics, "fit_seconds": c.fit_seconds} if c.status == "ok" else {})
+        for name, c in result.candidates.items()
+    }
+    statuses = {name: c.status for name, c in result.candidates.items()}
+    click.echo(_table(metrics, result.champion, k, statuses))
+    selection = f"ndcg@{k}"
+    click.echo(f"\nChampion: {result.champion} ({selection} "
+               f"{(metrics.get(result.champion) or {}).get(selection, float('nan')):.4f}; popularity "
+               f"{result.baseline[selection]:.4f})  * = champion")
+    click.echo("Data:     " + ", ".join(f"{key} {value:,}" for key, value in result.data.items()))
+    names = [f"{m}@{k}" for m in UNIT_METRICS]
+    rows = [[unit, int(values.get("n_visitors", 0)), *(values.get(n) for n in names)]
+            for unit, values in result.per_unit.items()]
+    if rows:
+        click.echo(f"\nPer business unit ({result.champion}):")
+        click.echo(format_table(["unit", "visitors", *names], rows))
+    if result.intra_type_similarity:
+        click.echo("\nAverage intra-type similarity (cosine of interaction columns):")
+        click.echo(format_table(["type", "similarity"], sorted(result.intra_type_similarity.items())))
+
+
+for _command in resources_cli.commands.values():
+    resources_cli_alias.add_command(_command)

@@ -1,0 +1,1 @@
+"""The click-through ranker: features, training table, serving and reports."""

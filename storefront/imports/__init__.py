@@ -1,0 +1,1 @@
+"""Importers of external files (DATA_FORMATS.md): all or nothing, line-numbered errors, a ledger."""

@@ -1,0 +1,1 @@
+"""Orders: carts, checkout, and the customer accounts that own them."""

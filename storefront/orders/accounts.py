@@ -1,0 +1,158 @@
+"""Customer accounts: registration, authentication, admins."""
+from __future__ import annotations
+
+import secrets
+
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app, g, session
+from flask_login import login_user, logout_user
+from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from storefront.extensions import db
+from storefront.models import ROLE_ADMIN, ROLE_CUSTOMER, Customer, Order
+from storefront.orders import cart as cart_service
+from storefront.tracking import events as tracking
+from storefront.tracking.visitors import current_visitor
+
+MIN_PASSWORD_LENGTH = 8
+
+
+class AccountError(ValueError):
+    """Registration or login problem; the message is shown on the form."""
+
+
+def normalise_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
+def load_customer(customer_id: str) -> Customer | None:
+    """Flask-Login's user loader."""
+    try:
+        return db.session.get(Customer, int(customer_id))
+    except (TypeError, ValueError):
+        return None
+
+
+def find_by_email(email: str) -> Customer | None:
+    return db.session.scalar(select(Customer).where(Customer.email == normalise_email(email)))
+
+
+def check_email(email: str) -> str:
+    """The normalised address, or ``AccountError`` if it could never log in through the form."""
+    try:
+        validate_email(email or "", check_deliverability=False)
+    except EmailNotValidError as error:
+        raise AccountError(f"{email!r} is not a usable email address: {error}") from None
+    return normalise_email(email)
+
+
+def register(email: str, password: str, name: str, role: str = ROLE_CUSTOMER) -> Customer:
+    email = check_email(email)
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"Choose a password of at least {MIN_PASSWORD_LENGTH} characters.")
+    if find_by_email(email) is not None:
+        raise AccountError("An account with this email already exists. Log in instead?")
+    customer = Customer(
+        email=normalise_email(email), password_hash=hash_password(password), name=name.strip(), role=role
+    )
+    db.session.add(customer)
+    db.session.flush()
+    return customer
+
+
+def _dummy_hash() -> str:
+    """A hash with the app's method, to spend the same time on unknown emails."""
+    method = current_app.config["PASSWORD_HASH_METHOD"]
+    if method not in _DUMMY_HASHES:
+        _DUMMY_HASHES[method] = generate_password_hash(secrets.token_urlsafe(16), method=method)
+    return _DUMMY_HASHES[method]
+
+
+_DUMMY_HASHES: dict[str, str] = {}
+
+
+def authenticate(email: str, password: str) -> Customer:
+    customer = find_by_email(email)
+    # Same message and the same hashing work whether the email or the password is wrong, so
+    # neither the page nor its response time tells which emails have accounts.
+    stored = customer.password_hash if customer is not None else _dummy_hash()
+    if not check_password_hash(stored, password or "") or customer is None:
+        raise AccountError("Wrong email or password.")
+    return customer
+
+
+# What the session keeps across a login: the browsing-session id (one visit, before and after
+# logging in, for the analytics). The cart and the visitor's history live in the database under
+# the visitor cookie, which a login does not touch.
+KEPT_ON_LOGIN = ("sid", "sid_at")
+
+
+def renew_session(keep: tuple[str, ...] = ()) -> None:
+    """Start a new session (against session fixation): drop every key but ``keep``, CSRF token
+    included, so nothing set before the privilege change carries over. The session is a signed
+    cookie, so the browser gets a new value with the response."""
+    kept = {key: session[key] for key in keep if key in session}
+    session.clear()
+    session.update(kept)
+    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)  # Flask-WTF's per-request copy
+
+
+def sign_in(customer: Customer, remember: bool = False) -> None:
+    """Log the customer in, in a new session, and give them this browser's history and cart."""
+    visitor = current_visitor(create=True)
+    cart_service.merge_visitor_cart(visitor, customer)
+    tracking.attach_visitor(visitor, customer)
+    renew_session(keep=KEPT_ON_LOGIN)
+    login_user(customer, remember=remember)
+
+
+def sign_out() -> None:
+    """Log out and clear the session, keeping only Flask-Login's note to delete a "remember me"
+    cookie."""
+    logout_user()
+    renew_session(keep=("_remember",))
+
+
+def orders_of(customer: Customer) -> list[Order]:
+    return list(
+        db.session.scalars(
+            select(Order).where(Order.customer_id == customer.id).order_by(Order.created_at.desc())
+        )
+    )
+
+
+def order_for(customer: Customer | None, visitor_id: int | None, reference: str) -> Order | None:
+    """An order by reference, only if it belongs to this customer or (guest) this browser."""
+    order = db.session.scalar(select(Order).where(Order.reference == reference))
+    if order is None:
+        return None
+    if customer is not None and order.customer_id == customer.id:
+        return order
+    if order.customer_id is None and visitor_id is not None and order.visitor_id == visitor_id:
+        return order
+    return None
+
+
+def create_admin(email: str, password: str | None = None) -> tuple[Customer, str | None]:
+    """Create an admin, or promote an existing customer; returns a generated password if any."""
+    generated = None
+    customer = find_by_email(email)
+    if customer is not None:
+        customer.role = ROLE_ADMIN
+        if password:
+            customer.password_hash = hash_password(password)
+        db.session.flush()
+        return customer, None
+    if not password:
+        generated = password = secrets.token_urlsafe(12)
+    customer = register(email, password, name="Administrator", role=ROLE_ADMIN)
+    return customer, generated
+
+
+def admin_count() -> int:
+    return db.session.scalar(select(func.count()).select_from(Customer).where(Customer.role == ROLE_ADMIN))

@@ -1,0 +1,165 @@
+"""Carts for anonymous visitors and customers; every change is tracked as feedback.
+
+An anonymous visitor's cart hangs off their ``Visitor`` row, a customer's off the customer, so it
+follows them across devices; on login the two are merged (``merge_visitor_cart``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from flask import current_app
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from storefront.extensions import db
+from storefront.models import ADD_TO_CART, REMOVE_FROM_CART, Cart, CartItem, Customer, Product, Visitor
+from storefront.tracking import events as tracking
+from storefront.tracking.visitors import current_visitor
+
+
+class CartError(ValueError):
+    """A cart change that cannot be made; the message is shown to the shopper."""
+
+
+@dataclass(frozen=True)
+class CartSummary:
+    cart: Cart | None
+    items: list[CartItem]
+
+    @classmethod
+    def empty(cls) -> CartSummary:
+        return cls(None, [])
+
+    @property
+    def count(self) -> int:
+        return sum(item.quantity for item in self.items)
+
+    @property
+    def subtotal(self) -> Decimal:
+        return sum((item.line_total for item in self.items), Decimal("0.00"))
+
+    @property
+    def product_ids(self) -> set[int]:
+        return {item.product_id for item in self.items}
+
+
+def _load(owner_column, owner_id: int) -> Cart | None:
+    return db.session.scalar(
+        select(Cart)
+        .where(owner_column == owner_id)
+        .options(selectinload(Cart.items).selectinload(CartItem.product))
+    )
+
+
+def current_cart(create: bool = False) -> Cart | None:
+    """The cart of the logged-in customer, else of this browser's visitor."""
+    if current_user.is_authenticated:
+        cart = _load(Cart.customer_id, current_user.id)
+        if cart is None and create:
+            cart = Cart(customer_id=current_user.id)
+            db.session.add(cart)
+        return cart
+    visitor = current_visitor(create=create)
+    if visitor is None:
+        return None
+    cart = _load(Cart.visitor_id, visitor.id)
+    if cart is None and create:
+        cart = Cart(visitor_id=visitor.id)
+        db.session.add(cart)
+    return cart
+
+
+def summary() -> CartSummary:
+    cart = current_cart(create=False)
+    return CartSummary(cart, list(cart.items) if cart else [])
+
+
+def _check_quantity(quantity: int, product: Product) -> None:
+    limit = current_app.config["MAX_CART_QUANTITY"]
+    if quantity < 1 or quantity > limit:
+        raise CartError(f"Quantity must be between 1 and {limit}.")
+    if not product.purchasable:
+        raise CartError(f"Sorry, {product.name} is out of stock.")
+    if quantity > product.stock:
+        raise CartError(f"Only {product.stock} of {product.name} left in stock.")
+
+
+def _item(cart: Cart, product_id: int) -> CartItem | None:
+    return next((item for item in cart.items if item.product_id == product_id), None)
+
+
+def add(product: Product, quantity: int) -> CartItem:
+    """Add ``quantity`` of a product (on top of what the cart holds) and log ``addtocart``."""
+    existing = current_cart(create=False)
+    item = _item(existing, product.id) if existing else None
+    # Validate before creating anything, so a refused add writes nothing at all.
+    _check_quantity((item.quantity if item else 0) + quantity, product)
+    cart = existing or current_cart(create=True)
+    if item is None:
+        item = CartItem(product=product, quantity=quantity)
+        cart.items.append(item)
+    else:
+        item.quantity += quantity
+    tracking.track(ADD_TO_CART, product, properties={"quantity": quantity})
+    db.session.flush()
+    return item
+
+
+def set_quantity(product_id: int, quantity: int) -> None:
+    """Set a line's quantity (0 removes it); the change is logged as add or remove."""
+    cart = current_cart(create=False)
+    item = _item(cart, product_id) if cart else None
+    if item is None:
+        raise CartError("That product is not in your cart.")
+    if quantity == 0:
+        remove(product_id)
+        return
+    if quantity > item.quantity:
+        _check_quantity(quantity, item.product)
+    elif quantity > current_app.config["MAX_CART_QUANTITY"]:
+        raise CartError(f"Quantity must be between 1 and {current_app.config['MAX_CART_QUANTITY']}.")
+    # Lowering a line is always allowed, even after the product ran short: checkout re-checks.
+    delta = quantity - item.quantity
+    if delta:
+        kind = ADD_TO_CART if delta > 0 else REMOVE_FROM_CART
+        tracking.track(kind, item.product, properties={"quantity": abs(delta)})
+        item.quantity = quantity
+    db.session.flush()
+
+
+def remove(product_id: int) -> None:
+    cart = current_cart(create=False)
+    item = _item(cart, product_id) if cart else None
+    if item is None:
+        raise CartError("That product is not in your cart.")
+    tracking.track(REMOVE_FROM_CART, item.product, properties={"quantity": item.quantity})
+    cart.items.remove(item)
+    db.session.flush()
+
+
+def merge_visitor_cart(visitor: Visitor, customer: Customer) -> None:
+    """Move an anonymous cart into the customer's cart (quantities add up, capped by stock)."""
+    anonymous = _load(Cart.visitor_id, visitor.id)
+    if anonymous is None:
+        return
+    own = _load(Cart.customer_id, customer.id)
+    if own is None:
+        anonymous.visitor_id, anonymous.customer_id = None, customer.id
+        db.session.flush()
+        return
+    limit = current_app.config["MAX_CART_QUANTITY"]
+    for item in list(anonymous.items):
+        existing = _item(own, item.product_id)
+        if existing is None:
+            own.items.append(CartItem(product_id=item.product_id, quantity=item.quantity))
+        else:
+            existing.quantity = min(existing.quantity + item.quantity, max(item.product.stock, 1), limit)
+    db.session.delete(anonymous)
+    db.session.flush()
+
+
+def clear(cart: Cart) -> None:
+    cart.items.clear()
+    db.session.flush()

@@ -1,0 +1,1 @@
+"""Recommendations in the web worker: the widget registry, strategy chains, serve-time rules."""

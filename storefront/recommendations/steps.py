@@ -1,0 +1,234 @@
+"""The strategies a recommendation widget can be filled from, and each widget's chain of them.
+
+A step is ``step(ask, missing) -> (strategy name, products)``: it proposes up to ``missing``
+products (a model step may return more, ranked), never one in ``ask.skip`` (the shopper's
+exclusions plus what the widget already holds), and only eligible ones (``recommendation_rules``
+loads and filters them in one query). Model steps ask for ``OVERFETCH`` times what is missing,
+because the rules drop some of the model's picks; they return nothing when no model is loaded
+and log (never raise) when the model fails, so the next step simply takes over.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+
+from flask import current_app
+
+from ml.serving import LoadedVersion
+from storefront.models import Category, Product
+from storefront.ctr import serving as ctr_serving
+from storefront.tracking.identity import ml_item_id
+from storefront.segments.serving import customer_key, segments_for
+from storefront.recommendations.rules import (
+    BY_NEWEST,
+    RecentEvent,
+    Shopper,
+    in_category_tree,
+    load_in_order,
+    ranked,
+)
+
+log = logging.getLogger(__name__)
+
+OVERFETCH = 3
+MODEL_PREFIX = "model:"
+NO_STRATEGY = "none"
+# "Trending in <category>" filters the model's global trending list to one category; this many
+# of the top items give every category of a catalog of a few thousand products a full shelf.
+TRENDING_POOL = 500
+
+
+@dataclass
+class Ask:
+    """One widget request: who, with which model, what must not be shown (grows as it fills)."""
+
+    shopper: Shopper
+    version: LoadedVersion | None
+    skip: set[int]
+    recent: list[RecentEvent] = field(default_factory=list)
+    product: Product | None = None
+    category: Category | None = None
+    widget: str = ""
+    # set by a model step that consulted the click model: "ctr" (re-ranked) or "retrieval"
+    # (the A/B control group); None when no click model was available
+    ranking: str | None = None
+
+
+Step = Callable[[Ask, int], tuple[str, list[Product]]]
+
+
+# -- model steps ---------------------------------------------------------------------------------
+
+
+def _ask_model(call, *args, **kwargs) -> list[tuple[str, float]]:
+    try:
+        return call(*args, **kwargs)
+    except Exception:  # a model bug must cost a widget its first step, never the page
+        log.exception("model call %s failed; using the fallbacks", getattr(call, "__name__", call))
+        return []
+
+
+def _product_ids(scored: list[tuple[str, float]]) -> list[int]:
+    ids = []
+    for item_id, _score in scored:
+        try:
+            ids.append(int(item_id))
+        except ValueError:  # an item id from another catalog (e.g. an imported data set)
+            continue
+    return ids
+
+
+def _excluded(ask: Ask) -> list[str]:
+    return [ml_item_id(pid) for pid in ask.skip]
+
+
+@lru_cache(maxsize=16)
+def _trained_until(version: str, stamp: str | None) -> datetime | None:
+    if not stamp:
+        return None
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        return None
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def fold_in_events(version: LoadedVersion, ask: Ask) -> list[tuple[str, str]]:
+    """(item id, event type) of the shopper's recent events the model has not seen yet.
+
+    A visitor unknown to the version has all their recent events folded in; a known one only
+    those after the version's ``trained_until``, because the rest are already in their
+    training row and folding them in again would count them twice.
+    """
+    user = ask.shopper.ml_user_id
+    since = None
+    if user is not None and version.id_map.has_user(user):
+        since = _trained_until(version.version, version.manifest.get("trained_until"))
+    return [
+        (ml_item_id(e.product_id), e.type)
+        for e in ask.recent
+        if since is None or e.occurred_at > since
+    ]
+
+
+def model_for_user(ask: Ask, missing: int) -> tuple[str, list[Product]]:
+    version = ask.version
+    if version is None:
+        return NO_STRATEGY, []
+    strategy = MODEL_PREFIX + str(version.manifest.get("champion", "recommender"))
+    # With re-buys allowed, the model may also offer what the shopper has seen or bought.
+    filter_seen = not current_app.config.get("RECOMMEND_PURCHASED", False)
+    ranker = ctr_serving.ranker_for(version)
+    rerank = ranker is not None and ctr_serving.in_treatment(ask.shopper)
+    wanted = max(missing * OVERFETCH, ctr_serving.candidate_count()) if rerank else missing * OVERFETCH
+    scored = _ask_model(
+        version.recommend_for_user, ask.shopper.ml_user_id, fold_in_events(version, ask),
+        n=wanted, exclude=_excluded(ask), filter_seen=filter_seen,
+    )
+    products = load_in_order(_product_ids(scored), ask.skip)
+    if ranker is None or not products:
+        return strategy, products
+    if not rerank:
+        ask.ranking = ctr_serving.RETRIEVAL
+        return strategy, products
+    try:
+        products = ctr_serving.rerank(ranker, ask.shopper, ask.recent, products, ask.widget)
+    except Exception:  # a click-model bug costs the re-ranking, never the widget
+        log.exception("re-ranking failed; serving the retrieval order")
+        return strategy, products
+    ask.ranking = ctr_serving.RERANKED
+    return strategy + "+" + ranker.ranker.kind, products
+
+
+def _item_model(role: str) -> Step:
+    def step(ask: Ask, missing: int) -> tuple[str, list[Product]]:
+        if ask.version is None or ask.product is None:
+            return NO_STRATEGY, []
+        call = getattr(ask.version, role)
+        scored = _ask_model(call, ml_item_id(ask.product.id), n=missing * OVERFETCH,
+                            exclude=_excluded(ask))
+        return MODEL_PREFIX + role, load_in_order(_product_ids(scored), ask.skip)
+    return step
+
+
+def model_trending(ask: Ask, missing: int) -> tuple[str, list[Product]]:
+    if ask.version is None:
+        return NO_STRATEGY, []
+    scored = _ask_model(ask.version.popular, n=missing * OVERFETCH, exclude=_excluded(ask))
+    return MODEL_PREFIX + "popular", load_in_order(_product_ids(scored), ask.skip)
+
+
+def model_trending_in_category(ask: Ask, missing: int) -> tuple[str, list[Product]]:
+    if ask.version is None or ask.category is None:
+        return NO_STRATEGY, []
+    scored = _ask_model(ask.version.popular, n=max(TRENDING_POOL, missing * OVERFETCH),
+                        exclude=_excluded(ask))
+    found = load_in_order(_product_ids(scored), ask.skip, in_category_tree(ask.category.id))
+    return MODEL_PREFIX + "popular", found
+
+
+def customers_like_you(ask: Ask, missing: int) -> tuple[str, list[Product]]:
+    """What the customer's nearest Customer2Vec neighbours bought, similarity-weighted, minus
+    what the customer bought (as of training; later purchases are in ``ask.skip``)."""
+    segments = segments_for(ask.version)
+    if segments is None or ask.shopper.customer_id is None:
+        return NO_STRATEGY, []
+    scored = _ask_model(segments.customers_like_you_also_bought, customer_key(ask.shopper.customer_id),
+                        n=missing * OVERFETCH, exclude_items=_excluded(ask))
+    return MODEL_PREFIX + "customer2vec", load_in_order(_product_ids(scored), ask.skip)
+
+
+def segment_best_sellers(ask: Ask, missing: int) -> tuple[str, list[Product]]:
+    """The best sellers of the customer's RFM segment; the whole shop's (as of training) for a
+    customer who had no orders then."""
+    segments = segments_for(ask.version)
+    if segments is None:
+        return NO_STRATEGY, []
+    customer = ask.shopper.customer_id
+    segment = segments.segment_of(customer_key(customer)) if customer is not None else None
+    # no exclusion parameter here: ask for enough that the skipped ones cannot empty the list
+    ids = _ask_model(segments.segment_best_sellers, segment, n=missing * OVERFETCH + len(ask.skip))
+    return MODEL_PREFIX + "segment_best_sellers", load_in_order(_product_ids([(i, 0.0) for i in ids]), ask.skip)
+
+
+# -- database fallbacks ----------------------------------------------------------------------------
+
+
+def in_recent_categories(ask: Ask, missing: int) -> tuple[str, list[Product]]:
+    categories = list(dict.fromkeys(e.category_id for e in ask.recent))
+    if not categories:
+        return "category_popularity", []
+    found = ranked(missing, ask.skip, Product.category_id.in_(categories), Product.popularity > 0)
+    return "category_popularity", found
+
+
+def same_category(ask: Ask, missing: int) -> tuple[str, list[Product]]:
+    if ask.product is None:
+        return "same_category", []
+    return "same_category", ranked(missing, ask.skip, Product.category_id == ask.product.category_id)
+
+
+def in_category(ask: Ask, missing: int) -> tuple[str, list[Product]]:
+    if ask.category is None:
+        return "category_popularity", []
+    return "category_popularity", ranked(missing, ask.skip, in_category_tree(ask.category.id))
+
+
+def trending(ask: Ask, missing: int) -> tuple[str, list[Product]]:
+    """Popular lately: only products with some recent interest (the rest is "newest")."""
+    return "trending", ranked(missing, ask.skip, Product.popularity > 0)
+
+
+def newest(ask: Ask, missing: int) -> tuple[str, list[Product]]:
+    return "newest", ranked(missing, ask.skip, order=BY_NEWEST)
+
+
+FOR_YOU_STEPS: tuple[Step, ...] = (model_for_user, in_recent_categories, trending, newest)
+ALSO_BOUGHT_STEPS: tuple[Step, ...] = (_item_model("also_bought"), same_category, trending, newest)
+SIMILAR_STEPS: tuple[Step, ...] = (_item_model("similar_items"), same_category, trending, newest)
+TRENDING_STEPS: tuple[Step, ...] = (model_trending, trending, newest)
+CATEGORY_STEPS: tuple[Step, ...] = (model_trending_in_category, in_category)
+CUSTOMERS_LIKE_YOU_STEPS: tuple[Step, ...] = (customers_like_you, segment_best_sellers, trending, newest)

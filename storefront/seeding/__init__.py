@@ -1,0 +1,1 @@
+"""The demo shop written through the shop's own models (``flask shop seed``)."""

@@ -1,0 +1,1 @@
+"""Customer segments: training inputs, serving, and the admin reports."""

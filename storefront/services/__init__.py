@@ -1,1 +1,0 @@
-"""Business logic. Services flush; the request boundary (view or CLI command) commits."""

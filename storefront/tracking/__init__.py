@@ -1,0 +1,1 @@
+"""Tracking: visitors, the events they generate (implicit feedback), widget impressions and clicks."""

@@ -1,0 +1,1 @@
+"""Web plumbing: request context, security headers, logging, rate limits, guards, errors, probes."""

@@ -1,0 +1,54 @@
+"""Template filters and globals used across the site."""
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+from urllib.parse import urlencode
+
+from flask import Flask, request, url_for
+from sqlalchemy.exc import SQLAlchemyError
+
+from storefront.extensions import db
+
+from storefront.catalog import listings as catalog
+from storefront.orders import cart as cart_service
+
+log = logging.getLogger(__name__)
+
+
+def money(value: Decimal | float | int | None) -> str:
+    return f"${Decimal(value or 0):,.2f}"
+
+
+def product_image_url(product) -> str:
+    return url_for("shop.category_image", slug=product.category.slug)
+
+
+def page_url(number: int) -> str:
+    """This page's URL with another ``page``: the path plus re-encoded query arguments only, so
+    no query argument can reach ``url_for`` and change the endpoint, host or scheme."""
+    args = [(key, value) for key, value in request.args.items(multi=True) if key != "page"]
+    return request.path + "?" + urlencode([*args, ("page", str(number))])
+
+
+def register_template_helpers(app: Flask) -> None:
+    app.add_template_filter(money, "money")
+    app.add_template_global(product_image_url)
+    app.add_template_global(page_url)
+
+    @app.context_processor
+    def shop_context() -> dict:
+        # Navigation and cart badge: lazy callables, and safe ones, because the error pages
+        # use the same layout and must render even when the database is what failed.
+        return {"nav_departments": _safe(catalog.departments, list), "cart_summary": _safe(cart_service.summary, cart_service.CartSummary.empty)}
+
+
+def _safe(function, fallback):
+    def call():
+        try:
+            return function()
+        except SQLAlchemyError:
+            log.warning("Layout data unavailable", exc_info=True)
+            db.session.rollback()
+            return fallback()
+    return call

@@ -1,0 +1,51 @@
+"""The committed migrations build the whole schema from nothing, and match the models."""
+from __future__ import annotations
+
+import os
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import inspect
+
+from tests.helpers import reset_postgres_schema
+from storefront import create_app
+from storefront.extensions import db
+
+EXPECTED_TABLES = {
+    "categories", "products", "customers", "visitors", "carts", "cart_items",
+    "orders", "order_lines", "events", "training_runs", "impressions", "assets", "leads",
+    "business_units", "asset_business_units", "alembic_version",
+}
+
+
+def _migrated_app(url: str):
+    app = create_app({"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": url})
+    return app
+
+
+def _check_upgrade_matches_models(app) -> None:
+    with app.app_context():
+        reset_postgres_schema()
+        upgrade()
+        tables = set(inspect(db.engine).get_table_names())
+        assert EXPECTED_TABLES <= tables
+        with db.engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            diff = compare_metadata(context, db.metadata)
+        assert diff == [], f"models and migrations differ: {diff}"
+        downgrade(revision="base")
+        assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
+        reset_postgres_schema()
+        db.engine.dispose()
+
+
+def test_migrations_build_an_empty_sqlite_database(tmp_path):
+    _check_upgrade_matches_models(_migrated_app(f"sqlite:///{tmp_path / 'fresh.db'}"))
+
+
+@pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL", "").startswith("postgres"),
+                    reason="TEST_DATABASE_URL does not name a PostgreSQL database")
+def test_migrations_build_an_empty_postgresql_database():
+    _check_upgrade_matches_models(_migrated_app(os.environ["TEST_DATABASE_URL"]))
