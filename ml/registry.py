@@ -1,30 +1,21 @@
-"""Versioned model artifacts on disk, atomic activation, and the one-training-job-at-a-time lock.
+"""Publishing versioned model artifacts: write a version, activate it atomically, prune.
 
-Layout of ``model_dir``::
-
-    ACTIVE                      the active version's name (replaced atomically, never edited)
-    training.lock               present while a training job runs (see TrainingLock)
-    20260115T103000123456Z-3fa2c1/
-        manifest.json           the run's record + every file's sha256
-        recommender.npz  similar.npz  also_bought.npz  popular.npz   (one per model role)
-        ids.npz                 the IdMap (user and item ids, unicode arrays)
-        user_items.npz          the users x items matrix serving folds recent events into
+The format itself (layout, file names, roles, verifying and reading a version) is
+:mod:`ml.artifacts`; its names are re-exported here for the web app, which publishes and
+inspects versions through this module. The one-training-job-at-a-time lock is
+:mod:`ml.training.lock`.
 
 Why it is built this way: a version is written into a hidden temporary directory and renamed
 into place only when complete, and ``ACTIVE`` changes only after that (temp file +
 ``os.replace``). So a failed or killed run can never change what is served, and a reader never
-sees half a version. Every file is ``.npz`` loaded with ``allow_pickle=False``: artifacts are data,
-not code. Versions sort by name (UTC timestamp first), so "newest" needs no clock but the name.
-:class:`TrainingLock` (defined in :mod:`ml.training.lock`) keeps publishers to one at a time.
+sees half a version.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
-import re
 import secrets
 import shutil
 import time
@@ -35,34 +26,46 @@ from typing import Any, Callable, Mapping, Protocol
 import numpy as np
 import scipy.sparse as sp
 
+from ml.artifacts import (
+    ACTIVE_FILE,
+    IDS_FILE,
+    MANIFEST_FILE,
+    MANIFEST_FORMAT,
+    USER_ITEMS_FILE,
+    VERSION_PATTERN,
+    ArtifactError,
+    new_version,
+    read_active,
+    role_file,
+    save_id_map,
+    save_user_items,
+    sha256_file,
+    verify_version,
+)
 from ml.data.idmap import IdMap
 from ml.models.base import Recommender
-from ml.training.lock import LockHeldError, TrainingLock
 
 __all__ = [
+    "ACTIVE_FILE",
+    "IDS_FILE",
+    "MANIFEST_FILE",
+    "USER_ITEMS_FILE",
+    "VERSION_PATTERN",
     "ArtifactError",
-    "LockHeldError",
+    "ExtraWriter",
     "ModelRegistry",
-    "TrainingLock",
+    "Publishable",
     "new_version",
     "read_active",
+    "sha256_file",
     "verify_version",
+    "write_atomic",
 ]
 
 log = logging.getLogger(__name__)
 
-ACTIVE_FILE = "ACTIVE"
-MANIFEST_FILE = "manifest.json"
-IDS_FILE = "ids.npz"
-USER_ITEMS_FILE = "user_items.npz"
-MANIFEST_FORMAT = 1
-VERSION_PATTERN = re.compile(r"^\d{8}T\d{12}Z-[0-9a-f]{6}$")
 _TMP_PREFIX = ".tmp-"
 _ABANDONED_TMP_SECONDS = 3600.0
-
-
-class ArtifactError(Exception):
-    """A version is missing, incomplete or corrupted (a file absent or its sha256 wrong)."""
 
 
 ExtraWriter = Callable[[Path], "list[str]"]  # writes files into a directory, returns their names
@@ -76,20 +79,6 @@ class Publishable(Protocol):
     models: Mapping[str, Recommender]
 
     def summary(self) -> dict[str, Any]: ...
-
-
-def new_version(now: datetime | None = None) -> str:
-    """``YYYYMMDDTHHMMSSffffffZ-xxxxxx``: sortable by time, unique by the random suffix."""
-    now = now or datetime.now(timezone.utc)
-    return f"{now.strftime('%Y%m%dT%H%M%S%f')}Z-{secrets.token_hex(3)}"
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _fsync(path: Path) -> None:
@@ -110,53 +99,6 @@ def write_atomic(path: Path, text: str) -> None:
         os.fsync(handle.fileno())
     os.replace(tmp, path)
     _fsync(path.parent)
-
-
-def read_active(model_dir: Path) -> str | None:
-    """The active version's name, or None when nothing was ever activated."""
-    try:
-        name = (Path(model_dir) / ACTIVE_FILE).read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        return None
-    return name or None
-
-
-def verify_version(version_dir: Path) -> dict[str, Any]:
-    """Return the manifest once every listed file exists with its recorded sha256.
-
-    Raises :class:`ArtifactError` otherwise, naming what is wrong.
-    """
-    version_dir = Path(version_dir)
-    try:
-        manifest = json.loads((version_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
-        files = manifest["files"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ArtifactError(f"{version_dir}: unreadable manifest ({exc})") from exc
-    for name, info in files.items():
-        path = version_dir / name
-        if not path.is_file():
-            raise ArtifactError(f"{version_dir}: file {name} is missing")
-        if sha256_file(path) != info.get("sha256"):
-            raise ArtifactError(f"{version_dir}: file {name} does not match its sha256")
-    return manifest
-
-
-def save_user_items(path: Path, matrix: sp.csr_matrix) -> None:
-    m = sp.csr_matrix(matrix, dtype=np.float32)
-    with open(path, "wb") as handle:
-        np.savez(handle, data=m.data, indices=m.indices, indptr=m.indptr,
-                 shape=np.asarray(m.shape, dtype=np.int64))
-
-
-def load_user_items(path: Path) -> sp.csr_matrix:
-    with np.load(path, allow_pickle=False) as f:
-        shape = tuple(int(n) for n in f["shape"])
-        return sp.csr_matrix((f["data"], f["indices"], f["indptr"]), shape=shape)
-
-
-def load_id_map(path: Path) -> IdMap:
-    with np.load(path, allow_pickle=False) as f:
-        return IdMap.from_arrays(f)
 
 
 class ModelRegistry:
@@ -213,7 +155,7 @@ class ModelRegistry:
                 "created_at": datetime.now(timezone.utc).isoformat(),
                 **result.summary(),
                 "files": files,
-                "roles": {role: f"{role}.npz" for role in result.models},
+                "roles": {role: role_file(role) for role in result.models},
                 "extras": extra_files,
             }
             with open(tmp / MANIFEST_FILE, "w", encoding="utf-8") as handle:
@@ -233,11 +175,10 @@ class ModelRegistry:
 
     @staticmethod
     def _write_files(directory: Path, result: Publishable) -> dict[str, dict[str, Any]]:
-        with open(directory / IDS_FILE, "wb") as handle:
-            np.savez(handle, **result.id_map.to_arrays())
+        save_id_map(directory / IDS_FILE, result.id_map)
         save_user_items(directory / USER_ITEMS_FILE, result.user_items)
         for role, model in result.models.items():
-            model.save(directory / f"{role}.npz")
+            model.save(directory / role_file(role))
         files = {}
         for path in sorted(directory.iterdir()):
             _fsync(path)

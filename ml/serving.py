@@ -25,12 +25,13 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from ml.data.idmap import IdMap
-from ml.models import load_model
-from ml.models.base import Recommender
-from ml.registry import (
+from ml.artifacts import (
     ACTIVE_FILE,
+    ALSO_BOUGHT,
     IDS_FILE,
+    POPULAR,
+    RECOMMENDER,
+    SIMILAR,
     USER_ITEMS_FILE,
     VERSION_PATTERN,
     ArtifactError,
@@ -39,7 +40,9 @@ from ml.registry import (
     read_active,
     verify_version,
 )
-from ml.training.result import ALSO_BOUGHT, POPULAR, RECOMMENDER, SIMILAR
+from ml.data.idmap import IdMap
+from ml.models import load_model
+from ml.models.base import Recommender
 
 log = logging.getLogger(__name__)
 

@@ -39,6 +39,21 @@ def top_n(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     return candidates[order].astype(np.int64), values[order].astype(np.float32)
 
 
+def cosine_neighbours(vectors: np.ndarray, index: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``n`` rows of ``vectors`` most cosine-similar to row ``index`` (never ``index``
+    itself), best first, as :func:`top_n` returns them.
+
+    What the embedding models answer ``similar_items`` with (their item factors or embeddings
+    as rows). Computed in float64; an all-zero row is similar to nothing (similarity 0).
+    """
+    vectors = np.asarray(vectors, dtype=np.float64)
+    norms = np.linalg.norm(vectors, axis=1)
+    norms[norms == 0] = 1e-10
+    scores = vectors @ vectors[index] / (norms * norms[index])
+    scores[index] = -np.inf
+    return top_n(scores, n)
+
+
 def as_user_rows(user_items: object, n_rows: int, n_items: int) -> sp.csr_matrix:
     """Validate the user-items argument: a sparse matrix with one row per requested user."""
     if not sp.issparse(user_items):

@@ -15,7 +15,7 @@ from typing import Mapping
 import numpy as np
 import scipy.sparse as sp
 
-from ml.models.base import Recommender, top_n
+from ml.models.base import Recommender, cosine_neighbours
 
 
 def fold_in_user(
@@ -94,13 +94,7 @@ class FactorizationRecommender(Recommender):
 
     def similar_items(self, itemid: int, N: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """Cosine similarity of item factors."""
-        itemid = self._check_item(itemid)
-        factors = self.item_factors.astype(np.float64)
-        norms = np.linalg.norm(factors, axis=1)
-        norms[norms == 0] = 1e-10
-        scores = factors @ factors[itemid] / (norms * norms[itemid])
-        scores[itemid] = -np.inf
-        return top_n(scores, N)
+        return cosine_neighbours(self.item_factors, self._check_item(itemid), N)
 
     def _get_arrays(self) -> dict[str, np.ndarray]:
         return {"user_factors": self.user_factors, "item_factors": self.item_factors}

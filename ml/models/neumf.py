@@ -17,7 +17,7 @@ from typing import Any, Mapping, Self, Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from ml.models.base import Recommender, top_n
+from ml.models.base import Recommender, cosine_neighbours
 from ml.models.bpr_mf import untrained_rows
 from ml.models.deep_settings import REPORT_KEY, TrainReport, TrainSettings
 from ml.models.neumf_numpy import NeuMFWeights
@@ -145,13 +145,7 @@ class NeuMFRecommender(Recommender):
 
     def similar_items(self, itemid: int, N: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """Cosine similarity of the items' contributions to both towers."""
-        itemid = self._check_item(itemid)
-        vectors = self.weights.item_vectors().astype(np.float64)
-        norms = np.linalg.norm(vectors, axis=1)
-        norms[norms == 0] = 1e-10
-        scores = vectors @ vectors[itemid] / (norms * norms[itemid])
-        scores[itemid] = -np.inf
-        return top_n(scores, N)
+        return cosine_neighbours(self.weights.item_vectors(), self._check_item(itemid), N)
 
     def _get_arrays(self) -> dict[str, np.ndarray]:
         return {**self.weights.arrays(), REPORT_KEY: self.training_report.to_array()}

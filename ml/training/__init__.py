@@ -9,19 +9,13 @@ Typical use::
     version = ModelRegistry(model_dir).publish(result)
 """
 
+from ml.artifacts import ALSO_BOUGHT, POPULAR, RECOMMENDER, SIMILAR
 from ml.training.baskets import basket_keys, basket_matrix
-from ml.training.candidates import CANDIDATES, CandidateSpec, FitData
-from ml.training.config import DEFAULT_CANDIDATES, TrainingConfig
+from ml.training.candidates import CANDIDATES, DEFAULT_CANDIDATES, CandidateSpec, FitData
+from ml.training.config import TrainingConfig
 from ml.training.lock import LockHeldError, TrainingLock
 from ml.training.pipeline import evaluate_frame, prepare_events, train
-from ml.training.result import (
-    ALSO_BOUGHT,
-    POPULAR,
-    RECOMMENDER,
-    SIMILAR,
-    CandidateResult,
-    TrainingResult,
-)
+from ml.training.result import CandidateResult, TrainingResult
 
 __all__ = [
     "ALSO_BOUGHT",

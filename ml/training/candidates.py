@@ -12,7 +12,7 @@ serving builds a visitor's row with the champion's weights, recorded in the mani
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import pandas as pd
 import scipy.sparse as sp
@@ -33,7 +33,9 @@ from ml.models import (
     Recommender,
     TorchBPRRecommender,
 )
-from ml.training.config import TrainingConfig
+
+if TYPE_CHECKING:  # config.py imports this module for the default candidate list
+    from ml.training.config import TrainingConfig
 
 WEIGHT_PREFIX = "weight."
 
@@ -234,6 +236,12 @@ CANDIDATES: dict[str, CandidateSpec] = {
         ),
     )
 }
+
+#: Every built-in candidate, cheapest first: what a run compares unless told otherwise.
+DEFAULT_CANDIDATES: tuple[str, ...] = tuple(CANDIDATES)
+
+#: The candidates trained in torch (see ``TrainingConfig.deep_models``).
+DEEP_CANDIDATES: tuple[str, ...] = tuple(name for name, spec in CANDIDATES.items() if spec.deep)
 
 
 def resolve_candidates(config: TrainingConfig) -> list[CandidateSpec]:

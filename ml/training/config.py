@@ -9,31 +9,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Mapping, Sequence
+from typing import Any, Literal, Mapping, Sequence
 
 from ml.constants import DEFAULT_EVENT_WEIGHTS, DEFAULT_K, SEED
+from ml.training.candidates import DEEP_CANDIDATES, DEFAULT_CANDIDATES, CandidateSpec
 
-if TYPE_CHECKING:
-    from ml.training.candidates import CandidateSpec
+__all__ = ["DEEP_CANDIDATES", "DEFAULT_CANDIDATES", "SPLITS", "TrainingConfig"]
 
 SPLITS = ("time", "random")
-
-#: Every built-in candidate, cheapest first (see :data:`ml.training.candidates.CANDIDATES`).
-DEFAULT_CANDIDATES: tuple[str, ...] = (
-    "popularity",
-    "recent_popularity",
-    "item_knn_cosine",
-    "item_knn_bm25",
-    "als",
-    "bpr",
-    "ease",
-    "bpr_mf",
-    "neumf",
-    "lightgcn",
-)
-
-#: The candidates trained in torch (see ``TrainingConfig.deep_models``).
-DEEP_CANDIDATES: tuple[str, ...] = ("bpr_mf", "neumf", "lightgcn")
 
 
 def _default_weights() -> dict[str, float]:

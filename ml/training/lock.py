@@ -20,9 +20,12 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+from ml.artifacts import LOCK_FILE
+
+__all__ = ["LOCK_FILE", "LockHeldError", "TrainingLock", "process_alive"]
+
 log = logging.getLogger(__name__)
 
-LOCK_FILE = "training.lock"
 _BREAK_SUFFIX = ".break"
 #: An unreadable lock (its writer died between create and write) is stale after this long.
 _UNREADABLE_GRACE_SECONDS = 30.0
@@ -35,7 +38,13 @@ class LockHeldError(RuntimeError):
     """Another training job holds the lock."""
 
 
-def _pid_alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this host (signal 0: nothing is sent).
+
+    False for a pid that is not running (a finished and reaped process) and for ``pid <= 0``;
+    True for a live process, including one owned by another user. Only meaningful for pids of
+    this host: callers compare the recorded hostname first.
+    """
     if pid <= 0:
         return False
     try:
@@ -93,7 +102,7 @@ class TrainingLock:
             return "unreadable lock file" if _age(self.path) > grace else None
         if time.time() - started > self.stale_after_seconds:
             return f"older than {self.stale_after_seconds:.0f} s"
-        if host == socket.gethostname() and not _pid_alive(pid):
+        if host == socket.gethostname() and not process_alive(pid):
             return f"pid {pid} is not running"
         return None
 

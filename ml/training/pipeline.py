@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ml.artifacts import ALSO_BOUGHT, POPULAR, RECOMMENDER, SIMILAR
 from ml.constants import DEFAULT_K, EVENT_COL, ITEM_COL, TIME_COL, USER_COL, WEIGHT_COL
 from ml.data.interactions import build_interactions
 from ml.data.timeutil import to_utc_series
@@ -40,6 +41,7 @@ from ml.models import (
 )
 from ml.training.baskets import BASKET_COL, SESSION_COL, basket_matrix
 from ml.training.candidates import (
+    DEFAULT_CANDIDATES,
     CandidateSpec,
     InteractionCache,
     resolve_candidates,
@@ -47,15 +49,8 @@ from ml.training.candidates import (
     split_trial,
 )
 from ml.training.champion import popularity_bar, ranking, refit_champion
-from ml.training.config import DEFAULT_CANDIDATES, TrainingConfig
-from ml.training.result import (
-    ALSO_BOUGHT,
-    POPULAR,
-    RECOMMENDER,
-    SIMILAR,
-    CandidateResult,
-    TrainingResult,
-)
+from ml.training.config import TrainingConfig
+from ml.training.result import CandidateResult, TrainingResult
 from ml.training.search import SearchOutcome, search, start_trial
 
 log = logging.getLogger(__name__)

@@ -16,9 +16,6 @@ from ml.data.idmap import IdMap
 from ml.models.base import Recommender
 from ml.training.config import TrainingConfig
 
-#: Roles of the published models (each saved as ``<role>.npz``).
-RECOMMENDER, SIMILAR, ALSO_BOUGHT, POPULAR = "recommender", "similar", "also_bought", "popular"
-
 
 @dataclass
 class CandidateResult:
@@ -48,11 +45,11 @@ class CandidateResult:
 class TrainingResult:
     """Everything :func:`ml.training.train` produced.
 
-    ``models`` maps a role to a model fitted on all events: ``recommender`` (the champion),
-    ``similar`` (item-kNN), ``also_bought`` (basket lift) and ``popular`` (trending). They share
-    ``id_map``. ``user_items`` is the all-events matrix built with the champion's
-    ``event_weights``: serving needs each known user's row to score item-based models and to
-    fold recent events into a user's history.
+    ``models`` maps a role (:mod:`ml.artifacts`) to a model fitted on all events:
+    ``recommender`` (the champion), ``similar`` (item-kNN), ``also_bought`` (basket lift) and
+    ``popular`` (trending). They share ``id_map``. ``user_items`` is the all-events matrix built
+    with the champion's ``event_weights``: serving needs each known user's row to score
+    item-based models and to fold recent events into a user's history.
     """
 
     config: TrainingConfig

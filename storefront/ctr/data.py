@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import func, select
 
+from ml.artifacts import RECOMMENDER
 from ml.models.base import Recommender
 from ml.training import TrainingResult
-from ml.training.result import RECOMMENDER
 from storefront.extensions import db
 from storefront.models import CLICK, Campaign, Event, Impression, Order, Product
 from storefront.ctr import features

@@ -17,6 +17,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
+from ml.training.lock import process_alive
 from storefront.extensions import db
 from storefront.models import (
     ACTIVE_STATUSES, RUN_FAILED, RUN_QUEUED, RUN_RUNNING, RUN_SUCCEEDED, TrainingRun,
@@ -44,15 +45,9 @@ def stale_after_seconds() -> int:
 
 def _pid_gone(pid: int | None, host: str | None) -> bool:
     """True only when we can tell for sure: the job ran on this host and its pid is dead."""
-    if pid is None or host != socket.gethostname():
+    if pid is None or pid <= 0 or host != socket.gethostname():
         return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except OSError:
-        return False
-    return False
+    return not process_alive(pid)
 
 
 def expire_stale_runs(now: datetime | None = None) -> list[TrainingRun]:

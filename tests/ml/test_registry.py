@@ -1,14 +1,9 @@
-"""Versioned artifacts: publish, activate (refusing corrupt files), prune, the atomic pointer,
-and the training lock (exclusion, stale takeover)."""
+"""Versioned artifacts: publish, activate (refusing corrupt files), prune, the atomic pointer.
+The training lock is tested in ``tests/ml/training/test_lock.py``."""
 
 from __future__ import annotations
 
-import json
 import os
-import socket
-import subprocess
-import sys
-import time
 
 import numpy as np
 import pandas as pd
@@ -19,9 +14,7 @@ from ml.registry import (
     MANIFEST_FILE,
     VERSION_PATTERN,
     ArtifactError,
-    LockHeldError,
     ModelRegistry,
-    TrainingLock,
     new_version,
 )
 from ml.training import TrainingConfig, train
@@ -131,58 +124,6 @@ def test_prune_keeps_the_newest_and_never_the_active(result, tmp_path):
     assert deleted == versions[1:2]
     assert registry.versions() == [versions[0], *versions[2:]]
     assert registry.active_version() == versions[0] and not abandoned.exists()
-
-
-def test_a_second_training_lock_is_refused_until_released(tmp_path):
-    with TrainingLock(tmp_path) as first:
-        assert first.held
-        holder = first.holder()
-        assert holder["pid"] == os.getpid() and holder["hostname"] == socket.gethostname()
-        with pytest.raises(LockHeldError, match=f"pid {os.getpid()}"):
-            TrainingLock(tmp_path).acquire()
-    assert not (tmp_path / "training.lock").exists()
-    second = TrainingLock(tmp_path)
-    second.acquire()
-    second.release()
-
-
-def write_lock(tmp_path, **fields) -> None:
-    content = {"pid": os.getpid(), "hostname": socket.gethostname(), "started_at": time.time(),
-               "token": "theirs", **fields}
-    (tmp_path / "training.lock").write_text(json.dumps(content))
-
-
-def dead_pid() -> int:
-    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                              capture_output=True, text=True, check=True)
-    return int(finished.stdout)
-
-
-@pytest.mark.parametrize(
-    "fields", [{"started_at": time.time() - 7200}, {"pid": "dead"}], ids=["too-old", "dead-pid"]
-)
-def test_a_stale_lock_is_taken_over(tmp_path, fields):
-    if fields.get("pid") == "dead":
-        fields = {"pid": dead_pid()}
-    write_lock(tmp_path, **fields)
-    lock = TrainingLock(tmp_path, stale_after_seconds=3600)
-    lock.acquire()
-    assert lock.holder()["pid"] == os.getpid() and lock.holder()["token"] != "theirs"
-    lock.release()
-
-
-def test_a_live_or_foreign_lock_is_respected(tmp_path):
-    write_lock(tmp_path, hostname="another-host", pid=dead_pid())  # cannot check a remote pid
-    with pytest.raises(LockHeldError, match="another-host"):
-        TrainingLock(tmp_path).acquire()
-
-
-def test_release_leaves_a_lock_that_was_taken_over(tmp_path):
-    lock = TrainingLock(tmp_path)
-    lock.acquire()
-    write_lock(tmp_path)  # someone broke ours and took the lock
-    lock.release()
-    assert json.loads((tmp_path / "training.lock").read_text())["token"] == "theirs"
 
 
 def test_extras_are_published_hashed_and_verified(tmp_path, result):

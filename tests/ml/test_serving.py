@@ -4,11 +4,7 @@ the ACTIVE pointer (keeping the old version when the new one is broken), and no 
 from __future__ import annotations
 
 import logging
-import subprocess
-import sys
-import textwrap
 import threading
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -27,6 +23,7 @@ from ml.models import (
 from ml.registry import ModelRegistry
 from ml.serving import LoadedVersion, ModelHolder
 from ml.training import TrainingConfig, train
+from tests.ml.support import run_in_fresh_interpreter
 
 WEIGHTS = {"view": 1.0, "addtocart": 4.0, "transaction": 10.0}
 
@@ -189,7 +186,7 @@ def test_concurrent_readers_always_see_a_whole_version(result, tmp_path):
 
 def test_serving_needs_neither_implicit_nor_the_web_app(result, tmp_path):
     ModelRegistry(tmp_path).publish(result)
-    script = textwrap.dedent(
+    run_in_fresh_interpreter(
         f"""
         import sys
         sys.modules["implicit"] = None  # any import of implicit now fails
@@ -205,8 +202,3 @@ def test_serving_needs_neither_implicit_nor_the_web_app(result, tmp_path):
         print("ok")
         """
     )
-    repo = Path(__file__).resolve().parents[2]
-    done = subprocess.run([sys.executable, "-c", script], cwd=repo, capture_output=True,
-                          text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "ok"

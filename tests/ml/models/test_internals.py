@@ -17,7 +17,7 @@ from ml.models import (
     PopularityRecommender,
     RecentPopularityRecommender,
 )
-from ml.models.base import top_n
+from ml.models.base import cosine_neighbours, top_n
 
 DAY = 86_400
 
@@ -31,6 +31,26 @@ def test_top_n_breaks_ties_by_item_index_and_skips_excluded():
     ids, values = top_n(scores, 4)
     assert ids.tolist() == [1, 2, 5, 4] and values.tolist() == [3, 3, 3, 2]
     assert top_n(np.full(3, -np.inf), 2)[0].size == 0
+
+
+def test_cosine_neighbours_rank_by_angle_never_the_item_itself():
+    vectors = np.array([[1, 0], [2, 0], [0, 1], [1, 1], [0, 0]], dtype=np.float32)
+    ids, scores = cosine_neighbours(vectors, 0, 10)
+    # same direction, 45 degrees, then the orthogonal and the zero row tied at 0 (by index)
+    assert ids.tolist() == [1, 3, 2, 4]
+    np.testing.assert_allclose(scores, [1.0, 0.5**0.5, 0.0, 0.0], atol=1e-6)
+    assert cosine_neighbours(vectors, 3, 2)[0].tolist() == [0, 1]
+    assert cosine_neighbours(vectors, 4, 2)[1].tolist() == [0.0, 0.0]  # a zero row: no signal
+    assert cosine_neighbours(vectors, 0, 0)[0].size == 0
+
+
+def test_factor_models_answer_similar_items_with_cosine_neighbours(small_matrix):
+    model = ALSRecommender(factors=4, iterations=3, random_state=0, num_threads=1)
+    model.fit(small_matrix)
+    for item in range(model.n_items):
+        ids, scores = model.similar_items(item, N=3)
+        expected = cosine_neighbours(model.item_factors, item, 3)
+        assert ids.tolist() == expected[0].tolist() and scores.tolist() == expected[1].tolist()
 
 
 def test_popularity_counts_users_or_weight():

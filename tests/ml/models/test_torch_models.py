@@ -8,11 +8,6 @@ they are part of the shared parametrization. Everything here uses tiny data and 
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -29,6 +24,7 @@ from ml.models import (
     TorchBPRRecommender,
     load_model,
 )
+from ml.models.base import cosine_neighbours
 from ml.models.deep_settings import TrainSettings
 from ml.models.neumf_numpy import NeuMFWeights
 from ml.models.torch_common import (
@@ -41,7 +37,8 @@ from ml.models.torch_common import (
 from ml.models.torch_modules import NeuMFModule, normal
 from ml.training import CANDIDATES, TrainingConfig, train
 from ml.registry import ModelRegistry
-from ml.training.config import DEEP_CANDIDATES
+from ml.training.candidates import DEEP_CANDIDATES
+from tests.ml.support import run_in_fresh_interpreter
 
 K = 10
 DEEP = {
@@ -136,6 +133,16 @@ def test_fold_in_places_a_new_user_in_their_group(key, planted, planted_models):
     assert min(shares) >= 0.6 and np.mean(shares) >= 0.8, shares  # chance level: 0.25
 
 
+@deep
+def test_similar_items_are_cosine_neighbours_of_the_item_vectors(key, planted_models):
+    model = planted_models[key]
+    vectors = model.weights.item_vectors() if key == "neumf" else model.item_factors
+    for item in (0, 7):
+        ids, scores = model.similar_items(item, N=5)
+        expected = cosine_neighbours(vectors, item, 5)
+        assert ids.tolist() == expected[0].tolist() and scores.tolist() == expected[1].tolist()
+
+
 def test_neumf_numpy_forward_matches_torch_and_its_fold_in_gradient_is_exact():
     rng = np.random.default_rng(0)
     n_users, n_items, gmf, mlp = 5, 7, 4, 3
@@ -213,7 +220,7 @@ def test_saved_deep_models_are_served_without_torch(planted, planted_models, tmp
         expected = model.recommend(3, planted.train[3], N=K, recalculate_user=True)[0]
         np.save(tmp_path / f"{key}-expected.npy", expected)
     sp.save_npz(tmp_path / "rows.npz", planted.train)
-    script = textwrap.dedent(
+    run_in_fresh_interpreter(
         f"""
         import sys
         sys.modules["torch"] = None  # any import of torch now fails
@@ -235,11 +242,6 @@ def test_saved_deep_models_are_served_without_torch(planted, planted_models, tmp
         print("ok")
         """
     )
-    repo = Path(__file__).resolve().parents[3]
-    done = subprocess.run([sys.executable, "-c", script], cwd=repo, capture_output=True,
-                          text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "ok"
 
 
 def test_loaded_models_keep_the_training_report(planted_models, tmp_path):
@@ -291,7 +293,7 @@ def test_a_deep_champion_is_published_and_served_without_torch(planted, tmp_path
     result = train(_events(planted.matrix), config)
     assert result.champion == "lightgcn"
     ModelRegistry(tmp_path).publish(result)
-    script = textwrap.dedent(
+    run_in_fresh_interpreter(
         f"""
         import sys
         sys.modules["torch"] = None
@@ -303,8 +305,3 @@ def test_a_deep_champion_is_published_and_served_without_torch(planted, tmp_path
         print("ok")
         """
     )
-    repo = Path(__file__).resolve().parents[3]
-    done = subprocess.run([sys.executable, "-c", script], cwd=repo, capture_output=True,
-                          text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "ok"
