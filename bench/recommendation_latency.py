@@ -36,15 +36,23 @@ from storefront.extensions import db  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
 from storefront.models import Order, Product  # noqa: E402
-from storefront.ctr import serving as ctr_serving
-from storefront.recommendations import widgets as recommendations
-from storefront.seeding import shop as seeding
-from storefront.training import job as training
+from storefront.ctr import serving as ctr_serving  # noqa: E402
 from storefront.recommendations import pages as widgets  # noqa: E402
-from storefront.segments.serving import customer_key, segments_for  # noqa: E402
-from storefront.recommendations.rules import Shopper, load_in_order  # noqa: E402
-from storefront.tracking.identity import ml_item_id  # noqa: E402
+from storefront.recommendations import registry  # noqa: E402
+from storefront.recommendations.fill import customer_ask, fill, new_ask  # noqa: E402
+from storefront.recommendations.holder import current_version  # noqa: E402
+from storefront.recommendations.rules import load_in_order  # noqa: E402
 from storefront.recommendations.steps import fold_in_events  # noqa: E402
+from storefront.seeding import shop as seeding  # noqa: E402
+from storefront.segments.serving import customer_key, segments_for  # noqa: E402
+from storefront.tracking.context import Shopper  # noqa: E402
+from storefront.tracking.identity import ml_item_id  # noqa: E402
+from storefront.training import job as training  # noqa: E402
+from storefront.web.context import request_context  # noqa: E402
+
+FOR_YOU = registry.spec("api_user")
+SIMILAR = registry.spec("api_similar")
+LIKE_YOU = registry.spec("customers_like_you", registry.ACCOUNT)
 
 UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36"
 
@@ -83,20 +91,20 @@ def measure(app, rounds: int) -> list[str]:
         return samples
 
     with app.test_request_context("/", headers=headers):
-        version = recommendations.current_version()
-        ask = recommendations.new_ask(with_recent=True)
+        version = current_version()
+        ask = new_ask(request_context(), with_recent=True)
         recent = fold_in_events(version, ask)
         exclude = [ml_item_id(p) for p in ask.skip]
     champion = version.manifest["champion"]
     timed(lambda: None)
     app.config["CTR_RERANK_SHARE"] = 0.0  # the retrieval order (the A/B control group)
-    service = timed(lambda: recommendations.recommended_for_you("bench", n=10))
+    service = timed(lambda: fill(FOR_YOU, new_ask(request_context(), with_recent=True), 10))
     lines_ctr = []
     with app.test_request_context("/", headers=headers):
         served = ctr_serving.ranker_for(version)
     if served is not None:
         app.config["CTR_RERANK_SHARE"] = 1.0
-        reranked = timed(lambda: recommendations.recommended_for_you("bench", n=10))
+        reranked = timed(lambda: fill(FOR_YOU, new_ask(request_context(), with_recent=True), 10))
         with app.test_request_context("/", headers=headers):
             candidates = load_in_order(
                 [int(i) for i, _ in version.recommend_for_user(None, recent, n=100, exclude=exclude)], set())
@@ -107,7 +115,7 @@ def measure(app, rounds: int) -> list[str]:
             f"- re-ranking {len(candidates)} candidates alone (features + numpy {served.ranker.kind}): {latency_stats(score)}",
         ]
         app.config["CTR_RERANK_SHARE"] = 0.0
-    with_impression = timed(lambda: widgets.api_user(10))
+    with_impression = timed(lambda: widgets.api_user(request_context(), 10))
     model = timed(lambda: version.recommend_for_user(None, recent, n=10, exclude=exclude))
     lines = [
         f"- demo seed, champion `{champion}`, a new visitor with 3 recent views, {rounds} calls each",
@@ -137,7 +145,7 @@ def similar_and_customers(app, version, headers: dict, timed, rounds: int) -> li
             .group_by(Order.customer_id).order_by(func.count().desc()).limit(1)).scalar_one()
         orders = db.session.scalar(select(func.count()).select_from(Order).where(Order.customer_id == customer_id))
         segments = segments_for(version)
-    service = timed(lambda: recommendations.similar_items("bench", db.session.get(Product, product_id), n=10))
+    service = timed(lambda: fill(SIMILAR, new_ask(request_context(), product=db.session.get(Product, product_id)), 10))
     item = ml_item_id(product_id)
     model = timed(lambda: version.similar_items(item, n=10))
     similar = version.models["similar"]
@@ -157,8 +165,7 @@ def similar_and_customers(app, version, headers: dict, timed, rounds: int) -> li
     if segments is None:
         return lines + ["- \"Customers like you\": the version has no segments extra (skipped)"]
     key = customer_key(customer_id)
-    service = timed(lambda: recommendations.customers_like_you(
-        "bench", n=10, ask=recommendations.customer_ask(customer_id)))
+    service = timed(lambda: fill(LIKE_YOU, customer_ask(customer_id), 10))
     model = timed(lambda: segments.customers_like_you_also_bought(key, n=10))
     vectors = np.asarray(segments.embeddings.vectors)
     own = segments.embeddings.index_of(key)

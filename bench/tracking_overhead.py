@@ -18,6 +18,7 @@ from storefront import create_app
 from storefront.extensions import db
 from storefront.models import Category, Product
 from storefront.tracking import events as tracking
+from storefront.web.context import request_context
 
 UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36"
 
@@ -37,7 +38,7 @@ def measure(n: int) -> dict[str, float]:
             for product_id in ids:
                 product = db.session.get(Product, product_id)
                 started = time.perf_counter()
-                tracking.track_view(product)
+                tracking.track_view(request_context(), product)
                 tracked = time.perf_counter()
                 db.session.commit()
                 done = time.perf_counter()

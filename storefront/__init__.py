@@ -94,7 +94,7 @@ def register_extensions(app: Flask) -> None:
 def register_recommender(app: Flask) -> None:
     """One model holder per app (``app.extensions["recommender"]``): it loads the active model
     version lazily and notices a newly activated one without a restart."""
-    from storefront.recommendations.widgets import init_app
+    from storefront.recommendations.holder import init_app
 
     init_app(app)
 
@@ -126,10 +126,10 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_request_hooks(app: Flask) -> None:
     from storefront.web.request_guards import register_request_guards
-    from storefront.tracking.visitors import register_visitor_cookie
+    from storefront.web.context import register_request_context
 
     register_request_guards(app)
-    register_visitor_cookie(app)
+    register_request_context(app)
 
 
 def register_template_helpers(app: Flask) -> None:

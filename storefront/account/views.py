@@ -12,6 +12,8 @@ from storefront.extensions import db
 from storefront.web.rate_limits import Blocked, hit_auth_limit
 from storefront.orders import accounts
 from storefront.recommendations import pages as widgets
+from storefront.web.auth import sign_in, sign_out
+from storefront.web.context import request_context
 
 
 def _safe_next(default: str) -> str:
@@ -45,7 +47,7 @@ def register():
             db.session.rollback()
             form.email.errors = [str(error)]
         else:
-            accounts.sign_in(customer)
+            sign_in(customer)
             db.session.commit()
             flash(f"Welcome, {customer.name}! Your account is ready.", "success")
             return redirect(_safe_next(url_for("shop.home")))
@@ -66,7 +68,7 @@ def login():
         except accounts.AccountError as error:
             form.password.errors = [str(error)]
         else:
-            accounts.sign_in(customer, remember=form.remember.data)
+            sign_in(customer, remember=form.remember.data)
             db.session.commit()
             flash(f"Welcome back, {customer.name}.", "success")
             return redirect(_safe_next(url_for("shop.home")))
@@ -77,7 +79,7 @@ def login():
 @bp.post("/logout")
 def logout():
     LogoutForm().validate_on_submit()  # CSRF is checked globally; nothing else to read
-    accounts.sign_out()
+    sign_out()
     flash("You are logged out.", "info")
     return redirect(url_for("shop.home"))
 
@@ -86,7 +88,7 @@ def logout():
 @login_required
 def orders():
     html = render_template(
-        "account/orders.html", orders=accounts.orders_of(current_user), widget=widgets.account_page()
+        "account/orders.html", orders=accounts.orders_of(current_user), widget=widgets.account_page(request_context())
     )
     db.session.commit()  # the widget's impression; after rendering, like the shop's pages
     return html

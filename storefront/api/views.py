@@ -17,7 +17,9 @@ from storefront.api import bp
 from storefront.extensions import db
 from storefront.models import Product
 from storefront.recommendations import pages as widgets
-from storefront.recommendations.widgets import WidgetResult
+from storefront.recommendations.fill import WidgetResult
+from storefront.recommendations.registry import API_ITEM_KINDS
+from storefront.web.context import request_context
 from storefront.web.templating import product_image_url
 
 DEFAULT_COUNT = 10
@@ -64,16 +66,16 @@ def _respond(result: WidgetResult):
 @bp.get("/recommendations/user")
 def user_recommendations():
     """For the browser's visitor cookie, or the logged-in customer."""
-    return _respond(widgets.api_user(_count()))
+    return _respond(widgets.api_user(request_context(), _count()))
 
 
 @bp.get("/recommendations/item/<id:product_id>")
 def item_recommendations(product_id: int):
     kind = request.args.get("kind", "similar")
-    if kind not in widgets.API_ITEM:
-        abort(400, f"kind must be one of: {', '.join(widgets.API_ITEM)}.")
+    if kind not in API_ITEM_KINDS:
+        abort(400, f"kind must be one of: {', '.join(API_ITEM_KINDS)}.")
     count = _count()
     product = db.session.get(Product, product_id)
     if product is None or not product.active:
         abort(404, f"There is no product {product_id}.")
-    return _respond(widgets.api_item(product, kind, count))
+    return _respond(widgets.api_item(request_context(), product, kind, count))

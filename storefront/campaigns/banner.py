@@ -18,7 +18,6 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from flask import has_request_context, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -27,9 +26,10 @@ from storefront.models import Campaign, Category, Product
 from storefront.models.common import utcnow
 from storefront.ctr import serving as ctr_serving
 from storefront.tracking import impressions
-from storefront.recommendations.widgets import current_version
-from storefront.recommendations.rules import Shopper, current_shopper, recent_events
-from storefront.tracking.visitors import visitor_token
+from storefront.recommendations.holder import current_version
+from storefront.recommendations.rules import recent_events
+from storefront.tracking.context import RequestContext, Shopper
+from storefront.tracking.visitors import shopper_of
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,8 @@ DEPARTMENT_SHARE = 0.6  # a department campaign matches a leaf of it, less than 
 
 @dataclass(frozen=True)
 class Banner:
-    """What the home page renders; ``href`` carries the impression for click counting."""
+    """What the home page renders; its link (built by the template) carries the impression,
+    for click counting."""
 
     campaign_id: int
     headline: str
@@ -50,13 +51,7 @@ class Banner:
     offer_kind: str
     body: str
     call_to_action: str
-    impression_id: int | None
-
-    @property
-    def href(self) -> str:
-        if self.impression_id is None:  # a bot's view: nothing to attribute a click to
-            return url_for("shop.promotion", campaign_id=self.campaign_id)
-        return url_for("shop.promotion", campaign_id=self.campaign_id, ri=self.impression_id)
+    impression_id: int | None  # None for a bot's view: nothing to attribute a click to
 
 
 @dataclass(frozen=True)
@@ -115,12 +110,13 @@ def _add(weights: dict, key, weight: float) -> None:
     weights[key] = weights.get(key, 0.0) + weight
 
 
-def rotation_key(shopper: Shopper) -> str:
-    """Who the rotation is stable for: a customer on every browser, else this browser."""
+def rotation_key(shopper: Shopper, visitor_token: str | None = None) -> str:
+    """Who the rotation is stable for: a customer on every browser, else this browser (its
+    cookie token: a browser without a visitor row yet still sees a stable rotation)."""
     if shopper.customer_id is not None:
         return f"c{shopper.customer_id}"
-    if has_request_context():
-        return visitor_token()
+    if visitor_token is not None:
+        return visitor_token
     return f"v{shopper.visitor_id}"
 
 
@@ -138,7 +134,7 @@ def rank_campaigns(shopper: Shopper, campaigns: list[Campaign], key: str | None 
     return sorted(campaigns, key=lambda c: (-interests.score(c), _rotation(key, c.id)))
 
 
-def choose(shopper: Shopper, campaigns: list[Campaign]) -> tuple[Campaign, str]:
+def choose(shopper: Shopper, campaigns: list[Campaign], rotation: str | None = None) -> tuple[Campaign, str]:
     """(the campaign to show, which ranking chose it): the click model published with the
     served version for shoppers in its A/B group (``storefront.ctr.serving``), the rules otherwise
     or when the model fails."""
@@ -150,7 +146,7 @@ def choose(shopper: Shopper, campaigns: list[Campaign]) -> tuple[Campaign, str]:
             return ranked[0], ctr_serving.RERANKED
         except Exception:  # a click-model bug costs the model's choice, never the banner
             log.exception("banner choice by the click model failed; using the rules")
-    return rank_campaigns(shopper, campaigns)[0], STRATEGY
+    return rank_campaigns(shopper, campaigns, rotation)[0], STRATEGY
 
 
 def call_to_action(campaign: Campaign) -> str:
@@ -158,14 +154,15 @@ def call_to_action(campaign: Campaign) -> str:
     return f"Shop {target}"
 
 
-def home_banner(now: datetime | None = None) -> Banner | None:
+def home_banner(ctx: RequestContext, now: datetime | None = None) -> Banner | None:
     """The banner for this request's shopper, recorded as one impression (not for bots), or
     None when no campaign is live."""
     campaigns = live_campaigns(now)
     if not campaigns:
         return None
-    chosen, strategy = choose(current_shopper(), campaigns)
-    impression_id = impressions.record_banner(chosen.id, strategy)
+    shopper = shopper_of(ctx)
+    chosen, strategy = choose(shopper, campaigns, rotation_key(shopper, ctx.visitor_token))
+    impression_id = impressions.record_banner(ctx, chosen.id, strategy)
     return Banner(
         campaign_id=chosen.id, headline=chosen.headline, offer=chosen.offer, offer_kind=chosen.offer_kind,
         body=chosen.body, call_to_action=call_to_action(chosen), impression_id=impression_id,

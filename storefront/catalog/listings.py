@@ -4,7 +4,6 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from flask import abort
 from sqlalchemy import Select, case, func, literal, or_, select, update
 from sqlalchemy.orm import selectinload
 
@@ -38,18 +37,14 @@ def departments() -> list[Category]:
     )
 
 
-def category_by_slug_or_404(slug: str) -> Category:
-    category = db.session.scalar(select(Category).where(Category.slug == slug))
-    if category is None:
-        abort(404)
-    return category
+def category_by_slug(slug: str) -> Category | None:
+    return db.session.scalar(select(Category).where(Category.slug == slug))
 
 
-def product_or_404(product_id: int) -> Product:
+def active_product(product_id: int) -> Product | None:
+    """The product, if it exists and is on sale (else its page is a 404)."""
     product = db.session.get(Product, product_id)
-    if product is None or not product.active:
-        abort(404)
-    return product
+    return product if product is not None and product.active else None
 
 
 def _category_ids(category: Category) -> list[int]:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
-from flask import current_app, has_request_context
+from flask import current_app
 from sqlalchemy import func, select
 
 from ml.serving import LoadedVersion
@@ -34,8 +34,8 @@ from storefront.extensions import db
 from storefront.models import Category, Order
 from storefront.models.common import utcnow
 from storefront.ctr import features
-from storefront.tracking import events as tracking
-from storefront.recommendations.rules import RecentEvent, Shopper
+from storefront.recommendations.rules import RecentEvent
+from storefront.tracking.context import Shopper
 from storefront.recommendations.version_extras import extra_for, verified_files
 
 if TYPE_CHECKING:
@@ -99,7 +99,7 @@ def ranker_for(version: LoadedVersion | None) -> ServedRanker | None:
 def in_treatment(shopper: Shopper) -> bool:
     """Whether this shopper sees re-ranked lists: a stable hash of their id against the share."""
     share = float(current_app.config.get("CTR_RERANK_SHARE", 0.5))
-    key = shopper.ml_user_id or (tracking.browsing_session_id() if has_request_context() else "")
+    key = shopper.ml_user_id or shopper.session_id
     return (zlib.crc32(key.encode()) % 10_000) / 10_000 < share
 
 
@@ -124,9 +124,8 @@ def shopper_columns(shopper: Shopper, recent: Sequence[RecentEvent], n: int,
     for event in recent:
         counts[event.category_id] = counts.get(event.category_id, 0) + 1
     top = min((c for c in counts if counts[c] == max(counts.values())), default=None)
-    device = tracking.request_device() if has_request_context() else "desktop"
     days = (now - last).total_seconds() / 86400 if last else np.nan
-    one = features.user_columns([orders], [days], [device], [np.datetime64(now, "s")], [top])
+    one = features.user_columns([orders], [days], [shopper.device], [np.datetime64(now, "s")], [top])
     return {name: np.repeat(values, n) for name, values in one.items()}
 
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 import secrets
 
 from email_validator import EmailNotValidError, validate_email
-from flask import current_app, g, session
-from flask_login import login_user, logout_user
+from flask import current_app
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -13,7 +12,8 @@ from storefront.extensions import db
 from storefront.models import ROLE_ADMIN, ROLE_CUSTOMER, Customer, Order
 from storefront.orders import cart as cart_service
 from storefront.tracking import events as tracking
-from storefront.tracking.visitors import current_visitor
+from storefront.tracking.context import RequestContext
+from storefront.tracking.visitors import visitor_of
 
 MIN_PASSWORD_LENGTH = 8
 
@@ -86,36 +86,12 @@ def authenticate(email: str, password: str) -> Customer:
     return customer
 
 
-# What the session keeps across a login: the browsing-session id (one visit, before and after
-# logging in, for the analytics). The cart and the visitor's history live in the database under
-# the visitor cookie, which a login does not touch.
-KEPT_ON_LOGIN = ("sid", "sid_at")
-
-
-def renew_session(keep: tuple[str, ...] = ()) -> None:
-    """Start a new session (against session fixation): drop every key but ``keep``, CSRF token
-    included, so nothing set before the privilege change carries over. The session is a signed
-    cookie, so the browser gets a new value with the response."""
-    kept = {key: session[key] for key in keep if key in session}
-    session.clear()
-    session.update(kept)
-    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)  # Flask-WTF's per-request copy
-
-
-def sign_in(customer: Customer, remember: bool = False) -> None:
-    """Log the customer in, in a new session, and give them this browser's history and cart."""
-    visitor = current_visitor(create=True)
+def adopt_browser(ctx: RequestContext, customer: Customer) -> None:
+    """On login: give the customer this browser's history and cart (the web boundary then
+    renews the session and logs them in, ``storefront.web.auth``)."""
+    visitor = visitor_of(ctx, create=True)
     cart_service.merge_visitor_cart(visitor, customer)
     tracking.attach_visitor(visitor, customer)
-    renew_session(keep=KEPT_ON_LOGIN)
-    login_user(customer, remember=remember)
-
-
-def sign_out() -> None:
-    """Log out and clear the session, keeping only Flask-Login's note to delete a "remember me"
-    cookie."""
-    logout_user()
-    renew_session(keep=("_remember",))
 
 
 def orders_of(customer: Customer) -> list[Order]:

@@ -9,14 +9,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from flask import current_app
-from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from storefront.extensions import db
 from storefront.models import ADD_TO_CART, REMOVE_FROM_CART, Cart, CartItem, Customer, Product, Visitor
 from storefront.tracking import events as tracking
-from storefront.tracking.visitors import current_visitor
+from storefront.tracking.context import RequestContext
+from storefront.tracking.visitors import visitor_of
 
 
 class CartError(ValueError):
@@ -53,15 +53,15 @@ def _load(owner_column, owner_id: int) -> Cart | None:
     )
 
 
-def current_cart(create: bool = False) -> Cart | None:
+def current_cart(ctx: RequestContext, create: bool = False) -> Cart | None:
     """The cart of the logged-in customer, else of this browser's visitor."""
-    if current_user.is_authenticated:
-        cart = _load(Cart.customer_id, current_user.id)
+    if ctx.logged_in:
+        cart = _load(Cart.customer_id, ctx.customer_id)
         if cart is None and create:
-            cart = Cart(customer_id=current_user.id)
+            cart = Cart(customer_id=ctx.customer_id)
             db.session.add(cart)
         return cart
-    visitor = current_visitor(create=create)
+    visitor = visitor_of(ctx, create=create)
     if visitor is None:
         return None
     cart = _load(Cart.visitor_id, visitor.id)
@@ -71,8 +71,8 @@ def current_cart(create: bool = False) -> Cart | None:
     return cart
 
 
-def summary() -> CartSummary:
-    cart = current_cart(create=False)
+def summary(ctx: RequestContext) -> CartSummary:
+    cart = current_cart(ctx, create=False)
     return CartSummary(cart, list(cart.items) if cart else [])
 
 
@@ -90,31 +90,31 @@ def _item(cart: Cart, product_id: int) -> CartItem | None:
     return next((item for item in cart.items if item.product_id == product_id), None)
 
 
-def add(product: Product, quantity: int) -> CartItem:
+def add(ctx: RequestContext, product: Product, quantity: int) -> CartItem:
     """Add ``quantity`` of a product (on top of what the cart holds) and log ``addtocart``."""
-    existing = current_cart(create=False)
+    existing = current_cart(ctx, create=False)
     item = _item(existing, product.id) if existing else None
     # Validate before creating anything, so a refused add writes nothing at all.
     _check_quantity((item.quantity if item else 0) + quantity, product)
-    cart = existing or current_cart(create=True)
+    cart = existing or current_cart(ctx, create=True)
     if item is None:
         item = CartItem(product=product, quantity=quantity)
         cart.items.append(item)
     else:
         item.quantity += quantity
-    tracking.track(ADD_TO_CART, product, properties={"quantity": quantity})
+    tracking.track(ctx, ADD_TO_CART, product, properties={"quantity": quantity})
     db.session.flush()
     return item
 
 
-def set_quantity(product_id: int, quantity: int) -> None:
+def set_quantity(ctx: RequestContext, product_id: int, quantity: int) -> None:
     """Set a line's quantity (0 removes it); the change is logged as add or remove."""
-    cart = current_cart(create=False)
+    cart = current_cart(ctx, create=False)
     item = _item(cart, product_id) if cart else None
     if item is None:
         raise CartError("That product is not in your cart.")
     if quantity == 0:
-        remove(product_id)
+        remove(ctx, product_id)
         return
     if quantity > item.quantity:
         _check_quantity(quantity, item.product)
@@ -124,17 +124,17 @@ def set_quantity(product_id: int, quantity: int) -> None:
     delta = quantity - item.quantity
     if delta:
         kind = ADD_TO_CART if delta > 0 else REMOVE_FROM_CART
-        tracking.track(kind, item.product, properties={"quantity": abs(delta)})
+        tracking.track(ctx, kind, item.product, properties={"quantity": abs(delta)})
         item.quantity = quantity
     db.session.flush()
 
 
-def remove(product_id: int) -> None:
-    cart = current_cart(create=False)
+def remove(ctx: RequestContext, product_id: int) -> None:
+    cart = current_cart(ctx, create=False)
     item = _item(cart, product_id) if cart else None
     if item is None:
         raise CartError("That product is not in your cart.")
-    tracking.track(REMOVE_FROM_CART, item.product, properties={"quantity": item.quantity})
+    tracking.track(ctx, REMOVE_FROM_CART, item.product, properties={"quantity": item.quantity})
     cart.items.remove(item)
     db.session.flush()
 

@@ -10,14 +10,14 @@ import secrets
 from dataclasses import dataclass
 from decimal import Decimal
 
-from flask_login import current_user
 from sqlalchemy import update
 
 from storefront.extensions import db
 from storefront.models import TRANSACTION, Order, OrderLine, Product
 from storefront.orders import cart as cart_service
 from storefront.tracking import events as tracking
-from storefront.tracking.visitors import current_visitor
+from storefront.tracking.context import RequestContext
+from storefront.tracking.visitors import visitor_of
 
 # A card number that is valid by checksum but always declined, for trying the error path.
 DECLINED_TEST_CARD = "4000000000000002"
@@ -77,22 +77,22 @@ def _reserve_stock(product: Product, quantity: int) -> None:
         )
 
 
-def place_order(details: ShippingDetails, card_number: str) -> Order:
+def place_order(ctx: RequestContext, details: ShippingDetails, card_number: str) -> Order:
     """Create the order from the current cart; raise ``CheckoutError`` with a clear message.
 
     On error the caller must roll back: stock reservations made for earlier lines are part of
     the same unit of work.
     """
-    summary = cart_service.summary()
+    summary = cart_service.summary(ctx)
     if not summary.items:
         raise CheckoutError("Your cart is empty.")
     for item in summary.items:
         _reserve_stock(item.product, item.quantity)
     last4 = charge(card_number, summary.subtotal)
-    visitor = current_visitor(create=True)
+    visitor = visitor_of(ctx, create=True)
     order = Order(
         reference=secrets.token_hex(6).upper(),
-        customer_id=current_user.id if current_user.is_authenticated else None,
+        customer_id=ctx.customer_id,
         visitor_id=visitor.id,
         email=details.email.lower(),
         name=details.name,
@@ -116,6 +116,7 @@ def place_order(details: ShippingDetails, card_number: str) -> Order:
     db.session.flush()
     for item in summary.items:
         tracking.track(
+            ctx,
             TRANSACTION,
             item.product,
             order_id=order.id,

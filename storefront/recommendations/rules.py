@@ -8,8 +8,9 @@ Models and fallbacks only *propose* products; what a widget shows must also pass
   product whose page the widget is on (``excluded_product_ids``);
 - no duplicates: callers pass the growing set of chosen ids as ``skip``.
 
-"Who is asking" (``Shopper``) and "what did they do lately" (``recent_events``) live here too,
-because the rules and the personalised strategies need the same facts about the same person.
+"What did they do lately" (``recent_events``) lives here too, because the rules and the
+personalised strategies need the same facts about the same person (the ``Shopper``, resolved
+once per request by ``storefront.tracking.visitors.shopper_of``).
 """
 from __future__ import annotations
 
@@ -17,9 +18,8 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import current_app, g
-from flask_login import current_user
-from sqlalchemy import ColumnElement, or_, select, union, union_all
+from flask import current_app
+from sqlalchemy import ColumnElement, select, union, union_all
 from sqlalchemy.orm import joinedload
 
 from storefront.extensions import db
@@ -35,54 +35,12 @@ from storefront.models import (
     OrderLine,
     Product,
 )
-from storefront.tracking.identity import ml_user_id
-from storefront.tracking.visitors import current_visitor
+from storefront.tracking.context import Shopper
 
 # Events that say "interested in this product" (clicks and removals would only use up slots).
 INTEREST_EVENTS = (VIEW, ADD_TO_CART, TRANSACTION)
 BY_POPULARITY = (Product.popularity.desc(), Product.created_at.desc(), Product.id)
 BY_NEWEST = (Product.created_at.desc(), Product.id.desc())
-
-
-@dataclass(frozen=True)
-class Shopper:
-    """The person a widget is for: this browser's visitor and, if known, their customer.
-
-    ``logged_in`` matters for the cart only: like ``storefront.orders.cart``, a logged-in customer's cart
-    is the customer's, an anonymous browser's cart is the visitor's.
-    """
-
-    visitor_id: int | None
-    customer_id: int | None
-    logged_in: bool = False
-
-    @property
-    def known(self) -> bool:
-        return self.visitor_id is not None or self.customer_id is not None
-
-    @property
-    def ml_user_id(self) -> str | None:
-        """The recommender's id for this person (the same one training uses), if any."""
-        return ml_user_id(self.visitor_id, self.customer_id) if self.known else None
-
-    def owns(self, visitor_column, customer_column) -> ColumnElement[bool]:
-        """Rows of this visitor or of this customer (their other browsers included)."""
-        clauses = []
-        if self.visitor_id is not None:
-            clauses.append(visitor_column == self.visitor_id)
-        if self.customer_id is not None:
-            clauses.append(customer_column == self.customer_id)
-        return or_(*clauses)
-
-
-def current_shopper() -> Shopper:
-    """The shopper of this request; never creates a visitor row (widgets only read)."""
-    visitor = current_visitor(create=False)
-    if current_user.is_authenticated:
-        return Shopper(visitor.id if visitor else None, current_user.id, logged_in=True)
-    if visitor is None:
-        return Shopper(None, None)
-    return Shopper(visitor.id, visitor.customer_id)
 
 
 @dataclass(frozen=True)
@@ -131,13 +89,13 @@ def recent_events(shopper: Shopper, limit: int) -> list[RecentEvent]:
     return [RecentEvent(*row) for row in rows]
 
 
-def excluded_product_ids(shopper: Shopper) -> frozenset[int]:
+def excluded_product_ids(shopper: Shopper, memo: dict | None = None) -> frozenset[int]:
     """Products no widget may show this shopper: their cart, and what they bought (unless the
-    shop allows re-buys, ``RECOMMEND_PURCHASED``). One query, remembered for the request
-    (a product page asks for two widgets)."""
+    shop allows re-buys, ``RECOMMEND_PURCHASED``). One query, remembered in ``memo`` (the
+    request context's: a product page asks for several widgets)."""
     allow_bought = bool(current_app.config.get("RECOMMEND_PURCHASED", False))
     key = (shopper, allow_bought)
-    cached = g.get("reco_exclusions")
+    cached = memo.get("reco_exclusions") if memo is not None else None
     if cached is not None and cached[0] == key:
         return cached[1]
     queries = []
@@ -155,7 +113,8 @@ def excluded_product_ids(shopper: Shopper) -> frozenset[int]:
     if queries:
         statement = queries[0] if len(queries) == 1 else union(*queries)
         ids = frozenset(db.session.scalars(statement))
-    g.reco_exclusions = (key, ids)
+    if memo is not None:
+        memo["reco_exclusions"] = (key, ids)
     return ids
 
 

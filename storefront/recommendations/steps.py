@@ -1,9 +1,11 @@
 """The strategies a recommendation widget can be filled from, and each widget's chain of them.
 
-A step is ``step(ask, missing) -> (strategy name, products)``: it proposes up to ``missing``
-products (a model step may return more, ranked), never one in ``ask.skip`` (the shopper's
-exclusions plus what the widget already holds), and only eligible ones (``recommendation_rules``
-loads and filters them in one query). Model steps ask for ``OVERFETCH`` times what is missing,
+A step is ``step(ask, missing) -> Proposal``: it proposes up to ``missing`` products (a model
+step may return more, ranked), never one in ``ask.skip`` (the shopper's exclusions plus what the
+widget already holds), and only eligible ones (``storefront.recommendations.rules`` loads and
+filters them in one query). Steps read the ``Ask`` (frozen) and return what they propose, with
+the ordering an experiment chose (``ranking``); the filler (``storefront.recommendations.fill``)
+decides what is kept and hands the next step a new ``Ask`` with the grown ``skip``. Model steps ask for ``OVERFETCH`` times what is missing,
 because the rules drop some of the model's picks; they return nothing when no model is loaded
 and log (never raise) when the model fails, so the next step simply takes over.
 """
@@ -11,21 +13,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from typing import NamedTuple
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 
 from flask import current_app
 
 from ml.serving import LoadedVersion
-from storefront.models import Category, Product
+from storefront.models import VIEW, Category, Product
 from storefront.ctr import serving as ctr_serving
 from storefront.tracking.identity import ml_item_id
 from storefront.segments.serving import customer_key, segments_for
+from storefront.tracking.context import Shopper
 from storefront.recommendations.rules import (
     BY_NEWEST,
     RecentEvent,
-    Shopper,
     in_category_tree,
     load_in_order,
     ranked,
@@ -41,23 +44,30 @@ NO_STRATEGY = "none"
 TRENDING_POOL = 500
 
 
-@dataclass
+@dataclass(frozen=True)
 class Ask:
-    """One widget request: who, with which model, what must not be shown (grows as it fills)."""
+    """One widget request: who, with which model, what must not be shown."""
 
     shopper: Shopper
     version: LoadedVersion | None
-    skip: set[int]
-    recent: list[RecentEvent] = field(default_factory=list)
+    skip: frozenset[int]
+    recent: tuple[RecentEvent, ...] = ()
     product: Product | None = None
     category: Category | None = None
     widget: str = ""
-    # set by a model step that consulted the click model: "ctr" (re-ranked) or "retrieval"
-    # (the A/B control group); None when no click model was available
+
+
+class Proposal(NamedTuple):
+    """What a step proposes: its strategy name, the products in its order, and, when a model
+    step consulted the click model, which ordering it served: ``ctr`` (re-ranked) or
+    ``retrieval`` (the A/B control group)."""
+
+    strategy: str
+    products: list[Product]
     ranking: str | None = None
 
 
-Step = Callable[[Ask, int], tuple[str, list[Product]]]
+Step = Callable[[Ask, int], Proposal]
 
 
 # -- model steps ---------------------------------------------------------------------------------
@@ -114,10 +124,10 @@ def fold_in_events(version: LoadedVersion, ask: Ask) -> list[tuple[str, str]]:
     ]
 
 
-def model_for_user(ask: Ask, missing: int) -> tuple[str, list[Product]]:
+def model_for_user(ask: Ask, missing: int) -> Proposal:
     version = ask.version
     if version is None:
-        return NO_STRATEGY, []
+        return Proposal(NO_STRATEGY, [])
     strategy = MODEL_PREFIX + str(version.manifest.get("champion", "recommender"))
     # With re-buys allowed, the model may also offer what the shopper has seen or bought.
     filter_seen = not current_app.config.get("RECOMMEND_PURCHASED", False)
@@ -130,105 +140,101 @@ def model_for_user(ask: Ask, missing: int) -> tuple[str, list[Product]]:
     )
     products = load_in_order(_product_ids(scored), ask.skip)
     if ranker is None or not products:
-        return strategy, products
+        return Proposal(strategy, products)
     if not rerank:
-        ask.ranking = ctr_serving.RETRIEVAL
-        return strategy, products
+        return Proposal(strategy, products, ctr_serving.RETRIEVAL)
     try:
         products = ctr_serving.rerank(ranker, ask.shopper, ask.recent, products, ask.widget)
     except Exception:  # a click-model bug costs the re-ranking, never the widget
         log.exception("re-ranking failed; serving the retrieval order")
-        return strategy, products
-    ask.ranking = ctr_serving.RERANKED
-    return strategy + "+" + ranker.ranker.kind, products
+        return Proposal(strategy, products)
+    return Proposal(strategy + "+" + ranker.ranker.kind, products, ctr_serving.RERANKED)
 
 
-def _item_model(role: str) -> Step:
-    def step(ask: Ask, missing: int) -> tuple[str, list[Product]]:
+def item_model(role: str) -> Step:
+    def step(ask: Ask, missing: int) -> Proposal:
         if ask.version is None or ask.product is None:
-            return NO_STRATEGY, []
+            return Proposal(NO_STRATEGY, [])
         call = getattr(ask.version, role)
         scored = _ask_model(call, ml_item_id(ask.product.id), n=missing * OVERFETCH,
                             exclude=_excluded(ask))
-        return MODEL_PREFIX + role, load_in_order(_product_ids(scored), ask.skip)
+        return Proposal(MODEL_PREFIX + role, load_in_order(_product_ids(scored), ask.skip))
     return step
 
 
-def model_trending(ask: Ask, missing: int) -> tuple[str, list[Product]]:
+def model_trending(ask: Ask, missing: int) -> Proposal:
     if ask.version is None:
-        return NO_STRATEGY, []
+        return Proposal(NO_STRATEGY, [])
     scored = _ask_model(ask.version.popular, n=missing * OVERFETCH, exclude=_excluded(ask))
-    return MODEL_PREFIX + "popular", load_in_order(_product_ids(scored), ask.skip)
+    return Proposal(MODEL_PREFIX + "popular", load_in_order(_product_ids(scored), ask.skip))
 
 
-def model_trending_in_category(ask: Ask, missing: int) -> tuple[str, list[Product]]:
+def model_trending_in_category(ask: Ask, missing: int) -> Proposal:
     if ask.version is None or ask.category is None:
-        return NO_STRATEGY, []
+        return Proposal(NO_STRATEGY, [])
     scored = _ask_model(ask.version.popular, n=max(TRENDING_POOL, missing * OVERFETCH),
                         exclude=_excluded(ask))
     found = load_in_order(_product_ids(scored), ask.skip, in_category_tree(ask.category.id))
-    return MODEL_PREFIX + "popular", found
+    return Proposal(MODEL_PREFIX + "popular", found)
 
 
-def customers_like_you(ask: Ask, missing: int) -> tuple[str, list[Product]]:
+def customers_like_you(ask: Ask, missing: int) -> Proposal:
     """What the customer's nearest Customer2Vec neighbours bought, similarity-weighted, minus
     what the customer bought (as of training; later purchases are in ``ask.skip``)."""
     segments = segments_for(ask.version)
     if segments is None or ask.shopper.customer_id is None:
-        return NO_STRATEGY, []
+        return Proposal(NO_STRATEGY, [])
     scored = _ask_model(segments.customers_like_you_also_bought, customer_key(ask.shopper.customer_id),
                         n=missing * OVERFETCH, exclude_items=_excluded(ask))
-    return MODEL_PREFIX + "customer2vec", load_in_order(_product_ids(scored), ask.skip)
+    return Proposal(MODEL_PREFIX + "customer2vec", load_in_order(_product_ids(scored), ask.skip))
 
 
-def segment_best_sellers(ask: Ask, missing: int) -> tuple[str, list[Product]]:
+def segment_best_sellers(ask: Ask, missing: int) -> Proposal:
     """The best sellers of the customer's RFM segment; the whole shop's (as of training) for a
     customer who had no orders then."""
     segments = segments_for(ask.version)
     if segments is None:
-        return NO_STRATEGY, []
+        return Proposal(NO_STRATEGY, [])
     customer = ask.shopper.customer_id
     segment = segments.segment_of(customer_key(customer)) if customer is not None else None
     # no exclusion parameter here: ask for enough that the skipped ones cannot empty the list
     ids = _ask_model(segments.segment_best_sellers, segment, n=missing * OVERFETCH + len(ask.skip))
-    return MODEL_PREFIX + "segment_best_sellers", load_in_order(_product_ids([(i, 0.0) for i in ids]), ask.skip)
+    return Proposal(MODEL_PREFIX + "segment_best_sellers", load_in_order(_product_ids([(i, 0.0) for i in ids]), ask.skip))
 
 
 # -- database fallbacks ----------------------------------------------------------------------------
 
 
-def in_recent_categories(ask: Ask, missing: int) -> tuple[str, list[Product]]:
+def in_recent_categories(ask: Ask, missing: int) -> Proposal:
     categories = list(dict.fromkeys(e.category_id for e in ask.recent))
     if not categories:
-        return "category_popularity", []
+        return Proposal("category_popularity", [])
     found = ranked(missing, ask.skip, Product.category_id.in_(categories), Product.popularity > 0)
-    return "category_popularity", found
+    return Proposal("category_popularity", found)
 
 
-def same_category(ask: Ask, missing: int) -> tuple[str, list[Product]]:
+def same_category(ask: Ask, missing: int) -> Proposal:
     if ask.product is None:
-        return "same_category", []
-    return "same_category", ranked(missing, ask.skip, Product.category_id == ask.product.category_id)
+        return Proposal("same_category", [])
+    return Proposal("same_category", ranked(missing, ask.skip, Product.category_id == ask.product.category_id))
 
 
-def in_category(ask: Ask, missing: int) -> tuple[str, list[Product]]:
+def in_category(ask: Ask, missing: int) -> Proposal:
     if ask.category is None:
-        return "category_popularity", []
-    return "category_popularity", ranked(missing, ask.skip, in_category_tree(ask.category.id))
+        return Proposal("category_popularity", [])
+    return Proposal("category_popularity", ranked(missing, ask.skip, in_category_tree(ask.category.id)))
 
 
-def trending(ask: Ask, missing: int) -> tuple[str, list[Product]]:
+def trending(ask: Ask, missing: int) -> Proposal:
     """Popular lately: only products with some recent interest (the rest is "newest")."""
-    return "trending", ranked(missing, ask.skip, Product.popularity > 0)
+    return Proposal("trending", ranked(missing, ask.skip, Product.popularity > 0))
 
 
-def newest(ask: Ask, missing: int) -> tuple[str, list[Product]]:
-    return "newest", ranked(missing, ask.skip, order=BY_NEWEST)
+def newest(ask: Ask, missing: int) -> Proposal:
+    return Proposal("newest", ranked(missing, ask.skip, order=BY_NEWEST))
 
 
-FOR_YOU_STEPS: tuple[Step, ...] = (model_for_user, in_recent_categories, trending, newest)
-ALSO_BOUGHT_STEPS: tuple[Step, ...] = (_item_model("also_bought"), same_category, trending, newest)
-SIMILAR_STEPS: tuple[Step, ...] = (_item_model("similar_items"), same_category, trending, newest)
-TRENDING_STEPS: tuple[Step, ...] = (model_trending, trending, newest)
-CATEGORY_STEPS: tuple[Step, ...] = (model_trending_in_category, in_category)
-CUSTOMERS_LIKE_YOU_STEPS: tuple[Step, ...] = (customers_like_you, segment_best_sellers, trending, newest)
+def recently_viewed(ask: Ask, missing: int) -> Proposal:
+    """The products the shopper viewed lately, newest first (still eligible, not skipped)."""
+    viewed = [e.product_id for e in ask.recent if e.type == VIEW]
+    return Proposal("recently_viewed", load_in_order(viewed, ask.skip)[:missing])

@@ -21,8 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import current_app, request
-from flask_login import current_user
+from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
@@ -30,7 +29,8 @@ from storefront.extensions import db
 from storefront.models import FORM_SUBMISSION, Asset, Lead
 from storefront.models.common import utcnow
 from storefront.tracking import events as tracking
-from storefront.tracking.visitors import current_visitor
+from storefront.tracking.context import RequestContext
+from storefront.tracking.visitors import visitor_of
 
 DEFAULT_LIMIT = 5
 DEFAULT_WINDOW_SECONDS = 600
@@ -62,11 +62,10 @@ class LeadDetails:
     consent: bool
 
 
-def client_hash() -> str:
+def client_hash(address: str) -> str:
     """A keyed hash of the client address: enough to count, useless to anyone reading the DB."""
-    address = (request.remote_addr or "unknown").encode()
     key = str(current_app.config["SECRET_KEY"]).encode()
-    return hmac.new(key, b"lead-client:" + address, hashlib.sha256).hexdigest()
+    return hmac.new(key, b"lead-client:" + address.encode(), hashlib.sha256).hexdigest()
 
 
 def _limits() -> tuple[int, int]:
@@ -92,18 +91,18 @@ def check_rate_limit(visitor_id: int | None, client: str, now: datetime | None =
             raise RateLimited(limit, window, max(1, math.ceil(retry)))
 
 
-def submit_lead(asset: Asset, details: LeadDetails) -> Lead:
+def submit_lead(ctx: RequestContext, asset: Asset, details: LeadDetails) -> Lead:
     """Store a lead for the current visitor and log its ``form_submission`` event (flushes).
 
     Raises :class:`RateLimited` before writing anything (not even a new visitor row). Bots'
     submissions are stored as leads but, like every bot request, leave no event (see
     ``storefront.tracking.events``).
     """
-    known = current_visitor(create=False)
-    client = client_hash()
+    known = visitor_of(ctx, create=False)
+    client = client_hash(ctx.address)
     check_rate_limit(known.id if known else None, client)
-    visitor = known or current_visitor(create=True)
-    customer_id = current_user.id if current_user.is_authenticated else visitor.customer_id
+    visitor = known or visitor_of(ctx, create=True)
+    customer_id = ctx.customer_id if ctx.logged_in else visitor.customer_id
     lead = Lead(
         asset_id=asset.id, visitor_id=visitor.id, customer_id=customer_id,
         name=details.name.strip(), email=details.email.strip().lower(),
@@ -112,7 +111,7 @@ def submit_lead(asset: Asset, details: LeadDetails) -> Lead:
     )
     db.session.add(lead)
     db.session.flush()
-    tracking.track(FORM_SUBMISSION, asset_id=asset.id, properties={"count": 1, "lead_id": lead.id})
+    tracking.track(ctx, FORM_SUBMISSION, asset_id=asset.id, properties={"count": 1, "lead_id": lead.id})
     return lead
 
 

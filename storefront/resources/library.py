@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flask import abort, current_app
+from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -24,7 +24,8 @@ from storefront.models import (
     asset_business_units,
 )
 from storefront.tracking import events as tracking
-from storefront.recommendations.rules import Shopper, current_shopper
+from storefront.tracking.context import RequestContext, Shopper
+from storefront.tracking.visitors import shopper_of
 
 DEFAULT_PER_PAGE = 12
 SLUG_TYPES = {slug: name for name, slug in TYPE_SLUGS.items()}
@@ -96,25 +97,24 @@ def library(filters: LibraryFilter, page: int, per_page: int | None = None):
     return db.paginate(query, page=page, per_page=per_page, error_out=False)
 
 
-def asset_or_404(asset_id: int) -> Asset:
+def active_asset(asset_id: int) -> Asset | None:
+    """The asset, if it exists and is switched on (else the page is a 404)."""
     asset = db.session.get(Asset, asset_id)
-    if asset is None or not asset.active:
-        abort(404)
-    return asset
+    return asset if asset is not None and asset.active else None
 
 
-def track_asset_view(asset: Asset) -> bool:
+def track_asset_view(ctx: RequestContext, asset: Asset) -> bool:
     """An ``asset_view`` event, unless this browser viewed the same asset moments ago (a
     reload or the redirect back after a form error): the same rule as product views."""
-    if tracking.is_bot_request() or tracking.is_reload("last_asset_view", asset.id):
+    if ctx.is_bot or tracking.is_reload(ctx, "last_asset_view", asset.id):
         return False
-    return tracking.track(ASSET_VIEW, asset_id=asset.id)
+    return tracking.track(ctx, ASSET_VIEW, asset_id=asset.id)
 
 
-def has_submitted(asset: Asset, shopper: Shopper | None = None) -> bool:
+def has_submitted(ctx: RequestContext, asset: Asset) -> bool:
     """Whether this visitor (or their customer account) sent the asset's form: the key to its
     content. Leads, not events, decide, because a bot's lead has no event."""
-    shopper = shopper or current_shopper()
+    shopper = shopper_of(ctx)
     if not shopper.known:
         return False
     query = select(Lead.id).where(Lead.asset_id == asset.id, shopper.owns(Lead.visitor_id, Lead.customer_id))

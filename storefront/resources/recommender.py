@@ -23,7 +23,7 @@ from ml.resources import LoadedAssets, load
 from ml.resources.result import SUMMARY_FILE
 from ml.registry import MANIFEST_FILE, read_active
 from ml.serving import LoadedVersion
-from storefront.recommendations import widgets as recommendations
+from storefront.recommendations.holder import current_version
 from storefront.resources.training import ARTIFACT_NAME
 from storefront.recommendations.version_extras import extra_for
 
@@ -48,7 +48,7 @@ def _load(version: LoadedVersion, directory: Path) -> LoadedAssets | None:
 
 def current() -> ServedAssets | None:
     """The active version's asset recommender, or None."""
-    version = recommendations.current_version()
+    version = current_version()
     model = extra_for(ARTIFACT_NAME, version, _load)
     return ServedAssets(version.version, model) if model is not None else None
 

@@ -32,7 +32,8 @@ from storefront.extensions import db
 from storefront.models import FORM_SUBMISSION, Asset, Event, asset_business_units
 from storefront.resources import recommender as asset_models
 from storefront.resources.library import AssetHistory, history
-from storefront.recommendations.rules import Shopper, current_shopper
+from storefront.tracking.context import RequestContext, Shopper
+from storefront.tracking.visitors import shopper_of
 
 TITLE = "Suggested next"
 DEFAULT_N = 4
@@ -110,14 +111,14 @@ def _model_ids(shopper: Shopper, past: AssetHistory, banned: set[int], n: int) -
     return chosen, served.version, MODEL_PREFIX + served.model.champion
 
 
-def suggested_next(context: Asset | None = None, n: int | None = None,
+def suggested_next(ctx: RequestContext, context: Asset | None = None, n: int | None = None,
                    require_history: bool = False) -> AssetShelf | None:
     """The shelf for this visitor (None when ``require_history`` and they have none).
 
     ``context`` is the asset whose page this is: excluded, and its units count as interests.
     """
     n = n or int(current_app.config.get("ASSET_SUGGESTIONS", DEFAULT_N))
-    shopper = current_shopper()
+    shopper = shopper_of(ctx)
     past = history(shopper)
     if require_history and not past:
         return None

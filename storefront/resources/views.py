@@ -1,4 +1,4 @@
-"""Resources pages: thin views over ``storefront.resources.library``, ``asset_leads`` and ``asset_suggestions``."""
+"""Resources pages: thin views over ``storefront.resources.library``, ``leads`` and ``suggestions``."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,12 +6,14 @@ from pathlib import Path
 from flask import abort, current_app, flash, redirect, render_template, request, send_from_directory, url_for
 from flask_login import current_user
 
-from storefront.resources import bp
-from storefront.resources.forms import AssetRequestForm
 from storefront.extensions import db
+from storefront.resources import bp
 from storefront.resources import leads as asset_leads
-from storefront.resources import suggestions as asset_suggestions
 from storefront.resources import library as assets
+from storefront.resources import suggestions as asset_suggestions
+from storefront.resources.forms import AssetRequestForm
+from storefront.web.context import request_context
+from storefront.web.errors import or_404
 
 MAX_PAGE = 10_000
 
@@ -30,7 +32,7 @@ def library():
     return _render_and_commit(
         "resources/library.html", page=assets.library(filters, page_number), filters=filters,
         types=assets.type_choices(), units=assets.unit_choices(),
-        shelf=asset_suggestions.suggested_next(require_history=True) if page_number == 1 else None,
+        shelf=asset_suggestions.suggested_next(request_context(), require_history=True) if page_number == 1 else None,
     )
 
 
@@ -45,18 +47,19 @@ def _render_asset(asset, form, status: int = 200, limited: asset_leads.RateLimit
     headers = {"Retry-After": str(limited.retry_after)} if limited else None
     return _render_and_commit(
         "resources/asset.html", status, headers, asset=asset, form=form, limited=limited,
-        unlocked=assets.has_submitted(asset), shelf=asset_suggestions.suggested_next(context=asset),
+        unlocked=assets.has_submitted(request_context(), asset),
+        shelf=asset_suggestions.suggested_next(request_context(), context=asset),
     )
 
 
 @bp.route("/<id:asset_id>", methods=["GET", "POST"])
 def asset(asset_id: int):
-    item = assets.asset_or_404(asset_id)
+    item = or_404(assets.active_asset(asset_id))
     form = _new_form()
     if form.validate_on_submit():
         details = asset_leads.LeadDetails(form.name.data, form.email.data, form.company.data, form.consent.data)
         try:
-            asset_leads.submit_lead(item, details)
+            asset_leads.submit_lead(request_context(), item, details)
         except asset_leads.RateLimited as limited:
             return _render_asset(item, form, 429, limited)
         db.session.commit()
@@ -64,19 +67,19 @@ def asset(asset_id: int):
         return redirect(url_for("resources.read", asset_id=item.id))
     if request.method == "POST":
         return _render_asset(item, form, 422)
-    assets.track_asset_view(item)
+    assets.track_asset_view(request_context(), item)
     return _render_asset(item, form)
 
 
 @bp.get("/<id:asset_id>/read")
 def read(asset_id: int):
-    item = assets.asset_or_404(asset_id)
-    if not assets.has_submitted(item):
+    item = or_404(assets.active_asset(asset_id))
+    if not assets.has_submitted(request_context(), item):
         flash("Fill in the short form to get this resource.", "info")
         return redirect(url_for("resources.asset", asset_id=item.id))
     return _render_and_commit(
         "resources/read.html", asset=item, paragraphs=[p.strip() for p in item.body.split("\n\n") if p.strip()],
-        shelf=asset_suggestions.suggested_next(context=item),
+        shelf=asset_suggestions.suggested_next(request_context(), context=item),
     )
 
 
@@ -85,10 +88,10 @@ def download(asset_id: int):
     """The asset's file, for a visitor who submitted its form. Files live under
     ``ASSET_FILES_DIR`` (default ``<instance>/assets``); ``send_from_directory`` refuses any
     path that would leave it."""
-    item = assets.asset_or_404(asset_id)
+    item = or_404(assets.active_asset(asset_id))
     if not item.file_path:
         abort(404)
-    if not assets.has_submitted(item):
+    if not assets.has_submitted(request_context(), item):
         return redirect(url_for("resources.asset", asset_id=item.id))
     folder = current_app.config.get("ASSET_FILES_DIR") or str(Path(current_app.instance_path) / "assets")
     return send_from_directory(folder, item.file_path, as_attachment=True)

@@ -17,7 +17,9 @@ from sqlalchemy import func, select
 
 from storefront.extensions import db
 from storefront.models import Category, Customer, Order, OrderLine, Product, TrainingRun
-from storefront.recommendations import widgets as recommendations
+from storefront.recommendations import pages as recommendations
+from storefront.recommendations.fill import WidgetResult
+from storefront.recommendations.holder import current_version
 from storefront.segments.serving import SEGMENTS_EXTRA, customer_key, segments_for
 from storefront.segments.training import summarise
 
@@ -76,7 +78,7 @@ def _run_of(version: str) -> TrainingRun | None:
 
 def overview() -> CustomersOverview:
     """The served version's segments, numbers and artifact, or the reason there are none."""
-    served = recommendations.current_version()
+    served = current_version()
     if served is None:
         return CustomersOverview(None, problem="No model version is served yet. " + TRAIN_FIRST)
     page = CustomersOverview(served.version, segments=segments_for(served))
@@ -141,7 +143,7 @@ class CustomerDetail:
     has_vector: bool = False
     neighbours: list[Neighbour] = field(default_factory=list)
     purchases: list[Purchase] = field(default_factory=list)  # newest first, for judging the neighbours
-    widget: recommendations.WidgetResult | None = None
+    widget: WidgetResult | None = None
     problem: str | None = None
 
 
@@ -179,13 +181,11 @@ def customer_detail(customer: Customer) -> CustomerDetail:
     """One customer as the segments see them, and what the widget would show them now (the
     widget is computed exactly as for their own page, but no impression is recorded)."""
     orders = db.session.scalar(select(func.count()).select_from(Order).where(Order.customer_id == customer.id))
-    served = recommendations.current_version()
+    served = current_version()
     segments = segments_for(served)
     detail = CustomerDetail(customer, int(orders or 0), served.version if served else None)
     detail.purchases = _purchases(customer.id)
-    detail.widget = recommendations.customers_like_you(
-        "customers_like_you", ask=recommendations.customer_ask(customer.id)
-    )
+    detail.widget = recommendations.customer_preview(customer.id)
     if segments is None:
         detail.problem = "The served version has no customer segments. " + TRAIN_FIRST
         return detail

@@ -8,6 +8,7 @@ from storefront.models import Campaign
 from storefront.campaigns import banner as campaigns
 from storefront.tracking import impressions
 from storefront.shop import bp
+from storefront.web.context import request_context
 
 
 def _target_url(campaign: Campaign) -> str:
@@ -25,6 +26,6 @@ def promotion(campaign_id: int):
     target = _target_url(campaign)
     # ?ri=<impression>: a click only when it names this campaign's banner shown to this
     # shopper; anything else still leads to the offer, it just proves nothing.
-    impressions.record_banner_click(campaign.id, request.args.get("ri"))
+    impressions.record_banner_click(request_context(), campaign.id, request.args.get("ri"))
     db.session.commit()
     return redirect(target)

@@ -6,19 +6,20 @@ from datetime import UTC, datetime
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from storefront.extensions import db
-from storefront.orders import accounts
-from storefront.resources import suggestions as asset_suggestions
 from storefront.campaigns import banner as campaigns
 from storefront.catalog import listings as catalog
-from storefront.orders import checkout
-from storefront.tracking import impressions
-from storefront.tracking import events as tracking
-from storefront.recommendations import pages as widgets
-from storefront.orders import cart as cart_service
 from storefront.catalog.placeholders import category_svg
-from storefront.tracking.visitors import current_visitor
+from storefront.extensions import db
+from storefront.orders import accounts, checkout
+from storefront.orders import cart as cart_service
+from storefront.recommendations import pages as widgets
+from storefront.resources import suggestions as resource_suggestions
 from storefront.shop import bp
+from storefront.tracking import events as tracking
+from storefront.tracking import impressions
+from storefront.tracking.visitors import visitor_of
+from storefront.web.context import request_context
+from storefront.web.errors import or_404
 from storefront.shop.forms import AddToCartForm, CheckoutForm, RemoveFromCartForm, UpdateCartForm
 
 
@@ -42,20 +43,22 @@ def _render_and_commit(template: str, status: int = 200, **context):
 
 @bp.get("/")
 def home():
+    ctx = request_context()
     return _render_and_commit(
-        "shop/home.html", banner=campaigns.home_banner(), widget=widgets.home(), newest=catalog.newest_products(8),
-        resources_shelf=asset_suggestions.suggested_next(require_history=True),
+        "shop/home.html", banner=campaigns.home_banner(ctx), widget=widgets.home(ctx),
+        newest=catalog.newest_products(8),
+        resources_shelf=resource_suggestions.suggested_next(ctx, require_history=True),
     )
 
 
 @bp.get("/c/<slug>")
 def category(slug: str):
-    node = catalog.category_by_slug_or_404(slug)
+    node = or_404(catalog.category_by_slug(slug))
     sort = request.args.get("sort", catalog.DEFAULT_SORT)
     if sort not in catalog.SORTS:
         sort = catalog.DEFAULT_SORT
     page = catalog.listing(node, sort, _page(), current_app.config["PRODUCTS_PER_PAGE"])
-    widget = widgets.category_page(node) if page.page == 1 else None  # a shelf atop the listing
+    widget = widgets.category_page(request_context(), node) if page.page == 1 else None  # a shelf atop the listing
     return _render_and_commit(
         "shop/category.html", category=node, page=page, sort=sort, sorts=catalog.SORTS, widget=widget
     )
@@ -63,16 +66,17 @@ def category(slug: str):
 
 def _render_product(product, form: AddToCartForm, status: int = 200):
     return _render_and_commit(
-        "shop/product.html", status, product=product, form=form, widgets=widgets.product_page(product)
+        "shop/product.html", status, product=product, form=form, widgets=widgets.product_page(request_context(), product)
     )
 
 
 @bp.get("/products/<id:product_id>")
 def product(product_id: int):
-    item = catalog.product_or_404(product_id)
-    tracking.track_view(item)
+    item = or_404(catalog.active_product(product_id))
+    ctx = request_context()
+    tracking.track_view(ctx, item)
     # ?ri=<impression>&rp=<position>: the shopper came from a recommendation widget.
-    impressions.record_click(item, request.args.get("ri"), request.args.get("rp"))
+    impressions.record_click(ctx, item, request.args.get("ri"), request.args.get("rp"))
     return _render_product(item, AddToCartForm())
 
 
@@ -84,7 +88,8 @@ def search():
 
 
 def _render_cart(status: int = 200):
-    return _render_and_commit("shop/cart.html", status, summary=cart_service.summary(), widget=widgets.cart())
+    return _render_and_commit("shop/cart.html", status, summary=cart_service.summary(request_context()),
+                              widget=widgets.cart(request_context()))
 
 
 @bp.get("/cart")
@@ -99,17 +104,17 @@ def _cart_page_with_error(message: str):
 
 @bp.post("/cart/add/<id:product_id>")
 def add_to_cart(product_id: int):
-    item = catalog.product_or_404(product_id)
+    item = or_404(catalog.active_product(product_id))
     form = AddToCartForm()
     if not form.validate_on_submit():
         return _render_product(item, form, 422)
     try:
-        cart_service.add(item, form.quantity.data)
+        cart_service.add(request_context(), item, form.quantity.data)
     except cart_service.CartError as error:
         db.session.rollback()
         flash(str(error), "error")  # the form itself is hidden when the product is out of stock
         form.quantity.errors = [str(error)]
-        return _render_product(catalog.product_or_404(product_id), form, 422)
+        return _render_product(or_404(catalog.active_product(product_id)), form, 422)
     db.session.commit()
     flash(f"Added {item.name} to your cart.", "success")
     return redirect(url_for("shop.cart"))
@@ -121,7 +126,7 @@ def update_cart(product_id: int):
     if not form.validate_on_submit():
         return _cart_page_with_error(next(iter(form.errors.values()))[0])
     try:
-        cart_service.set_quantity(product_id, form.quantity.data)
+        cart_service.set_quantity(request_context(), product_id, form.quantity.data)
     except cart_service.CartError as error:
         db.session.rollback()
         return _cart_page_with_error(str(error))
@@ -133,7 +138,7 @@ def update_cart(product_id: int):
 def remove_from_cart(product_id: int):
     RemoveFromCartForm().validate_on_submit()  # CSRF is checked globally; nothing else to read
     try:
-        cart_service.remove(product_id)
+        cart_service.remove(request_context(), product_id)
     except cart_service.CartError as error:
         db.session.rollback()
         return _cart_page_with_error(str(error))
@@ -157,7 +162,7 @@ def _expiry_in_past(expiry: str) -> bool:
 
 @bp.route("/checkout", methods=["GET", "POST"])
 def checkout_page():
-    summary = cart_service.summary()
+    summary = cart_service.summary(request_context())
     if not summary.items and request.method == "GET":
         flash("Your cart is empty.", "info")
         return redirect(url_for("shop.cart"))
@@ -172,11 +177,11 @@ def checkout_page():
                 postcode=form.postcode.data.strip(), country=form.country.data.strip(),
             )
             try:
-                order = checkout.place_order(details, form.card_number.data)
+                order = checkout.place_order(request_context(), details, form.card_number.data)
             except checkout.CheckoutError as error:
                 db.session.rollback()
                 flash(str(error), "error")
-                return render_template("shop/checkout.html", form=form, summary=cart_service.summary()), 422
+                return render_template("shop/checkout.html", form=form, summary=cart_service.summary(request_context())), 422
             db.session.commit()
             return redirect(url_for("shop.order_confirmation", reference=order.reference))
     status = 422 if request.method == "POST" else 200
@@ -185,7 +190,7 @@ def checkout_page():
 
 @bp.get("/orders/<reference>")
 def order_confirmation(reference: str):
-    visitor = current_visitor(create=False)
+    visitor = visitor_of(request_context(), create=False)
     customer = current_user if current_user.is_authenticated else None
     order = accounts.order_for(customer, visitor.id if visitor else None, reference)
     if order is None:
@@ -195,7 +200,7 @@ def order_confirmation(reference: str):
 
 @bp.get("/img/category/<slug>.svg")
 def category_image(slug: str):
-    node = catalog.category_by_slug_or_404(slug)
+    node = or_404(catalog.category_by_slug(slug))
     response = Response(category_svg(node.name, node.slug), mimetype="image/svg+xml")
     response.cache_control.public = True
     response.cache_control.max_age = 86400

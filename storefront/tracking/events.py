@@ -1,28 +1,27 @@
 """The one way events enter the database.
 
-Every view, cart change and purchase goes through ``track``; it skips crawlers, classifies the
-device from the user agent (cached: the same few agents repeat all day), stamps the browsing
-session and the customer, and adds the row to the unit of work (the caller commits).
+Every view, cart change and purchase goes through ``track``; it skips crawlers, stamps the
+device, the browsing session and the customer from the request context, and adds the row to the
+unit of work (the caller commits). ``classify_user_agent`` (cached: the same few agents repeat
+all day) is what the web boundary uses to tell the device.
 """
 from __future__ import annotations
 
 import re
-import secrets
 import time
 from functools import lru_cache
 from typing import Any
 
-from flask import current_app, has_request_context, request, session
-from flask_login import current_user
+from flask import current_app
 from sqlalchemy import insert, update
 from user_agents import parse as parse_user_agent
 
 from storefront.extensions import db
 from storefront.models import EVENT_TYPES, VIEW, Customer, Event, Product, Visitor
 from storefront.models.common import utcnow
-from storefront.tracking.visitors import current_visitor
+from storefront.tracking.context import RequestContext
+from storefront.tracking.visitors import visitor_of
 
-SESSION_IDLE_SECONDS = 30 * 60  # a new browsing session starts after 30 idle minutes
 _INSERT_EVENT = insert(Event.__table__)  # one statement, compiled once, parameters per call
 
 
@@ -49,27 +48,8 @@ def classify_user_agent(user_agent: str) -> str:
     return "desktop"
 
 
-def request_device() -> str:
-    return classify_user_agent(request.headers.get("User-Agent", "")[:512])
-
-
-def is_bot_request() -> bool:
-    return has_request_context() and request_device() == "bot"
-
-
-def browsing_session_id() -> str:
-    """A short-lived id grouping one visit's events; renewed after 30 idle minutes."""
-    now = int(time.time())
-    sid, last = session.get("sid"), session.get("sid_at", 0)
-    if not sid or now - last > SESSION_IDLE_SECONDS:
-        sid = secrets.token_hex(8)
-        session["sid"] = sid
-    if now - last > 60 or session.get("sid") != sid:  # avoid rewriting the cookie every request
-        session["sid_at"] = now
-    return sid
-
-
 def track(
+    ctx: RequestContext,
     event_type: str,
     product: Product | None = None,
     *,
@@ -91,10 +71,10 @@ def track(
     """
     if event_type not in EVENT_TYPES:
         raise ValueError(f"Unknown event type {event_type!r}; known: {sorted(EVENT_TYPES)}")
-    if is_bot_request():
-        return False
-    visitor = current_visitor(create=True)
-    customer_id = current_user.id if current_user.is_authenticated else visitor.customer_id
+    if ctx.is_bot or ctx.visitor_token is None:
+        return False  # crawlers are not feedback; outside a browser there is nobody to log
+    visitor = visitor_of(ctx, create=True)
+    customer_id = ctx.customer_id if ctx.logged_in else visitor.customer_id
     db.session.execute(
         _INSERT_EVENT,
         {
@@ -106,15 +86,15 @@ def track(
             "asset_id": asset_id,
             "type": event_type,
             "occurred_at": utcnow(),
-            "session_id": browsing_session_id(),
-            "device": request_device(),
+            "session_id": ctx.session_id,
+            "device": ctx.device,
             "properties": properties or None,
         },
     )
     return True
 
 
-def is_reload(slot: str, object_id: int) -> bool:
+def is_reload(ctx: RequestContext, slot: str, object_id: int) -> bool:
     """Whether this browser viewed ``object_id`` within VIEW_DEDUP_SECONDS; remembers this view.
 
     The last view per ``slot`` (products, assets...) is kept in the signed session cookie, not
@@ -122,18 +102,19 @@ def is_reload(slot: str, object_id: int) -> bool:
     cost more than the insert.
     """
     now = time.time()
-    last_id, last_at = session.get(slot, (None, 0.0))
+    memory = ctx.browser_memory
+    last_id, last_at = memory.get(slot, (None, 0.0))
     if last_id == object_id and now - last_at < current_app.config["VIEW_DEDUP_SECONDS"]:
         return True
-    session[slot] = (object_id, now)
+    memory[slot] = (object_id, now)
     return False
 
 
-def track_view(product: Product) -> bool:
+def track_view(ctx: RequestContext, product: Product) -> bool:
     """Log a product view unless this browser viewed the same product moments ago (a reload)."""
-    if is_bot_request() or is_reload("last_view", product.id):
+    if ctx.is_bot or is_reload(ctx, "last_view", product.id):
         return False
-    return track(VIEW, product)
+    return track(ctx, VIEW, product)
 
 
 def attach_visitor(visitor: Visitor, customer: Customer) -> None:

@@ -1,7 +1,7 @@
 """Who a "user" is for the recommenders.
 
 A logged-in customer is one user across all their browsers; an anonymous browser is a user of
-its own. Training (storefront.training.job) and serving (storefront.recommendations.widgets) must agree on
+its own. Training (storefront.training.job) and serving (storefront.recommendations) must agree on
 these ids, so both call ``ml_user_id``.
 """
 from __future__ import annotations

@@ -11,15 +11,16 @@ bad query string must never cost the shopper the page.
 """
 from __future__ import annotations
 
-from flask import has_request_context, session
+from collections.abc import Sequence
+
 from sqlalchemy import insert
 
 from storefront.extensions import db
 from storefront.models import CLICK, Impression, Product
 from storefront.models.common import utcnow
 from storefront.tracking import events as tracking
-from storefront.recommendations.rules import Shopper, current_shopper
-from storefront.recommendations.widgets import WidgetResult
+from storefront.tracking.context import RequestContext, Shopper
+from storefront.tracking.visitors import shopper_of
 
 _INSERT_IMPRESSION = insert(Impression.__table__)  # compiled once, like tracking's event insert
 MAX_IMPRESSION_ID = 2**63 - 1  # BIGINT: a larger id cannot exist and would overflow the query
@@ -30,35 +31,36 @@ _STRATEGY_LENGTH = Impression.__table__.c.strategy.type.length
 BANNER_WIDGET = "home_banner"  # the home page's promotion slot (storefront.campaigns.banner)
 
 
-def record(result: WidgetResult) -> WidgetResult:
-    """Store one impression for a widget about to be shown (not for bots, not when empty).
+def record_widget(
+    ctx: RequestContext, *, widget: str, strategy: str, items: Sequence[int], model_version: str | None = None,
+    context_product_id: int | None = None, ranking: str | None = None,
+) -> int | None:
+    """Store one impression for a widget about to be shown; its id, or None (a bot, an empty
+    widget, or no browser: the admin's preview of a customer's widget records nothing).
 
     The visitor row is not created for it: visitors stay lazy (a one-page bounce writes only
     its impression). An anonymous browser's impression is tied to its browsing session instead,
-    which is what ``record_click`` checks.
+    which is what ``record_click`` checks. ``ranking`` is which ordering an experiment showed
+    (``retrieval`` / ``ctr``).
     """
-    if not result.products or not has_request_context() or tracking.is_bot_request():
-        return result
-    result.impression_id = _insert(
-        widget=result.widget, strategy=result.strategy, model_version=result.model_version,
-        context_product_id=result.context_product_id, items=[product.id for product in result.products],
-        ranking=result.ranking,  # which ordering an experiment showed ("retrieval" / "ctr")
-    )
-    return result
-
-
-def record_banner(campaign_id: int, strategy: str, ranking: str | None = None) -> int | None:
-    """Store one ``home_banner`` impression of a campaign; its id, or None for a bot (or outside
-    a request). A banner shows no products: ``items`` is empty, ``campaign_id`` says what."""
-    if not has_request_context() or tracking.is_bot_request():
+    if not items or ctx.is_bot or ctx.visitor_token is None:
         return None
-    return _insert(widget=BANNER_WIDGET, strategy=strategy, items=[], campaign_id=campaign_id, ranking=ranking)
+    return _insert(ctx, widget=widget, strategy=strategy, items=list(items), model_version=model_version,
+                   context_product_id=context_product_id, ranking=ranking)
 
 
-def _insert(*, widget: str, strategy: str, items: list[int], model_version: str | None = None,
+def record_banner(ctx: RequestContext, campaign_id: int, strategy: str, ranking: str | None = None) -> int | None:
+    """Store one ``home_banner`` impression of a campaign; its id, or None for a bot (or with no
+    browser). A banner shows no products: ``items`` is empty, ``campaign_id`` says what."""
+    if ctx.is_bot or ctx.visitor_token is None:
+        return None
+    return _insert(ctx, widget=BANNER_WIDGET, strategy=strategy, items=[], campaign_id=campaign_id, ranking=ranking)
+
+
+def _insert(ctx: RequestContext, *, widget: str, strategy: str, items: list[int], model_version: str | None = None,
             context_product_id: int | None = None, campaign_id: int | None = None,
             ranking: str | None = None) -> int:
-    shopper = current_shopper()
+    shopper = shopper_of(ctx)
     inserted = db.session.execute(
         _INSERT_IMPRESSION,
         {
@@ -69,8 +71,8 @@ def _insert(*, widget: str, strategy: str, items: list[int], model_version: str 
             "model_version": model_version,
             "context_product_id": context_product_id,
             "items": items,
-            "device": tracking.request_device(),
-            "session_id": tracking.browsing_session_id(),
+            "device": ctx.device,
+            "session_id": ctx.session_id,
             "created_at": utcnow(),
             "campaign_id": campaign_id,
             "ranking": ranking,
@@ -98,31 +100,32 @@ def _shown_to(impression: Impression, shopper: Shopper) -> bool:
         impression.visitor_id is None
         and impression.customer_id is None
         and bool(impression.session_id)
-        and impression.session_id == tracking.browsing_session_id()
+        and impression.session_id == shopper.session_id
     )
 
 
-def shown_impression(impression_param: str | None) -> Impression | None:
+def shown_impression(ctx: RequestContext, impression_param: str | None) -> Impression | None:
     """The impression a link's ``ri`` parameter names, if it is a valid one for this request:
     a well-formed id of an existing impression shown to this shopper, and not a bot asking."""
     impression_id = _number(impression_param, MAX_IMPRESSION_ID)
-    if not impression_id or tracking.is_bot_request():
+    if not impression_id or ctx.is_bot:
         return None
     impression = db.session.get(Impression, impression_id)
-    if impression is None or not _shown_to(impression, current_shopper()):
+    if impression is None or not _shown_to(impression, shopper_of(ctx)):
         return None
     return impression
 
 
-def _first_follow(impression_id: int, position: int | None) -> bool:
+def _first_follow(ctx: RequestContext, impression_id: int, position: int | None) -> bool:
     """Whether this is the first time this browser follows this link (a reload is not)."""
-    if session.get("last_click") == (impression_id, position):
+    memory = ctx.browser_memory
+    if memory.get("last_click") == (impression_id, position):
         return False
-    session["last_click"] = (impression_id, position)
+    memory["last_click"] = (impression_id, position)
     return True
 
 
-def record_click(product: Product, impression_param: str | None, position_param: str | None) -> bool:
+def record_click(ctx: RequestContext, product: Product, impression_param: str | None, position_param: str | None) -> bool:
     """Record a ``click`` on ``product`` from a widget link if the parameters are valid.
 
     Returns whether a click was recorded. Call it after the page's view was tracked, so the
@@ -131,29 +134,29 @@ def record_click(product: Product, impression_param: str | None, position_param:
     position = _number(position_param, MAX_POSITION)
     if position is None:
         return False
-    impression = shown_impression(impression_param)
+    impression = shown_impression(ctx, impression_param)
     if impression is None:
         return False
     items = impression.items if isinstance(impression.items, list) else []
     if position >= len(items) or items[position] != product.id:
         return False
-    if not _first_follow(impression.id, position):
+    if not _first_follow(ctx, impression.id, position):
         return False  # a reload of the page the link opened, not a second click
     return tracking.track(
-        CLICK, product, impression_id=impression.id,
+        ctx, CLICK, product, impression_id=impression.id,
         properties={"position": position, "widget": impression.widget},
     )
 
 
-def record_banner_click(campaign_id: int, impression_param: str | None) -> bool:
+def record_banner_click(ctx: RequestContext, campaign_id: int, impression_param: str | None) -> bool:
     """Record a ``click`` (no product) on a campaign's banner if ``ri`` names a banner
     impression of this campaign shown to this shopper, and this is not a repeat."""
-    impression = shown_impression(impression_param)
+    impression = shown_impression(ctx, impression_param)
     if impression is None or impression.widget != BANNER_WIDGET or impression.campaign_id != campaign_id:
         return False
-    if not _first_follow(impression.id, None):
+    if not _first_follow(ctx, impression.id, None):
         return False
     return tracking.track(
-        CLICK, None, impression_id=impression.id,
+        ctx, CLICK, None, impression_id=impression.id,
         properties={"position": 0, "widget": BANNER_WIDGET, "campaign_id": campaign_id},
     )

@@ -1,60 +1,36 @@
-"""Visitor identity: a long-lived signed cookie names the browser, a row holds it in the DB.
+"""Visitor rows: the database side of a browser's identity.
 
-The cookie carries a random token signed with the app secret (so nobody can pose as another
-visitor by editing it). The ``Visitor`` row is created lazily, the first time something needs
-it (an event, a cart), so crawlers and one-page bounces do not fill the table.
+The web boundary reads (or mints) the browser's signed-cookie token (``storefront.web.context``);
+here the token becomes a ``Visitor`` row. The row is created lazily, the first time something
+needs it (an event, a cart), so crawlers and one-page bounces do not fill the table. Both
+lookups are remembered in the request context's ``memo``: a page asks many times.
 """
 from __future__ import annotations
 
-import secrets
-
-from flask import Flask, current_app, g, request
-from flask.wrappers import Response
-from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from storefront.extensions import db
 from storefront.models import Visitor
+from storefront.tracking.context import RequestContext, Shopper
 
-_SALT = "storefront.visitor"
-
-
-def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=_SALT)
+_ABSENT = object()  # looked up, no row yet (a create=False lookup need not ask again)
 
 
-def _read_token() -> str | None:
-    raw = request.cookies.get(current_app.config["VISITOR_COOKIE_NAME"])
-    if not raw:
+def visitor_of(ctx: RequestContext, create: bool = True) -> Visitor | None:
+    """The ``Visitor`` row of this request's browser, created on first need when ``create``.
+    None outside a browser (no token), or when absent and not ``create``."""
+    known = ctx.memo.get("visitor")
+    if isinstance(known, Visitor) or (known is _ABSENT and not create):
+        return known if known is not _ABSENT else None
+    if ctx.visitor_token is None:
         return None
-    try:
-        token = _serializer().loads(raw)
-    except BadSignature:
-        return None
-    return token if isinstance(token, str) and 16 <= len(token) <= 64 else None
-
-
-def visitor_token() -> str:
-    """This browser's token; a new one (sent back as a cookie) if it had none."""
-    if "visitor_token" not in g:
-        token = _read_token()
-        if token is None:
-            token = secrets.token_hex(16)
-            g.set_visitor_cookie = True
-        g.visitor_token = token
-    return g.visitor_token
-
-
-def current_visitor(create: bool = True) -> Visitor | None:
-    """The ``Visitor`` row of this request, created on first need when ``create``."""
-    if "visitor" in g and g.visitor is not None:
-        return g.visitor
-    token = visitor_token()
-    visitor = db.session.scalar(select(Visitor).where(Visitor.token == token))
+    visitor = db.session.scalar(select(Visitor).where(Visitor.token == ctx.visitor_token))
     if visitor is None and create:
-        visitor = _insert_visitor(token)
-    g.visitor = visitor
+        visitor = _insert_visitor(ctx.visitor_token)
+    ctx.memo["visitor"] = visitor if visitor is not None else _ABSENT
+    if visitor is not None:
+        ctx.memo.pop("shopper", None)  # a shopper resolved before the row existed is stale
     return visitor
 
 
@@ -69,19 +45,18 @@ def _insert_visitor(token: str) -> Visitor:
         return db.session.scalars(select(Visitor).where(Visitor.token == token)).one()
 
 
-def _set_cookie(response: Response) -> Response:
-    if g.get("set_visitor_cookie"):
-        config = current_app.config
-        response.set_cookie(
-            config["VISITOR_COOKIE_NAME"],
-            _serializer().dumps(g.visitor_token),
-            max_age=config["VISITOR_COOKIE_MAX_AGE"],
-            httponly=True,
-            samesite="Lax",
-            secure=bool(config.get("SESSION_COOKIE_SECURE")),
-        )
-    return response
+def shopper_of(ctx: RequestContext) -> Shopper:
+    """The shopper of this request; never creates a visitor row (widgets only read)."""
+    shopper = ctx.memo.get("shopper")
+    if shopper is None:
+        visitor = visitor_of(ctx, create=False)
+        if ctx.customer_id is not None:
+            ids = (visitor.id if visitor else None, ctx.customer_id, True)
+        elif visitor is None:
+            ids = (None, None, False)
+        else:
+            ids = (visitor.id, visitor.customer_id, False)
+        shopper = Shopper(*ids, device=ctx.device, session_id=ctx.session_id)
+        ctx.memo["shopper"] = shopper
+    return shopper
 
-
-def register_visitor_cookie(app: Flask) -> None:
-    app.after_request(_set_cookie)

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from typing import TypeVar
+
+from flask import Flask, abort, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
@@ -91,3 +93,13 @@ def register_error_pages(app: Flask) -> None:
         db.session.rollback()  # never leave a half-done unit of work behind
         log.exception("Unhandled error on %s %s", request.method, request.path)
         return render_error(500, "We hit an unexpected error. It has been logged; please try again.")
+
+
+T = TypeVar("T")
+
+
+def or_404(found: T | None) -> T:
+    """What a service found, or the 404 page: services return None for "not found"."""
+    if found is None:
+        abort(404)
+    return found

@@ -12,6 +12,7 @@ from storefront.extensions import db
 
 from storefront.catalog import listings as catalog
 from storefront.orders import cart as cart_service
+from storefront.web.context import request_context
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ def register_template_helpers(app: Flask) -> None:
     def shop_context() -> dict:
         # Navigation and cart badge: lazy callables, and safe ones, because the error pages
         # use the same layout and must render even when the database is what failed.
-        return {"nav_departments": _safe(catalog.departments, list), "cart_summary": _safe(cart_service.summary, cart_service.CartSummary.empty)}
+        return {"nav_departments": _safe(catalog.departments, list), "cart_summary": _safe(lambda: cart_service.summary(request_context()), cart_service.CartSummary.empty)}
 
 
 def _safe(function, fallback):

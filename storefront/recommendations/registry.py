@@ -1,0 +1,112 @@
+"""Every recommendation widget, declared as data: one ``WidgetSpec`` per widget.
+
+A spec names the widget (as stored on its impressions), its title, the chain of strategy steps
+that fill it (``storefront.recommendations.steps``), the pages it is placed on, who it is for,
+and the sentence that explains to the shopper why they see it. Pages (``pages``), the JSON API,
+the impressions and the admin's click-through table all read this one registry.
+
+Adding a widget: write its steps (or reuse some), add a ``WidgetSpec`` below with its
+placement, and render it: pages that list their widgets (the product page) show it at once;
+elsewhere one template call, ``{{ widget_shelf(result) }}``, puts it on the page.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from storefront.recommendations import steps
+from storefront.recommendations.steps import Step
+
+# Who a widget is for, on the page it is placed on.
+ANYONE = "anyone"
+LOGGED_IN = "logged_in"  # a customer: an anonymous browser is nobody's neighbour
+WITH_HISTORY = "with_history"  # the shopper has recent events (the page loads them)
+WITHOUT_HISTORY = "without_history"
+
+# Placements: the pages (and API endpoints) widgets appear on.
+HOME, PRODUCT, CART, CATEGORY, ACCOUNT, API_USER, API_ITEM = (
+    "home", "product", "cart", "category", "account", "api_user", "api_item")
+
+
+@dataclass(frozen=True)
+class WidgetSpec:
+    name: str  # stored on impressions (<= 32 characters): placement first, then the widget
+    title: str  # may hold "{category}" (the category page's name)
+    steps: tuple[Step, ...]  # tried in order, each for what is still missing
+    placement: str
+    explanation: str  # why the shopper sees it, shown under the title
+    audience: str = ANYONE
+    uses_recent: bool = False  # needs the shopper's recent events (one query per page)
+    skip_bought: bool = False  # leave out what the shopper bought even when re-buys are allowed
+    # Skip what the page's earlier widgets show (two shelves of the same fallback would be the
+    # same shelf twice); off for a memory aid like "Recently viewed", which lists what it lists.
+    distinct_on_page: bool = True
+
+    def title_for(self, category_name: str | None = None) -> str:
+        return self.title.format(category=category_name or "")
+
+
+FOR_YOU_STEPS = (steps.model_for_user, steps.in_recent_categories, steps.trending, steps.newest)
+TRENDING_STEPS = (steps.model_trending, steps.trending, steps.newest)
+ALSO_BOUGHT_STEPS = (steps.item_model("also_bought"), steps.same_category, steps.trending, steps.newest)
+SIMILAR_STEPS = (steps.item_model("similar_items"), steps.same_category, steps.trending, steps.newest)
+CATEGORY_STEPS = (steps.model_trending_in_category, steps.in_category)
+CUSTOMERS_LIKE_YOU_STEPS = (steps.customers_like_you, steps.segment_best_sellers, steps.trending, steps.newest)
+
+FOR_YOU_TITLE, FOR_YOU_WHY = "Recommended for you", "Picked for you from what you viewed, added to your cart and bought."
+TRENDING_TITLE, TRENDING_WHY = "Trending now", "What shoppers are looking at and buying right now."
+ALSO_BOUGHT_TITLE = "Customers who bought this also bought"
+ALSO_BOUGHT_WHY = "Often bought by the customers who bought this item."
+SIMILAR_TITLE, SIMILAR_WHY = "Similar items", "Items shoppers treat as alternatives to this one."
+LIKE_YOU_TITLE = "Customers like you also bought"
+LIKE_YOU_WHY = "Bought by customers whose orders look like yours."
+
+WIDGETS: tuple[WidgetSpec, ...] = (
+    # home: one shelf, personal once the shopper has any history
+    WidgetSpec("home_for_you", FOR_YOU_TITLE, FOR_YOU_STEPS, HOME, FOR_YOU_WHY,
+               audience=WITH_HISTORY, uses_recent=True),
+    WidgetSpec("home_trending", TRENDING_TITLE, TRENDING_STEPS, HOME, TRENDING_WHY,
+               audience=WITHOUT_HISTORY, uses_recent=True),
+    # product page, in this order; none repeats a product of an earlier one
+    WidgetSpec("product_also_bought", ALSO_BOUGHT_TITLE, ALSO_BOUGHT_STEPS, PRODUCT, ALSO_BOUGHT_WHY),
+    WidgetSpec("product_similar", SIMILAR_TITLE, SIMILAR_STEPS, PRODUCT, SIMILAR_WHY),
+    # The same name on the product and the account page (the impression's context product
+    # tells them apart): it is one widget, measured as one.
+    WidgetSpec("customers_like_you", LIKE_YOU_TITLE, CUSTOMERS_LIKE_YOU_STEPS, PRODUCT, LIKE_YOU_WHY,
+               audience=LOGGED_IN, skip_bought=True),
+    WidgetSpec("product_recently_viewed", "Recently viewed", (steps.recently_viewed,), PRODUCT,
+               "The items you looked at lately, newest first.", audience=WITH_HISTORY, uses_recent=True,
+               distinct_on_page=False),
+    WidgetSpec("cart_for_you", FOR_YOU_TITLE, FOR_YOU_STEPS, CART, FOR_YOU_WHY, uses_recent=True),
+    WidgetSpec("category_trending", "Trending in {category}", CATEGORY_STEPS, CATEGORY,
+               "Gaining interest in this category lately."),
+    WidgetSpec("customers_like_you", LIKE_YOU_TITLE, CUSTOMERS_LIKE_YOU_STEPS, ACCOUNT, LIKE_YOU_WHY,
+               audience=LOGGED_IN, skip_bought=True),
+    WidgetSpec("api_user", FOR_YOU_TITLE, FOR_YOU_STEPS, API_USER, FOR_YOU_WHY, uses_recent=True),
+    WidgetSpec("api_similar", SIMILAR_TITLE, SIMILAR_STEPS, API_ITEM, SIMILAR_WHY),
+    WidgetSpec("api_bought", ALSO_BOUGHT_TITLE, ALSO_BOUGHT_STEPS, API_ITEM, ALSO_BOUGHT_WHY),
+)
+
+#: ``/api/v1/items/<id>/recommendations?kind=``: the kinds and their widgets.
+API_ITEM_KINDS = {"similar": "api_similar", "bought": "api_bought"}
+
+
+def placed_on(placement: str) -> list[WidgetSpec]:
+    """The widgets of one page, in the order they are filled and shown."""
+    return [spec for spec in WIDGETS if spec.placement == placement]
+
+
+def spec(name: str, placement: str | None = None) -> WidgetSpec:
+    """The widget called ``name`` (on ``placement``, for a name used on two pages)."""
+    for candidate in WIDGETS:
+        if candidate.name == name and (placement is None or candidate.placement == placement):
+            return candidate
+    raise KeyError(name)
+
+
+def titles() -> dict[str, str]:
+    """Widget name -> title, for the admin's click-through table."""
+    return {s.name: s.title.format(category="<category>") for s in WIDGETS}
+
+
+def explanations() -> dict[str, str]:
+    return {s.name: s.explanation for s in WIDGETS}

@@ -1,0 +1,45 @@
+"""Logging in and out at the web boundary: the session cookie and Flask-Login's state.
+
+The account's business (checking the password, moving this browser's cart and history to the
+customer) is ``storefront.orders.accounts``; what happens to the session is here, because only
+the web plumbing touches Flask's session.
+"""
+from __future__ import annotations
+
+from flask import current_app, g, session
+from flask_login import login_user, logout_user
+
+from storefront.models import Customer
+from storefront.orders import accounts
+from storefront.web.context import forget_request_context, request_context
+
+# What the session keeps across a login: the browsing-session id (one visit, before and after
+# logging in, for the analytics). The cart and the visitor's history live in the database under
+# the visitor cookie, which a login does not touch.
+KEPT_ON_LOGIN = ("sid", "sid_at")
+
+
+def renew_session(keep: tuple[str, ...] = ()) -> None:
+    """Start a new session (against session fixation): drop every key but ``keep``, CSRF token
+    included, so nothing set before the privilege change carries over. The session is a signed
+    cookie, so the browser gets a new value with the response."""
+    kept = {key: session[key] for key in keep if key in session}
+    session.clear()
+    session.update(kept)
+    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)  # Flask-WTF's per-request copy
+
+
+def sign_in(customer: Customer, remember: bool = False) -> None:
+    """Log the customer in, in a new session, and give them this browser's history and cart."""
+    accounts.adopt_browser(request_context(), customer)
+    renew_session(keep=KEPT_ON_LOGIN)
+    login_user(customer, remember=remember)
+    forget_request_context()  # the customer changed
+
+
+def sign_out() -> None:
+    """Log out and clear the session, keeping only Flask-Login's note to delete a "remember me"
+    cookie."""
+    logout_user()
+    renew_session(keep=("_remember",))
+    forget_request_context()

@@ -1,0 +1,105 @@
+"""The request context, built once per request from Flask's globals (the one place that does).
+
+:func:`request_context` reads the visitor cookie (minting a token for a new browser, sent back
+by an ``after_request`` hook), the logged-in customer, the device from the User-Agent, the
+browsing session from the signed session cookie and the client address, and hands services a
+frozen :class:`~storefront.tracking.context.RequestContext`. Views pass it on; services never
+look at the request themselves.
+"""
+from __future__ import annotations
+
+import secrets
+import time
+
+from flask import Flask, current_app, g, request, session
+from flask.wrappers import Response
+from flask_login import current_user
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from storefront.tracking.context import RequestContext
+from storefront.tracking.events import classify_user_agent
+
+_SALT = "storefront.visitor"
+SESSION_IDLE_SECONDS = 30 * 60  # a new browsing session starts after 30 idle minutes
+
+
+def request_context() -> RequestContext:
+    """This request's context, built on first use and shared by every service call after."""
+    ctx = g.get("request_context")
+    if ctx is None:
+        device = classify_user_agent(request.headers.get("User-Agent", "")[:512])
+        ctx = RequestContext(
+            visitor_token=_visitor_token(),
+            customer_id=current_user.id if current_user.is_authenticated else None,
+            device=device,
+            # Crawlers get no browsing session (nor a session cookie for one): they are not tracked.
+            session_id="" if device == "bot" else browsing_session_id(),
+            address=request.remote_addr or "unknown",
+            browser_memory=session,
+        )
+        g.request_context = ctx
+    return ctx
+
+
+def forget_request_context() -> None:
+    """After a login or logout, the customer changed: the next ``request_context`` rebuilds it."""
+    g.pop("request_context", None)
+
+
+def browsing_session_id() -> str:
+    """A short-lived id grouping one visit's events; renewed after 30 idle minutes."""
+    now = int(time.time())
+    sid, last = session.get("sid"), session.get("sid_at", 0)
+    if not sid or now - last > SESSION_IDLE_SECONDS:
+        sid = secrets.token_hex(8)
+        session["sid"] = sid
+    if now - last > 60 or session.get("sid") != sid:  # avoid rewriting the cookie every request
+        session["sid_at"] = now
+    return sid
+
+
+# -- the visitor cookie: a random token signed with the app secret (nobody can pose as another
+# visitor by editing it); the Visitor row behind it is storefront.tracking.visitors' business.
+
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=_SALT)
+
+
+def _read_token() -> str | None:
+    raw = request.cookies.get(current_app.config["VISITOR_COOKIE_NAME"])
+    if not raw:
+        return None
+    try:
+        token = _serializer().loads(raw)
+    except BadSignature:
+        return None
+    return token if isinstance(token, str) and 16 <= len(token) <= 64 else None
+
+
+def _visitor_token() -> str:
+    """This browser's token; a new one (sent back as a cookie) if it had none."""
+    token = _read_token()
+    if token is None:
+        token = secrets.token_hex(16)
+        g.new_visitor_token = token
+    return token
+
+
+def _set_visitor_cookie(response: Response) -> Response:
+    token = g.get("new_visitor_token")
+    if token:
+        config = current_app.config
+        response.set_cookie(
+            config["VISITOR_COOKIE_NAME"],
+            _serializer().dumps(token),
+            max_age=config["VISITOR_COOKIE_MAX_AGE"],
+            httponly=True,
+            samesite="Lax",
+            secure=bool(config.get("SESSION_COOKIE_SECURE")),
+        )
+    return response
+
+
+def register_request_context(app: Flask) -> None:
+    app.after_request(_set_visitor_cookie)

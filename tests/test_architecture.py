@@ -1,0 +1,62 @@
+"""The folder tree is the architecture: the layer rules of docs/ARCHITECTURE.md, checked."""
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+REQUEST_GLOBALS = {"request", "session", "g", "current_user", "abort", "url_for"}
+MAX_MODULES_PER_FOLDER = 20
+
+
+def _may_touch_the_request(path: Path) -> bool:
+    """Views and forms of the blueprints, the web plumbing package and the CLI."""
+    relative = path.relative_to(ROOT / "storefront")
+    return (relative.parts[0] in ("web", "cli")
+            or relative.name in ("views.py", "forms.py")
+            or relative.parts[0] == "admin"  # the admin blueprint: one module per page group
+            or relative.as_posix() == "shop/promotions.py")  # the banner's link view
+
+
+def _flask_names(path: Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module in ("flask", "flask_login"):
+            names |= {alias.name for alias in node.names}
+    return names
+
+
+def test_only_views_web_plumbing_and_cli_touch_flask_request_globals():
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(_flask_names(path) & REQUEST_GLOBALS)
+        for path in (ROOT / "storefront").rglob("*.py")
+        if not _may_touch_the_request(path) and _flask_names(path) & REQUEST_GLOBALS
+    }
+    assert offenders == {}
+
+
+def test_no_python_folder_holds_more_than_twenty_modules():
+    crowded = {}
+    for top in ("storefront", "ml", "tests", "bench"):
+        for folder in [ROOT / top, *(p for p in (ROOT / top).rglob("*") if p.is_dir())]:
+            modules = [p for p in folder.glob("*.py") if p.name != "__init__.py"]
+            if len(modules) > MAX_MODULES_PER_FOLDER:
+                crowded[str(folder.relative_to(ROOT))] = len(modules)
+    assert crowded == {}
+
+
+def test_ml_never_imports_the_web_app():
+    for path in (ROOT / "ml").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom | ast.Import):
+                modules = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
+                assert not any(m.split(".")[0] in ("storefront", "flask", "flask_sqlalchemy") for m in modules), path
+
+
+def test_a_web_worker_does_not_import_the_training_pipeline():
+    code = ("import sys; import ml.serving, ml.registry; "
+            "print(sorted(m for m in sys.modules if m.startswith('ml.training')))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
