@@ -7,14 +7,12 @@ bar (tqdm, silent when the output is not a terminal).
 """
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import click
 from flask.cli import AppGroup
-from tqdm import tqdm
 
-from storefront.extensions import db
+from storefront.cli.common import run_import
 
 data_cli = AppGroup("data", help="Import public e-commerce logs (Retailrocket, YOOCHOOSE).")
 import_group = AppGroup("import", help="Import a dataset: all or nothing, idempotent.")
@@ -34,30 +32,7 @@ def _run(work) -> None:
     """Run ``work(progress)`` in one transaction with a progress bar; print the summary."""
     from ml.data import DataFormatError
 
-    started = time.perf_counter()
-    bar = tqdm(unit=" rows", unit_scale=True, desc="importing", disable=None, leave=False)
-
-    def progress(stage: str, rows: int) -> None:
-        bar.set_description_str(stage, refresh=False)
-        bar.update(rows)
-
-    try:
-        report = work(progress)
-        db.session.commit()
-    except DataFormatError as error:
-        db.session.rollback()
-        bar.close()
-        click.echo(str(error), err=True)
-        raise click.ClickException("Nothing was imported: fix the lines above and run the import again.")
-    except BaseException:
-        db.session.rollback()
-        raise
-    finally:
-        bar.close()
-    if report.already_imported:
-        click.echo(f"Already imported, nothing to do: {report.summary()}")
-        return
-    click.echo(f"Imported {report.file} in {time.perf_counter() - started:.1f} s: {report.summary()}")
+    run_import(work, (DataFormatError,))
 
 
 @import_group.command("retailrocket")

@@ -5,16 +5,13 @@ options, call the service, print a readable result, exit non-zero on failure.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
-from tqdm import tqdm
-from tqdm.contrib.logging import logging_redirect_tqdm
 
+from storefront.cli.common import candidates_table, format_table, progress_bar
 from storefront.cli.ctr import ctr_evaluate_command, ctr_sample_command
 from storefront.models import RUN_SUCCEEDED, TRIGGER_CLI, TrainingRun
 
@@ -25,54 +22,14 @@ ml_cli.add_command(ctr_sample_command)
 METRICS = ("precision", "recall", "ndcg", "map", "hit_rate", "mrr", "coverage")
 
 
-def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """Plain-text table: left-aligned text, right-aligned numbers (floats to 4 decimals)."""
-    def cell(value: object) -> str:
-        if value is None:
-            return "-"
-        return f"{value:.4f}" if isinstance(value, float) else str(value)
-
-    texts = [[cell(v) for v in row] for row in rows]
-    numeric = [all(isinstance(row[i], (int, float)) or row[i] is None for row in rows) for i in range(len(headers))]
-    widths = [max([len(h), *(len(r[i]) for r in texts)]) for i, h in enumerate(headers)]
-
-    def line(values: Sequence[str]) -> str:
-        return "  ".join(v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric)).rstrip()
-
-    return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in texts)])
-
-
-@contextmanager
-def progress_bar() -> Iterator[Callable[[str, float], None]]:
-    """A percent bar in a terminal (none when piped: ``disable=None``); log lines print above it."""
-    bar = tqdm(total=100, disable=None, leave=False, bar_format="{desc:<48.48} {percentage:3.0f}%|{bar:24}| {elapsed}")
-
-    def update(stage: str, fraction: float) -> None:
-        bar.set_description_str(stage, refresh=False)
-        bar.update(max(0, round(100 * fraction) - bar.n))
-
-    with logging_redirect_tqdm():
-        try:
-            yield update
-        finally:
-            bar.close()
-
-
-def candidates_table(metrics: dict[str, dict], champion: str | None, k: int = 10,
-                     statuses: dict[str, str] | None = None) -> str:
-    names = [f"{m}@{k}" for m in METRICS]
-    rows = []
-    for name, values in metrics.items():
-        mark = "*" if name == champion else ""
-        status = (statuses or {}).get(name, "ok" if values else "-")
-        rows.append([f"{mark}{name}", status, *(values.get(n) for n in names), values.get("fit_seconds")])
-    return format_table(["candidate", "status", *names, "fit s"], rows)
+def metric_names(k: int = 10) -> list[str]:
+    return [f"{m}@{k}" for m in METRICS]
 
 
 def _echo_run(run: TrainingRun) -> None:
     params = run.params or {}
     statuses = {n: c.get("status", "ok") for n, c in (params.get("candidates") or {}).items()}
-    click.echo(candidates_table(run.metrics or {}, run.champion, statuses=statuses))
+    click.echo(candidates_table(run.metrics or {}, run.champion, metric_names(), statuses))
     champion_ndcg = run.champion_ndcg
     recent = ((run.metrics or {}).get("recent_popularity") or {}).get("ndcg@10")
     line = f"Champion: {run.champion} (NDCG@10 {champion_ndcg:.4f}"
@@ -157,7 +114,7 @@ def evaluate_command(interactions, split, k):
         for name, row in frame.iterrows()
     }
     statuses = {name: row["status"] for name, row in frame.iterrows()}
-    click.echo(candidates_table(metrics, None, k=k, statuses=statuses))
+    click.echo(candidates_table(metrics, None, metric_names(k), statuses))
     for name, row in frame.iterrows():
         if row["status"] != "ok":
             click.echo(f"{name}: {row['status']}: {row['error']}")

@@ -6,15 +6,12 @@ train`` (the asset model is published in the same version as the product models)
 """
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import click
 from flask.cli import AppGroup
-from tqdm import tqdm
 
-from storefront.extensions import db
-from storefront.cli.ml import format_table
+from storefront.cli.common import candidates_table, format_table, run_import
 
 resources_cli = AppGroup("resources", help="Gated B2B content: import the export, evaluate suggestions.")
 # The group's name until the gated content was called "resources" everywhere: scripts keep working.
@@ -32,37 +29,7 @@ def import_command(submissions: Path, bu_mapping: Path):
     """Import SUBMISSIONS.csv and BU_MAPPING.csv (the marketing export): all or nothing."""
     from storefront.imports.marketing_export import ExportFormatError, import_export
 
-    started = time.perf_counter()
-    bar = tqdm(unit="ev", desc="importing", disable=None, leave=False)
-
-    def progress(stage: str, rows: int) -> None:
-        bar.set_description_str(stage, refresh=False)
-        bar.update(rows)
-
-    try:
-        report = import_export(submissions, bu_mapping, progress)
-        db.session.commit()
-    except ExportFormatError as error:
-        db.session.rollback()
-        bar.close()
-        click.echo(str(error), err=True)
-        raise click.ClickException("Nothing was imported: fix the lines above and run the import again.")
-    except Exception:
-        db.session.rollback()
-        raise
-    finally:
-        bar.close()
-    click.echo(f"Imported in {time.perf_counter() - started:.1f} s: {report.summary()}")
-
-
-def _table(metrics: dict[str, dict], champion: str, k: int, statuses: dict[str, str]) -> str:
-    names = [f"{m}@{k}" for m in STANDARD] + [f"bu_hit_rate@{k}", f"top_hit_rate@{k}"]
-    rows = [
-        [("*" if name == champion else "") + name, statuses.get(name, "ok"), *(values.get(n) for n in names),
-         values.get("fit_seconds")]
-        for name, values in metrics.items()
-    ]
-    return format_table(["candidate", "status", *names, "fit s"], rows)
+    run_import(lambda progress: import_export(submissions, bu_mapping, progress), (ExportFormatError,))
 
 
 @resources_cli.command("evaluate")
@@ -80,7 +47,8 @@ def evaluate_command(k: int):
         for name, c in result.candidates.items()
     }
     statuses = {name: c.status for name, c in result.candidates.items()}
-    click.echo(_table(metrics, result.champion, k, statuses))
+    names = [f"{m}@{k}" for m in STANDARD] + [f"bu_hit_rate@{k}", f"top_hit_rate@{k}"]
+    click.echo(candidates_table(metrics, result.champion, names, statuses))
     selection = f"ndcg@{k}"
     click.echo(f"\nChampion: {result.champion} ({selection} "
                f"{(metrics.get(result.champion) or {}).get(selection, float('nan')):.4f}; popularity "

@@ -39,7 +39,7 @@ def export(tmp_path):
 
 
 def _import(runner, submissions, mapping):
-    return runner.invoke(args=["assets", "import", str(submissions), str(mapping)])
+    return runner.invoke(args=["resources", "import", str(submissions), str(mapping)])
 
 
 def _assets(app) -> dict[str, tuple[str, list[str]]]:
@@ -203,3 +203,12 @@ def test_import_on_top_of_the_demo_seed_adds_nothing(app, runner, tmp_path):
     assert " 0 form_submission events" in again.output and "0 new assets" in again.output
     assert count(app, Event, Event.type == FORM_SUBMISSION) == before
     assert before == len(data.submissions)  # one event per (cookie, page), its count inside
+
+
+def test_the_old_command_name_flask_assets_still_imports(app, runner, tmp_path):
+    """``flask assets`` was the group's name before "resources": scripts that call it keep working."""
+    for group in ("assets", "resources"):
+        result = runner.invoke(args=[group, "--help"])
+        assert result.exit_code == 0 and "import" in result.output and "evaluate" in result.output
+    result = runner.invoke(args=["assets", "import", str(tmp_path / "nope.csv"), str(tmp_path / "nope2.csv")])
+    assert result.exit_code != 0 and "does not exist" in result.output
