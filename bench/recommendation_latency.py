@@ -37,18 +37,19 @@ from sqlalchemy import func, select  # noqa: E402
 
 from storefront.models import Order, Product  # noqa: E402
 from storefront.ctr import serving as ctr_serving  # noqa: E402
-from storefront.recommendations import pages as widgets  # noqa: E402
+from storefront.recommendations import widgets as widgets  # noqa: E402
 from storefront.recommendations import registry  # noqa: E402
-from storefront.recommendations.fill import customer_ask, fill, new_ask  # noqa: E402
-from storefront.recommendations.holder import current_version  # noqa: E402
+from storefront.recommendations.widgets import customer_ask, fill, new_ask  # noqa: E402
+from storefront.recommendations.widgets import current_version  # noqa: E402
 from storefront.recommendations.rules import load_in_order  # noqa: E402
 from storefront.recommendations.steps import fold_in_events  # noqa: E402
 from storefront.seeding import shop as seeding  # noqa: E402
-from storefront.segments.serving import customer_key, segments_for  # noqa: E402
-from storefront.tracking.context import Shopper  # noqa: E402
-from storefront.tracking.identity import ml_item_id  # noqa: E402
+from storefront.segments.serving import segments_for  # noqa: E402
+from storefront.tracking.visitors import customer_key  # noqa: E402
+from storefront.tracking.visitors import Shopper  # noqa: E402
+from storefront.tracking.visitors import ml_item_id  # noqa: E402
 from storefront.training import job as training  # noqa: E402
-from storefront.web.context import request_context  # noqa: E402
+from storefront.web.requests import request_context  # noqa: E402
 
 FOR_YOU = registry.spec("api_user")
 SIMILAR = registry.spec("api_similar")

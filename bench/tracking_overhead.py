@@ -18,7 +18,7 @@ from storefront import create_app
 from storefront.extensions import db
 from storefront.models import Category, Product
 from storefront.tracking import events as tracking
-from storefront.web.context import request_context
+from storefront.web.requests import request_context
 
 UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36"
 

@@ -94,7 +94,7 @@ def register_extensions(app: Flask) -> None:
 def register_recommender(app: Flask) -> None:
     """One model holder per app (``app.extensions["recommender"]``): it loads the active model
     version lazily and notices a newly activated one without a restart."""
-    from storefront.recommendations.holder import init_app
+    from storefront.recommendations.widgets import init_app
 
     init_app(app)
 
@@ -125,11 +125,10 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_request_hooks(app: Flask) -> None:
-    from storefront.web.request_guards import register_request_guards
-    from storefront.web.context import register_request_context
+    """The guards before every view and the request context's visitor cookie after it."""
+    from storefront.web.requests import register_request_hooks as register
 
-    register_request_guards(app)
-    register_request_context(app)
+    register(app)
 
 
 def register_template_helpers(app: Flask) -> None:

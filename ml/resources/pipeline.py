@@ -98,7 +98,7 @@ def _popularity_bar(
 def ranking(results: dict[str, AssetCandidateResult], metric: str, bar: float) -> list[str]:
     """Candidates that beat the bar, best first (ties keep the configured order).
 
-    The same rule as the shop's training (:mod:`ml.training.champion`), kept here so the asset
+    The same rule as the shop's training (:mod:`ml.training.pipeline`), kept here so the asset
     job does not depend on the shop pipeline's internals.
     """
     winners = [r for r in results.values() if r.status == "ok" and r.metrics[metric] > bar]

@@ -11,9 +11,9 @@ from storefront.account.forms import LoginForm, LogoutForm, RegisterForm
 from storefront.extensions import db
 from storefront.web.rate_limits import Blocked, hit_auth_limit
 from storefront.orders import accounts
-from storefront.recommendations import pages as widgets
+from storefront.recommendations import widgets as widgets
 from storefront.web.auth import sign_in, sign_out
-from storefront.web.context import request_context
+from storefront.web.requests import request_context
 
 
 def _safe_next(default: str) -> str:

@@ -1,6 +1,6 @@
 """Recommendations as JSON, for the shop's own pages and for other clients.
 
-The same widgets, rules and fallbacks as the HTML pages (``storefront.recommendations.pages``), and impressions
+The same widgets, rules and fallbacks as the HTML pages (``storefront.recommendations.widgets``), and impressions
 too: the item URLs carry the impression, so a client that follows them gets its clicks counted.
 Only GET routes exist, so CSRF protection (which guards unsafe methods) never applies and no
 route needs exempting. Errors are ``{"error", "message"}`` JSON (``storefront.web.errors`` answers
@@ -16,10 +16,10 @@ from flask import abort, jsonify, request, url_for
 from storefront.api import bp
 from storefront.extensions import db
 from storefront.models import Product
-from storefront.recommendations import pages as widgets
-from storefront.recommendations.fill import WidgetResult
+from storefront.recommendations import widgets as widgets
+from storefront.recommendations.widgets import WidgetResult
 from storefront.recommendations.registry import API_ITEM_KINDS
-from storefront.web.context import request_context
+from storefront.web.requests import request_context
 from storefront.web.templating import product_image_url
 
 DEFAULT_COUNT = 10

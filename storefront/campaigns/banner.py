@@ -26,9 +26,9 @@ from storefront.models import Campaign, Category, Product
 from storefront.models.common import utcnow
 from storefront.ctr import serving as ctr_serving
 from storefront.tracking import impressions
-from storefront.recommendations.holder import current_version
+from storefront.recommendations.widgets import current_version
 from storefront.recommendations.rules import recent_events
-from storefront.tracking.context import RequestContext, Shopper
+from storefront.tracking.visitors import RequestContext, Shopper
 from storefront.tracking.visitors import shopper_of
 
 log = logging.getLogger(__name__)

@@ -145,3 +145,19 @@ def refresh_popularity(now=None, window_days: int = POPULARITY_WINDOW_DAYS) -> N
     )
     db.session.execute(update(Product).values(popularity=score))
     db.session.flush()
+
+
+def departments_of_categories(none: str = "none") -> dict[int, str]:
+    """category id -> slug of its top-level category (its department); ``none`` for a category
+    whose department cannot be found."""
+    parents = dict(db.session.execute(select(Category.id, Category.parent_id)).all())
+    slugs = dict(db.session.execute(select(Category.id, Category.slug)).all())
+
+    def root(category_id: int) -> str:
+        seen = set()
+        while parents.get(category_id) is not None and category_id not in seen:
+            seen.add(category_id)
+            category_id = parents[category_id]
+        return slugs.get(category_id, none)
+
+    return {category_id: root(category_id) for category_id in parents}

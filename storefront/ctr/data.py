@@ -19,9 +19,9 @@ from ml.models.base import Recommender
 from ml.training import TrainingResult
 from storefront.extensions import db
 from storefront.models import CLICK, Campaign, Event, Impression, Order, Product
+from storefront.catalog.listings import departments_of_categories as departments
 from storefront.ctr import features
-from storefront.ctr.serving import departments
-from storefront.tracking.identity import ml_item_id, ml_user_id
+from storefront.tracking.visitors import ml_item_id, ml_user_id
 
 LABEL = "label"
 TIME = "created_at"
@@ -156,7 +156,7 @@ def training_table(result: TrainingResult) -> tuple[pd.DataFrame, features.Bucke
         history["orders"].to_numpy(), history["days_since_order"].to_numpy(), frame["device"].to_numpy(),
         frame[TIME].to_numpy(), frame["user"].map(_top_categories()).to_numpy(),
     )
-    department_of = departments()
+    department_of = departments(features.NONE)
     products, campaigns = product_frame(department_of), campaign_frame(department_of)
     buckets = features.Buckets.fit(products["price"].to_numpy(), products["popularity"].to_numpy())
     is_banner = frame["campaign_id"].notna().to_numpy()

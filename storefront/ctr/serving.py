@@ -31,11 +31,12 @@ from sqlalchemy import func, select
 
 from ml.serving import LoadedVersion
 from storefront.extensions import db
-from storefront.models import Category, Order
+from storefront.models import Order
 from storefront.models.common import utcnow
 from storefront.ctr import features
+from storefront.catalog.listings import departments_of_categories
 from storefront.recommendations.rules import RecentEvent
-from storefront.tracking.context import Shopper
+from storefront.tracking.visitors import Shopper
 from storefront.recommendations.version_extras import extra_for, verified_files
 
 if TYPE_CHECKING:
@@ -67,28 +68,13 @@ def _load(version: LoadedVersion, directory: Path) -> ServedRanker | None:
         with np.load(directory / BUCKETS_FILE, allow_pickle=False) as arrays:
             buckets = features.Buckets.from_arrays(arrays)
         ranker = load_ranker(directory, [f for f in files if f != BUCKETS_FILE])
-        served = ServedRanker(version.version, ranker, buckets, departments())
+        served = ServedRanker(version.version, ranker, buckets, departments_of_categories(features.NONE))
     except Exception:  # a broken click model costs the re-ranking, never a page
         log.exception("cannot load the click model of version %s; serving the retrieval order",
                       version.version)
         return None
     log.info("loaded the click model of version %s (%s)", version.version, ranker.kind)
     return served
-
-
-def departments() -> dict[int, str]:
-    """category id -> slug of its top-level category (its department)."""
-    parents = dict(db.session.execute(select(Category.id, Category.parent_id)).all())
-    slugs = dict(db.session.execute(select(Category.id, Category.slug)).all())
-
-    def root(category_id: int) -> str:
-        seen = set()
-        while parents.get(category_id) is not None and category_id not in seen:
-            seen.add(category_id)
-            category_id = parents[category_id]
-        return slugs.get(category_id, features.NONE)
-
-    return {category_id: root(category_id) for category_id in parents}
 
 
 def ranker_for(version: LoadedVersion | None) -> ServedRanker | None:

@@ -12,7 +12,7 @@ from storefront.extensions import db
 from storefront.models import ROLE_ADMIN, ROLE_CUSTOMER, Customer, Order
 from storefront.orders import cart as cart_service
 from storefront.tracking import events as tracking
-from storefront.tracking.context import RequestContext
+from storefront.tracking.visitors import RequestContext
 from storefront.tracking.visitors import visitor_of
 
 MIN_PASSWORD_LENGTH = 8

@@ -15,7 +15,7 @@ from sqlalchemy.orm import selectinload
 from storefront.extensions import db
 from storefront.models import ADD_TO_CART, REMOVE_FROM_CART, Cart, CartItem, Customer, Product, Visitor
 from storefront.tracking import events as tracking
-from storefront.tracking.context import RequestContext
+from storefront.tracking.visitors import RequestContext
 from storefront.tracking.visitors import visitor_of
 
 

@@ -16,7 +16,7 @@ from storefront.extensions import db
 from storefront.models import TRANSACTION, Order, OrderLine, Product
 from storefront.orders import cart as cart_service
 from storefront.tracking import events as tracking
-from storefront.tracking.context import RequestContext
+from storefront.tracking.visitors import RequestContext
 from storefront.tracking.visitors import visitor_of
 
 # A card number that is valid by checksum but always declined, for trying the error path.

@@ -35,7 +35,7 @@ from storefront.models import (
     OrderLine,
     Product,
 )
-from storefront.tracking.context import Shopper
+from storefront.tracking.visitors import Shopper
 
 # Events that say "interested in this product" (clicks and removals would only use up slots).
 INTEREST_EVENTS = (VIEW, ADD_TO_CART, TRANSACTION)

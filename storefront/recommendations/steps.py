@@ -4,7 +4,7 @@ A step is ``step(ask, missing) -> Proposal``: it proposes up to ``missing`` prod
 step may return more, ranked), never one in ``ask.skip`` (the shopper's exclusions plus what the
 widget already holds), and only eligible ones (``storefront.recommendations.rules`` loads and
 filters them in one query). Steps read the ``Ask`` (frozen) and return what they propose, with
-the ordering an experiment chose (``ranking``); the filler (``storefront.recommendations.fill``)
+the ordering an experiment chose (``ranking``); the filler (``storefront.recommendations.widgets``)
 decides what is kept and hands the next step a new ``Ask`` with the grown ``skip``. Model steps ask for ``OVERFETCH`` times what is missing,
 because the rules drop some of the model's picks; they return nothing when no model is loaded
 and log (never raise) when the model fails, so the next step simply takes over.
@@ -23,9 +23,10 @@ from flask import current_app
 from ml.serving import LoadedVersion
 from storefront.models import VIEW, Category, Product
 from storefront.ctr import serving as ctr_serving
-from storefront.tracking.identity import ml_item_id
-from storefront.segments.serving import customer_key, segments_for
-from storefront.tracking.context import Shopper
+from storefront.tracking.visitors import ml_item_id
+from storefront.segments.serving import segments_for
+from storefront.tracking.visitors import customer_key
+from storefront.tracking.visitors import Shopper
 from storefront.recommendations.rules import (
     BY_NEWEST,
     RecentEvent,

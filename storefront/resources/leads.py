@@ -29,7 +29,7 @@ from storefront.extensions import db
 from storefront.models import FORM_SUBMISSION, Asset, Lead
 from storefront.models.common import utcnow
 from storefront.tracking import events as tracking
-from storefront.tracking.context import RequestContext
+from storefront.tracking.visitors import RequestContext
 from storefront.tracking.visitors import visitor_of
 
 DEFAULT_LIMIT = 5

@@ -24,7 +24,7 @@ from storefront.models import (
     asset_business_units,
 )
 from storefront.tracking import events as tracking
-from storefront.tracking.context import RequestContext, Shopper
+from storefront.tracking.visitors import RequestContext, Shopper
 from storefront.tracking.visitors import shopper_of
 
 DEFAULT_PER_PAGE = 12

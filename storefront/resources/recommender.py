@@ -23,7 +23,7 @@ from ml.resources import LoadedAssets, load
 from ml.resources.result import SUMMARY_FILE
 from ml.registry import MANIFEST_FILE, read_active
 from ml.serving import LoadedVersion
-from storefront.recommendations.holder import current_version
+from storefront.recommendations.widgets import current_version
 from storefront.resources.training import ARTIFACT_NAME
 from storefront.recommendations.version_extras import extra_for
 

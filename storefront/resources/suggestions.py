@@ -32,7 +32,7 @@ from storefront.extensions import db
 from storefront.models import FORM_SUBMISSION, Asset, Event, asset_business_units
 from storefront.resources import recommender as asset_models
 from storefront.resources.library import AssetHistory, history
-from storefront.tracking.context import RequestContext, Shopper
+from storefront.tracking.visitors import RequestContext, Shopper
 from storefront.tracking.visitors import shopper_of
 
 TITLE = "Suggested next"

@@ -5,7 +5,7 @@ publishes the asset recommender in the same model version as the product models,
 when there is too little B2B data (a shop without gated content still trains its product
 models). :func:`build_asset_artifacts` is the same for a direct ``ModelRegistry.publish``.
 
-Ids: a user is :func:`~storefront.tracking.identity.ml_user_id` (what serving asks with), an
+Ids: a user is :func:`~storefront.tracking.visitors.ml_user_id` (what serving asks with), an
 item is the asset's database id as text, so assets created in the shop (no export hash) are
 learnt like imported ones. Strength = type weight x the summed ``count`` of the visitor's
 ``form_submission`` events, weights from ``ASSET_TYPE_WEIGHTS`` (overrides of the marketing
@@ -26,7 +26,7 @@ from ml.datasets.b2b import ASSET_TYPE, ASSET_TYPES, COOKIE, PAGE, SUBMISSIONS, 
 from ml.registry import ExtraWriter
 from storefront.extensions import db
 from storefront.models import FORM_SUBMISSION, Asset, BusinessUnit, Event, asset_business_units
-from storefront.tracking.identity import ml_user_id
+from storefront.tracking.visitors import ml_user_id
 from storefront.training.extras import ExtraContext, SkipExtra
 
 log = logging.getLogger(__name__)

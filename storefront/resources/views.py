@@ -12,8 +12,7 @@ from storefront.resources import leads as asset_leads
 from storefront.resources import library as assets
 from storefront.resources import suggestions as asset_suggestions
 from storefront.resources.forms import AssetRequestForm
-from storefront.web.context import request_context
-from storefront.web.errors import or_404
+from storefront.web.requests import request_context
 
 MAX_PAGE = 10_000
 
@@ -54,7 +53,7 @@ def _render_asset(asset, form, status: int = 200, limited: asset_leads.RateLimit
 
 @bp.route("/<id:asset_id>", methods=["GET", "POST"])
 def asset(asset_id: int):
-    item = or_404(assets.active_asset(asset_id))
+    item = assets.active_asset(asset_id) or abort(404)
     form = _new_form()
     if form.validate_on_submit():
         details = asset_leads.LeadDetails(form.name.data, form.email.data, form.company.data, form.consent.data)
@@ -73,7 +72,7 @@ def asset(asset_id: int):
 
 @bp.get("/<id:asset_id>/read")
 def read(asset_id: int):
-    item = or_404(assets.active_asset(asset_id))
+    item = assets.active_asset(asset_id) or abort(404)
     if not assets.has_submitted(request_context(), item):
         flash("Fill in the short form to get this resource.", "info")
         return redirect(url_for("resources.asset", asset_id=item.id))
@@ -88,7 +87,7 @@ def download(asset_id: int):
     """The asset's file, for a visitor who submitted its form. Files live under
     ``ASSET_FILES_DIR`` (default ``<instance>/assets``); ``send_from_directory`` refuses any
     path that would leave it."""
-    item = or_404(assets.active_asset(asset_id))
+    item = assets.active_asset(asset_id) or abort(404)
     if not item.file_path:
         abort(404)
     if not assets.has_submitted(request_context(), item):

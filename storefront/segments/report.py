@@ -17,10 +17,11 @@ from sqlalchemy import func, select
 
 from storefront.extensions import db
 from storefront.models import Category, Customer, Order, OrderLine, Product, TrainingRun
-from storefront.recommendations import pages as recommendations
-from storefront.recommendations.fill import WidgetResult
-from storefront.recommendations.holder import current_version
-from storefront.segments.serving import SEGMENTS_EXTRA, customer_key, segments_for
+from storefront.recommendations import widgets as recommendations
+from storefront.recommendations.widgets import WidgetResult
+from storefront.recommendations.widgets import current_version
+from storefront.segments.serving import SEGMENTS_EXTRA, segments_for
+from storefront.tracking.visitors import customer_key
 from storefront.segments.training import summarise
 
 if TYPE_CHECKING:

@@ -28,11 +28,6 @@ log = logging.getLogger(__name__)
 SEGMENTS_EXTRA = "segments"
 
 
-def customer_key(customer_id: int) -> str:
-    """The id a customer has in the segments artifact (the database id as text)."""
-    return str(customer_id)
-
-
 def _load(version: LoadedVersion, directory: Path) -> SegmentsResult | None:
     try:
         files = verified_files(version, directory, SEGMENTS_EXTRA)

@@ -37,8 +37,9 @@ from ml.segments.frames import (
 )
 from storefront.extensions import db
 from storefront.models import Category, Order, OrderLine, Product
-from storefront.tracking.identity import ml_item_id
-from storefront.segments.serving import SEGMENTS_EXTRA, customer_key
+from storefront.tracking.visitors import ml_item_id
+from storefront.segments.serving import SEGMENTS_EXTRA
+from storefront.tracking.visitors import customer_key
 from storefront.training.extras import ExtraContext, SkipExtra
 
 __all__ = ["SEGMENTS_EXTRA", "build_extra", "load_segment_frames", "segment_table", "summarise"]

@@ -8,7 +8,7 @@ from storefront.models import Campaign
 from storefront.campaigns import banner as campaigns
 from storefront.tracking import impressions
 from storefront.shop import bp
-from storefront.web.context import request_context
+from storefront.web.requests import request_context
 
 
 def _target_url(campaign: Campaign) -> str:

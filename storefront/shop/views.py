@@ -12,14 +12,13 @@ from storefront.catalog.placeholders import category_svg
 from storefront.extensions import db
 from storefront.orders import accounts, checkout
 from storefront.orders import cart as cart_service
-from storefront.recommendations import pages as widgets
+from storefront.recommendations import widgets as widgets
 from storefront.resources import suggestions as resource_suggestions
 from storefront.shop import bp
 from storefront.tracking import events as tracking
 from storefront.tracking import impressions
 from storefront.tracking.visitors import visitor_of
-from storefront.web.context import request_context
-from storefront.web.errors import or_404
+from storefront.web.requests import request_context
 from storefront.shop.forms import AddToCartForm, CheckoutForm, RemoveFromCartForm, UpdateCartForm
 
 
@@ -53,7 +52,7 @@ def home():
 
 @bp.get("/c/<slug>")
 def category(slug: str):
-    node = or_404(catalog.category_by_slug(slug))
+    node = catalog.category_by_slug(slug) or abort(404)
     sort = request.args.get("sort", catalog.DEFAULT_SORT)
     if sort not in catalog.SORTS:
         sort = catalog.DEFAULT_SORT
@@ -72,7 +71,7 @@ def _render_product(product, form: AddToCartForm, status: int = 200):
 
 @bp.get("/products/<id:product_id>")
 def product(product_id: int):
-    item = or_404(catalog.active_product(product_id))
+    item = catalog.active_product(product_id) or abort(404)
     ctx = request_context()
     tracking.track_view(ctx, item)
     # ?ri=<impression>&rp=<position>: the shopper came from a recommendation widget.
@@ -104,7 +103,7 @@ def _cart_page_with_error(message: str):
 
 @bp.post("/cart/add/<id:product_id>")
 def add_to_cart(product_id: int):
-    item = or_404(catalog.active_product(product_id))
+    item = catalog.active_product(product_id) or abort(404)
     form = AddToCartForm()
     if not form.validate_on_submit():
         return _render_product(item, form, 422)
@@ -114,7 +113,7 @@ def add_to_cart(product_id: int):
         db.session.rollback()
         flash(str(error), "error")  # the form itself is hidden when the product is out of stock
         form.quantity.errors = [str(error)]
-        return _render_product(or_404(catalog.active_product(product_id)), form, 422)
+        return _render_product(catalog.active_product(product_id) or abort(404), form, 422)
     db.session.commit()
     flash(f"Added {item.name} to your cart.", "success")
     return redirect(url_for("shop.cart"))
@@ -200,7 +199,7 @@ def order_confirmation(reference: str):
 
 @bp.get("/img/category/<slug>.svg")
 def category_image(slug: str):
-    node = or_404(catalog.category_by_slug(slug))
+    node = catalog.category_by_slug(slug) or abort(404)
     response = Response(category_svg(node.name, node.slug), mimetype="image/svg+xml")
     response.cache_control.public = True
     response.cache_control.max_age = 86400

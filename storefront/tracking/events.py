@@ -19,7 +19,7 @@ from user_agents import parse as parse_user_agent
 from storefront.extensions import db
 from storefront.models import EVENT_TYPES, VIEW, Customer, Event, Product, Visitor
 from storefront.models.common import utcnow
-from storefront.tracking.context import RequestContext
+from storefront.tracking.visitors import RequestContext
 from storefront.tracking.visitors import visitor_of
 
 _INSERT_EVENT = insert(Event.__table__)  # one statement, compiled once, parameters per call

@@ -19,7 +19,7 @@ from storefront.extensions import db
 from storefront.models import CLICK, Impression, Product
 from storefront.models.common import utcnow
 from storefront.tracking import events as tracking
-from storefront.tracking.context import RequestContext, Shopper
+from storefront.tracking.visitors import RequestContext, Shopper
 from storefront.tracking.visitors import shopper_of
 
 _INSERT_IMPRESSION = insert(Impression.__table__)  # compiled once, like tracking's event insert

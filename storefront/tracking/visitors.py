@@ -1,18 +1,116 @@
-"""Visitor rows: the database side of a browser's identity.
+"""Who is asking: the request context, the shopper it resolves to, and the visitor rows behind it.
 
-The web boundary reads (or mints) the browser's signed-cookie token (``storefront.web.context``);
-here the token becomes a ``Visitor`` row. The row is created lazily, the first time something
-needs it (an event, a cart), so crawlers and one-page bounces do not fill the table. Both
-lookups are remembered in the request context's ``memo``: a page asks many times.
+``RequestContext`` holds the facts of one request that services need (the browser's visitor
+token, the logged-in customer, the device, the browsing session, the client address). It is
+built by :func:`storefront.web.requests.request_context`, the only place that reads Flask's
+request globals for it. Services take it as an argument, so the CLI, the admin's previews and
+the tests call them with :meth:`RequestContext.offline` and no fake request.
+
+The object is frozen; two mappings travel with it by reference:
+
+- ``browser_memory``: what the browser carries between requests (the signed session cookie in
+  a web request, a plain dict elsewhere): the last product viewed and the last widget link
+  followed, so a reload is not counted twice;
+- ``memo``: this request's lookups (the visitor row, the shopper, the recommendation
+  exclusions), so every widget of a page shares one answer instead of asking the database again.
+
+A ``Visitor`` row is created lazily, the first time something needs it (an event, a cart), so
+crawlers and one-page bounces do not fill the table.
+
+Who a "user" is for the recommenders (``ml_user_id``): a logged-in customer is one user across
+all their browsers; an anonymous browser is a user of its own. Training and serving must agree
+on these ids, so both call it.
 """
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from storefront.extensions import db
 from storefront.models import Visitor
-from storefront.tracking.context import RequestContext, Shopper
+
+BOT = "bot"
+
+
+def ml_user_id(visitor_id: int | None, customer_id: int | None) -> str:
+    if customer_id is not None:
+        return f"c{customer_id}"
+    return f"v{visitor_id}"
+
+
+def ml_item_id(product_id: int) -> str:
+    return str(product_id)
+
+
+def customer_key(customer_id: int) -> str:
+    """The id a customer has in the segments artifact (the database id as text)."""
+    return str(customer_id)
+
+
+BOT = "bot"
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    visitor_token: str | None  # the browser's signed-cookie token; None outside a browser
+    customer_id: int | None  # the logged-in customer, None when anonymous
+    device: str = "desktop"  # bot, mobile, tablet or desktop (tracking.events.classify_user_agent)
+    session_id: str = ""  # the browsing session (a visit); "" for bots and outside a browser
+    address: str = "unknown"  # the client address (behind the proxy: the forwarded one)
+    browser_memory: MutableMapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def is_bot(self) -> bool:
+        return self.device == BOT
+
+    @property
+    def logged_in(self) -> bool:
+        return self.customer_id is not None
+
+    @classmethod
+    def offline(cls, customer_id: int | None = None) -> RequestContext:
+        """A context with no browser: the CLI, the admin's preview of a customer's widgets."""
+        return cls(visitor_token=None, customer_id=customer_id)
+
+
+@dataclass(frozen=True)
+class Shopper:
+    """The person a widget, an impression or a click is for: this browser's visitor and, if
+    known, their customer, with the request's device and browsing session.
+
+    ``logged_in`` matters for the cart only: like ``storefront.orders.cart``, a logged-in
+    customer's cart is the customer's, an anonymous browser's cart is the visitor's.
+    """
+
+    visitor_id: int | None
+    customer_id: int | None
+    logged_in: bool = False
+    device: str = "desktop"
+    session_id: str = ""
+
+    @property
+    def known(self) -> bool:
+        return self.visitor_id is not None or self.customer_id is not None
+
+    @property
+    def ml_user_id(self) -> str | None:
+        """The recommender's id for this person (the same one training uses), if any."""
+        return ml_user_id(self.visitor_id, self.customer_id) if self.known else None
+
+    def owns(self, visitor_column, customer_column) -> ColumnElement[bool]:
+        """Rows of this visitor or of this customer (their other browsers included)."""
+        clauses = []
+        if self.visitor_id is not None:
+            clauses.append(visitor_column == self.visitor_id)
+        if self.customer_id is not None:
+            clauses.append(customer_column == self.customer_id)
+        return or_(*clauses)
+
 
 _ABSENT = object()  # looked up, no row yet (a create=False lookup need not ask again)
 
@@ -59,4 +157,3 @@ def shopper_of(ctx: RequestContext) -> Shopper:
         shopper = Shopper(*ids, device=ctx.device, session_id=ctx.session_id)
         ctx.memo["shopper"] = shopper
     return shopper
-

@@ -3,7 +3,7 @@ offline comparison of the models on such a frame (``flask ml evaluate``).
 
 Training reads events with one plain SELECT fetched in chunks as driver tuples (no ORM objects,
 no per-row type processing: the Retailrocket log has 2.76M events). User and
-item ids come from :mod:`storefront.tracking.identity`, the same functions serving uses, so a
+item ids come from :mod:`storefront.tracking.visitors`, the same functions serving uses, so a
 model trained here scores the very ids the widgets ask about.
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ from ml.training import TrainingConfig, evaluate_frame
 
 from storefront.extensions import db
 from storefront.models import ADD_TO_CART, REMOVE_FROM_CART, TRANSACTION, VIEW
-from storefront.tracking.identity import ml_item_id, ml_user_id
+from storefront.tracking.visitors import ml_item_id, ml_user_id
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def load_events_frame() -> pd.DataFrame:
     None where tracking recorded none, so basket grouping falls back to the visitor's day.
 
     Rows come through the driver as plain tuples and are converted per column (ids named by
-    :mod:`storefront.tracking.identity` once per distinct user and product): building them row
+    :mod:`storefront.tracking.visitors` once per distinct user and product): building them row
     by row through SQLAlchemy's result took 66 s for the 2.76M events of the Retailrocket log.
     """
     kinds = ", ".join(f"'{kind}'" for kind in TRAINING_EVENT_TYPES)  # constants, not input

@@ -11,7 +11,7 @@ from flask_login import login_user, logout_user
 
 from storefront.models import Customer
 from storefront.orders import accounts
-from storefront.web.context import forget_request_context, request_context
+from storefront.web.requests import forget_request_context, request_context
 
 # What the session keeps across a login: the browsing-session id (one visit, before and after
 # logging in, for the analytics). The cart and the visitor's history live in the database under

@@ -3,9 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from typing import TypeVar
-
-from flask import Flask, abort, jsonify, render_template, request
+from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
@@ -94,12 +92,3 @@ def register_error_pages(app: Flask) -> None:
         log.exception("Unhandled error on %s %s", request.method, request.path)
         return render_error(500, "We hit an unexpected error. It has been logged; please try again.")
 
-
-T = TypeVar("T")
-
-
-def or_404(found: T | None) -> T:
-    """What a service found, or the 404 page: services return None for "not found"."""
-    if found is None:
-        abort(404)
-    return found

@@ -100,7 +100,7 @@ def script_heads(directory: str) -> tuple[str, ...]:
 
 def _model_status() -> dict:
     """Which version is served and published; never a failure (the fallbacks serve without)."""
-    from storefront.recommendations.holder import current_version
+    from storefront.recommendations.widgets import current_version
 
     loaded = current_version()
     try:

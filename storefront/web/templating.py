@@ -12,7 +12,7 @@ from storefront.extensions import db
 
 from storefront.catalog import listings as catalog
 from storefront.orders import cart as cart_service
-from storefront.web.context import request_context
+from storefront.web.requests import request_context
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from storefront.ctr import report as ctr_report
 from storefront.ctr import serving as ctr_serving
 from storefront.training import job as training
 from storefront.ctr.features import FEATURE_COLUMNS
-from storefront.tracking.context import Shopper
+from storefront.tracking.visitors import Shopper
 from tests.storefront.support.shop import add_to_cart, ctx, set_product
 
 FOR_YOU = "cart_for_you"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from storefront.models import Impression
 from storefront.recommendations import registry
-from storefront.recommendations.pages import customer_preview
+from storefront.recommendations.widgets import customer_preview
 from storefront.recommendations.registry import WIDGETS, placed_on
 from tests.helpers import BOT_UA, BROWSER_UA
 from tests.storefront.support.recommendations import shelves

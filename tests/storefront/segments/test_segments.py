@@ -16,7 +16,7 @@ from storefront.models import RUN_SUCCEEDED, Category, Order, Product
 from storefront.segments import serving as segment_serving
 from storefront.segments import training as segments
 from storefront.training import job as training
-from storefront.recommendations.holder import current_version
+from storefront.recommendations.widgets import current_version
 from storefront.training.extras import SkipExtra
 
 SEGMENT_FILES = ["segments.npz", "segments.json"]

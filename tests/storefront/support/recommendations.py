@@ -21,7 +21,7 @@ from ml.registry import ModelRegistry
 from ml.training import TrainingConfig, train
 from storefront.models import CLICK, Category, Event, Impression, Product, Visitor
 from storefront.models.common import utcnow
-from storefront.tracking.identity import ml_item_id, ml_user_id
+from storefront.tracking.visitors import ml_item_id, ml_user_id
 from tests.storefront.support.shop import ctx
 
 SMALL_SHOP = [

@@ -5,7 +5,7 @@ from storefront.extensions import db
 from storefront.models import Event, Product, Visitor
 from storefront.orders import cart
 from storefront.tracking import events as tracking
-from storefront.tracking.context import RequestContext
+from storefront.tracking.visitors import RequestContext
 from storefront.tracking.visitors import shopper_of, visitor_of
 from tests.helpers import BOT_UA, BROWSER_UA
 from tests.storefront.support.shop import add_to_cart, ctx, login, new_category, new_customer, new_product

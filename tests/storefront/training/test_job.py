@@ -25,7 +25,7 @@ from storefront.models import (
 )
 from storefront.models.common import utcnow
 from storefront.training import job as training
-from storefront.tracking.identity import ml_item_id, ml_user_id
+from storefront.tracking.visitors import ml_item_id, ml_user_id
 from storefront.training.runs import RunProgress, expire_stale_runs, keep_oldest_request
 from storefront.training.scheduler import TrainingScheduler
 

@@ -1,23 +1,56 @@
-"""The request context, built once per request from Flask's globals (the one place that does).
+"""What every request goes through around its view: the guards before it, and the request context.
+
+Guards refuse what no view can use (a NUL byte, a JSON body that is not an object) with a 400
+before any view runs.
 
 :func:`request_context` reads the visitor cookie (minting a token for a new browser, sent back
 by an ``after_request`` hook), the logged-in customer, the device from the User-Agent, the
 browsing session from the signed session cookie and the client address, and hands services a
-frozen :class:`~storefront.tracking.context.RequestContext`. Views pass it on; services never
-look at the request themselves.
+frozen :class:`~storefront.tracking.visitors.RequestContext`, once per request. Views pass it on;
+services never look at the request themselves.
 """
 from __future__ import annotations
 
 import secrets
 import time
 
-from flask import Flask, current_app, g, request, session
+from flask import Flask, abort, current_app, g, request, session
 from flask.wrappers import Response
 from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from storefront.tracking.context import RequestContext
 from storefront.tracking.events import classify_user_agent
+from storefront.tracking.visitors import RequestContext
+
+# -- guards ------------------------------------------------------------------------------------------
+
+
+def _has_nul(values) -> bool:
+    return any("\x00" in value for value in values)
+
+
+def reject_nul_bytes() -> None:
+    """A NUL byte is never legitimate in a URL or form, and PostgreSQL cannot store one in text:
+    refuse it up front with a 400 instead of failing deep in a query."""
+    if (
+        "\x00" in request.path
+        or _has_nul(request.args.values())
+        or (request.method == "POST" and request.mimetype != "application/json" and _has_nul(request.form.values()))
+    ):
+        abort(400, "The request contains a NUL character.")
+
+
+def reject_non_object_json_forms() -> None:
+    """The shop's forms (Flask-WTF) also accept a JSON body, read as the form's fields: only a
+    JSON object can be that. A list or a scalar would crash the form (a 500), so it is refused
+    here with a 400; the JSON API reads its own bodies."""
+    if request.method != "POST" or not request.is_json or request.path.startswith("/api/"):
+        return
+    if not isinstance(request.get_json(silent=True), dict):
+        abort(400, "A form accepts a JSON object of its fields, nothing else.")
+
+
+# -- the request context -----------------------------------------------------------------------------
 
 _SALT = "storefront.visitor"
 SESSION_IDLE_SECONDS = 30 * 60  # a new browsing session starts after 30 idle minutes
@@ -101,5 +134,7 @@ def _set_visitor_cookie(response: Response) -> Response:
     return response
 
 
-def register_request_context(app: Flask) -> None:
+def register_request_hooks(app: Flask) -> None:
+    app.before_request(reject_nul_bytes)
+    app.before_request(reject_non_object_json_forms)
     app.after_request(_set_visitor_cookie)

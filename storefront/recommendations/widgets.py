@@ -1,0 +1,239 @@
+"""Recommendation widgets in a web worker: the served model, filling a widget, the widgets of a page.
+
+**The model.** One ``ModelHolder`` per app (``init_app``): it notices a newly activated version
+within ``MODEL_CHECK_INTERVAL`` seconds and loads it fully before swapping the reference; a
+broken artifact is logged and the worker keeps what it had (or serves the fallbacks): a page
+never fails because of the recommender.
+
+**Filling one widget.** A widget asks its spec's steps (``registry``) in order, each for what is
+still missing, until it is full (or the chain ends: then the catalog had no more eligible
+products). Each step gets a fresh, frozen ``Ask`` whose ``skip`` holds the shopper's exclusions
+plus what the widget (and the earlier widgets of the page) already show; a model list cut short
+by the rules is topped up by the next step rather than shown half empty. A widget records as its
+``strategy`` the step that supplied its first item and carries the model version only when the
+model supplied any; ``sources`` keeps the step of every item.
+
+**The widgets of a page.** Views call one function per page with the request context and get
+ready-to-render ``WidgetResult``s; each non-empty one has already been recorded
+(``impression_id`` set, except for bots), so the template can put the impression into its
+links. Which widgets a page shows, in which order and for whom is the registry's
+(``registry.placed_on``); on one page no widget repeats a product an earlier one shows (unless
+its spec says otherwise, ``distinct_on_page``). The caller commits, after rendering (a commit
+would expire the loaded products and cost a reload per card).
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Collection
+from dataclasses import dataclass, field
+
+from flask import Flask, current_app
+from sqlalchemy import select
+
+from ml.serving import LoadedVersion, ModelHolder
+from storefront.extensions import db
+from storefront.models import Category, Order, OrderLine, Product
+from storefront.recommendations import registry
+from storefront.recommendations.registry import API_ITEM_KINDS, WidgetSpec
+from storefront.recommendations.rules import excluded_product_ids, recent_events
+from storefront.recommendations.steps import MODEL_PREFIX, NO_STRATEGY, Ask
+from storefront.tracking import impressions
+from storefront.tracking.visitors import RequestContext, Shopper, shopper_of
+
+log = logging.getLogger(__name__)
+
+
+# -- the served model ------------------------------------------------------------------------------
+
+
+def init_app(app: Flask) -> None:
+    """One model holder per app: every request of a worker shares the loaded version."""
+    app.extensions["recommender"] = ModelHolder(
+        app.config["MODEL_DIR"], check_interval=float(app.config["MODEL_CHECK_INTERVAL"])
+    )
+
+
+def current_version() -> LoadedVersion | None:
+    """The model version to serve now, or None (nothing published, or nothing loadable)."""
+    holder = current_app.extensions.get("recommender")
+    if holder is None:
+        return None
+    try:
+        return holder.get()
+    except Exception:  # the holder logs load errors itself; this is the last line of defence
+        log.exception("model holder failed; serving the fallbacks")
+        return None
+
+
+# -- filling one widget ----------------------------------------------------------------------------
+
+
+@dataclass
+class WidgetResult:
+    """What a widget shows and why: enough to render it and to record its impression."""
+
+    widget: str
+    title: str
+    strategy: str
+    model_version: str | None
+    products: list[Product]
+    sources: list[str] = field(default_factory=list)
+    context_product_id: int | None = None
+    impression_id: int | None = None
+    ranking: str | None = None  # "ctr" / "retrieval" when the click model was consulted
+    explanation: str = ""
+
+
+def per_widget() -> int:
+    return int(current_app.config.get("RECOMMENDATIONS_PER_WIDGET", 8))
+
+
+def recent_limit() -> int:
+    return int(current_app.config.get("FOLD_IN_EVENTS", 50))
+
+
+def new_ask(ctx: RequestContext, *, product: Product | None = None, category: Category | None = None,
+            with_recent: bool = False) -> Ask:
+    """The shared inputs of one page's widgets; ``with_recent`` loads the fold-in events (one query)."""
+    shopper = shopper_of(ctx)
+    return _ask(shopper, excluded_product_ids(shopper, ctx.memo), product, category,
+                recent_events(shopper, recent_limit()) if with_recent else [])
+
+
+def customer_ask(customer_id: int, *, product: Product | None = None) -> Ask:
+    """The inputs of a widget for a given customer as if they were logged in (the admin's
+    preview of what a customer would see), with the same exclusions their own page applies."""
+    shopper = Shopper(None, customer_id, logged_in=True)
+    return _ask(shopper, excluded_product_ids(shopper), product, None, [])
+
+
+def _ask(shopper: Shopper, excluded: Collection[int], product: Product | None, category: Category | None,
+         recent) -> Ask:
+    skip = set(excluded)
+    if product is not None:
+        skip.add(product.id)
+    return Ask(shopper, current_version(), frozenset(skip), tuple(recent), product, category)
+
+
+def _bought_by(shopper: Shopper) -> set[int]:
+    """What the shopper bought, when the rules let bought products through (re-buys allowed);
+    otherwise the rules have excluded them already and no query is needed."""
+    if not current_app.config.get("RECOMMEND_PURCHASED", False) or not shopper.known:
+        return set()
+    query = (select(OrderLine.product_id).join(Order, Order.id == OrderLine.order_id)
+             .where(shopper.owns(Order.visitor_id, Order.customer_id)))
+    return set(db.session.scalars(query))
+
+
+def fill(spec: WidgetSpec, ask: Ask, n: int | None = None, also_skip: Collection[int] = ()) -> WidgetResult:
+    """Ask each of ``spec``'s steps for what is still missing until ``n`` products are chosen."""
+    n = n or per_widget()
+    chosen: list[Product] = []
+    sources: list[str] = []
+    ranking: str | None = None
+    skip = set(ask.skip) | set(also_skip)
+    if spec.skip_bought:
+        skip |= _bought_by(ask.shopper)
+    for step in spec.steps:
+        missing = n - len(chosen)
+        if missing <= 0:
+            break
+        proposal = step(dataclasses.replace(ask, skip=frozenset(skip), widget=spec.name), missing)
+        ranking = ranking or proposal.ranking
+        for product in proposal.products:
+            if len(chosen) < n and product.id not in skip:
+                skip.add(product.id)
+                chosen.append(product)
+                sources.append(proposal.strategy)
+    from_model = ask.version is not None and any(s.startswith(MODEL_PREFIX) for s in sources)
+    return WidgetResult(
+        widget=spec.name, title=spec.title_for(ask.category.name if ask.category else None),
+        strategy=sources[0] if sources else NO_STRATEGY,
+        model_version=ask.version.version if from_model else None, products=chosen,
+        sources=sources, context_product_id=ask.product.id if ask.product else None,
+        ranking=ranking if from_model else None, explanation=spec.explanation,
+    )
+
+
+# -- the widgets of each page ----------------------------------------------------------------------
+
+
+def _shown_to(spec: WidgetSpec, ask: Ask) -> bool:
+    audience = spec.audience
+    if audience == registry.LOGGED_IN:
+        return ask.shopper.logged_in
+    if audience == registry.WITH_HISTORY:
+        return bool(ask.recent)
+    if audience == registry.WITHOUT_HISTORY:
+        return not ask.recent
+    return True
+
+
+def record(ctx: RequestContext, result: WidgetResult) -> WidgetResult:
+    result.impression_id = impressions.record_widget(
+        ctx, widget=result.widget, strategy=result.strategy, model_version=result.model_version,
+        context_product_id=result.context_product_id, items=[p.id for p in result.products],
+        ranking=result.ranking,
+    )
+    return result
+
+
+def shelves(ctx: RequestContext, placement: str, *, product: Product | None = None,
+            category: Category | None = None, n: int | None = None) -> list[WidgetResult]:
+    """Every widget placed on ``placement`` that is for this shopper, filled in order (each
+    skipping what the earlier ones show) and recorded."""
+    specs = registry.placed_on(placement)
+    ask = new_ask(ctx, product=product, category=category, with_recent=any(s.uses_recent for s in specs))
+    results: list[WidgetResult] = []
+    shown: list[int] = []
+    for spec in specs:
+        if not _shown_to(spec, ask):
+            continue
+        result = fill(spec, ask, n, also_skip=shown if spec.distinct_on_page else ())
+        if spec.distinct_on_page:
+            shown += [p.id for p in result.products]
+        results.append(record(ctx, result))
+    return results
+
+
+def _one(results: list[WidgetResult]) -> WidgetResult | None:
+    return results[0] if results else None
+
+
+def home(ctx: RequestContext) -> WidgetResult | None:
+    """"Recommended for you" once the shopper has any history, else "Trending now"."""
+    return _one(shelves(ctx, registry.HOME))
+
+
+def cart(ctx: RequestContext) -> WidgetResult | None:
+    return _one(shelves(ctx, registry.CART))
+
+
+def product_page(ctx: RequestContext, product: Product) -> list[WidgetResult]:
+    return shelves(ctx, registry.PRODUCT, product=product)
+
+
+def account_page(ctx: RequestContext) -> WidgetResult | None:
+    """"Customers like you also bought" on the logged-in customer's account page."""
+    return _one(shelves(ctx, registry.ACCOUNT))
+
+
+def category_page(ctx: RequestContext, category: Category) -> WidgetResult | None:
+    return _one(shelves(ctx, registry.CATEGORY, category=category))
+
+
+def api_user(ctx: RequestContext, n: int) -> WidgetResult | None:
+    return _one(shelves(ctx, registry.API_USER, n=n))
+
+
+def api_item(ctx: RequestContext, product: Product, kind: str, n: int) -> WidgetResult:
+    """``kind`` is ``similar`` or ``bought`` (checked by the caller, see ``API_ITEM_KINDS``)."""
+    spec = registry.spec(API_ITEM_KINDS[kind])
+    return record(ctx, fill(spec, new_ask(ctx, product=product), n))
+
+
+def customer_preview(customer_id: int, *, product: Product | None = None) -> WidgetResult:
+    """"Customers like you also bought" as ``customer_id`` would see it on their account page
+    (the admin's customer detail); nothing is recorded."""
+    return fill(registry.spec("customers_like_you", registry.ACCOUNT), customer_ask(customer_id, product=product))
