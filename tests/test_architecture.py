@@ -60,3 +60,39 @@ def test_a_web_worker_does_not_import_the_training_pipeline():
             "print(sorted(m for m in sys.modules if m.startswith('ml.training')))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# The arrows docs/ARCHITECTURE.md allows: each layer imports only the layers below it.
+FOUNDATION = {"models", "extensions", "config", "database"}
+CORE = {"catalog", "tracking", "orders"}
+FEATURES = {"recommendations", "training", "ctr", "segments", "resources", "campaigns", "analytics", "imports",
+            "seeding"}
+BOUNDARY = {"web", "cli", "shop", "account", "api", "admin"}
+BLUEPRINT_MODULES = {"views.py", "forms.py", "__init__.py"}  # a context's own pages (resources/)
+
+
+def _layer_of(path: Path) -> set[str] | None:
+    """What a module may import from storefront (None: anything, the boundary)."""
+    parts = path.relative_to(ROOT / "storefront").parts
+    top = parts[0].removesuffix(".py")
+    if top in BOUNDARY or parts == ("__init__.py",) or (top in FEATURES and parts[-1] in BLUEPRINT_MODULES):
+        return None
+    if top in FOUNDATION:
+        return FOUNDATION
+    if top in CORE:
+        return FOUNDATION | CORE
+    return FOUNDATION | CORE | FEATURES
+
+
+def test_packages_import_only_the_layers_below_them():
+    wrong = []
+    for path in (ROOT / "storefront").rglob("*.py"):
+        allowed = _layer_of(path)
+        if allowed is None:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("storefront."):
+                target = node.module.split(".")[1]
+                if target not in allowed:
+                    wrong.append(f"{path.relative_to(ROOT)} imports {node.module}")
+    assert wrong == []
