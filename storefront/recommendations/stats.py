@@ -15,6 +15,7 @@ from sqlalchemy import and_, func, select
 from storefront.extensions import db
 from storefront.models import CLICK, Event, Impression
 from storefront.models.common import utcnow
+from storefront.recommendations.registry import titles
 
 DEFAULT_WINDOW_DAYS = 30
 
@@ -29,6 +30,12 @@ class CtrRow:
     @property
     def ctr(self) -> float:
         return self.clicks / self.impressions if self.impressions else 0.0
+
+    @property
+    def title(self) -> str:
+        """What shoppers saw it called (the registry's title; the banner and retired widgets
+        keep their stored name)."""
+        return titles().get(self.widget, self.widget)
 
 
 @dataclass(frozen=True)

@@ -119,8 +119,10 @@ def visitor_of(ctx: RequestContext, create: bool = True) -> Visitor | None:
     """The ``Visitor`` row of this request's browser, created on first need when ``create``.
     None outside a browser (no token), or when absent and not ``create``."""
     known = ctx.memo.get("visitor")
-    if isinstance(known, Visitor) or (known is _ABSENT and not create):
-        return known if known is not _ABSENT else None
+    if isinstance(known, Visitor):
+        return known
+    if known is _ABSENT and not create:
+        return None
     if ctx.visitor_token is None:
         return None
     visitor = db.session.scalar(select(Visitor).where(Visitor.token == ctx.visitor_token))

@@ -79,3 +79,11 @@ def test_the_admin_preview_of_a_customer_widget_records_nothing(app):
         assert result.impression_id is None
     with ctx(app) as session:
         assert session.query(Impression).count() == 0
+
+
+def test_the_admin_click_through_table_names_widgets_by_their_registry_title():
+    from storefront.recommendations.stats import CtrRow
+
+    assert CtrRow("product_recently_viewed", None, 10, 1).title == "Recently viewed"
+    assert CtrRow("category_trending", None, 10, 1).title == "Trending in <category>"
+    assert CtrRow("home_banner", None, 10, 1).title == "home_banner"  # not a widget: its stored name
