@@ -1,140 +1,148 @@
-"""Server-side SVG geometry for the admin charts (no JavaScript: the page works offline and
-under a strict content policy). The template draws the shapes; this module only does the maths."""
+"""The admin's Chart.js charts outside the dashboard, as JSON-ready dicts ("point charts").
+
+The dashboard's charts are tables (``storefront.analytics.tables.Table.as_json``); these are
+series of points instead: the champion's NDCG@10 over training runs, the click models'
+calibration, the gated-content model's hit rates by number of interactions and the customer map.
+A page embeds them all in one ``<script type="application/json" id="chart-data">`` block
+(``templates/admin/_charts.html``) and ``static/js/dashboard.js`` draws each ``<canvas
+data-chart="<key>">`` from its spec. No geometry here: Chart.js lays the charts out for the width
+it gets (phone or desktop). The shape of a spec::
+
+    {"type": "line" | "scatter", "title": str,
+     "labels": [str | [str, ...]],          # category x axis (a list label is drawn on several lines)
+     "x": {"title", "min", "max", "format"}, "y": {...},   # format: score | rate | count | number
+     "axes": bool,                          # false: no axes (the map: its units mean nothing)
+     "equal_scale": bool,                   # one unit is as long on both axes (the map)
+     "link": "/admin/customers/{id}",       # a click on a point with an "id" opens this
+     "tip": "Customer #{id}",               # the tooltip of a point with an "id"
+     "datasets": [{"label", "data": [y | null] or [{"x", "y", "id"?}], "tips": [str]?,
+                   "colour": int (PALETTE index) | "--css-variable", "line": bool, "dashed": bool,
+                   "points": bool}]}
+"""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from storefront.training.overview import ChartPoint
 
+if TYPE_CHECKING:
+    from storefront.segments.customer_map import CustomerMap
 
-@dataclass(frozen=True)
-class PlotPoint:
-    x: float
-    y: float
-    label: str  # the tooltip (<title>) of the point
-
-
-@dataclass(frozen=True)
-class Tick:
-    position: float
-    label: str
+#: (metric short name, label) of each line of the gated-content model's plot.
+HIT_RATE_SERIES = (
+    ("hit_rate", "Hit rate"),
+    ("bu_hit_rate", "BU hit rate"),
+    ("top_hit_rate", "Top hit rate"),
+)
+GREY = "--muted"  # the diagonal of the calibration plot, customers without a segment
 
 
-@dataclass(frozen=True)
-class LineChart:
-    width: int
-    height: int
-    left: int
-    right: int
-    top: int
-    bottom: int
-    points: list[PlotPoint]
-    y_ticks: list[Tick]
-    x_ticks: list[Tick]
-
-    @property
-    def polyline(self) -> str:
-        return " ".join(f"{p.x:.1f},{p.y:.1f}" for p in self.points)
-
-
-def _nice_ceiling(value: float) -> float:
-    """A round upper bound for the y axis (0.05, 0.1, 0.25, 0.5 ... times a power of ten)."""
+def nice_ceiling(value: float) -> float:
+    """A round upper bound for an axis (0.05, 0.1, 0.25, 0.5 ... times a power of ten)."""
     if value <= 0:
         return 1.0
     scale = 10 ** math.floor(math.log10(value))
-    for step in (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0):  # fifths of each are round too
+    for step in (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0):
         if step * scale >= value:
-            return step * scale
+            return round(step * scale, 12)
     return 10 * scale
 
 
-def ndcg_chart(points: list[ChartPoint], width: int = 720, height: int = 240) -> LineChart | None:
-    """Champion NDCG@10 per run, oldest left; None when there is nothing to draw."""
+def ndcg_chart(points: list[ChartPoint]) -> dict[str, Any] | None:
+    """Champion NDCG@10 per successful run, oldest left; None when there is nothing to draw."""
     if not points:
         return None
-    left, right, top, bottom = 56, width - 16, 16, height - 36
-    top_value = _nice_ceiling(max(p.ndcg for p in points) * 1.1)
-    span = max(len(points) - 1, 1)
-
-    def x_of(index: int) -> float:
-        return left + (right - left) * (index / span if len(points) > 1 else 0.5)
-
-    def y_of(value: float) -> float:
-        return bottom - (bottom - top) * value / top_value
-
-    plotted = [
-        PlotPoint(x_of(i), y_of(p.ndcg),
-                  f"Run #{p.run_id} ({p.finished_at:%d %b %H:%M}): {p.champion}, NDCG@10 {p.ndcg:.4f}")
-        for i, p in enumerate(points)
-    ]
-    y_ticks = [Tick(y_of(top_value * f), f"{round(top_value * f, 6):g}") for f in (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)]
-    every = max(1, math.ceil(len(points) / 8))  # at most ~8 run labels under the axis
-    x_ticks = [Tick(x_of(i), f"#{p.run_id}") for i, p in enumerate(points) if i % every == 0 or i == len(points) - 1]
-    return LineChart(width, height, left, right, top, bottom, plotted, y_ticks, x_ticks)
+    return {
+        "type": "line",
+        "title": f"Champion NDCG@10 of the last {len(points)} successful runs",
+        "labels": [f"#{p.run_id}" for p in points],
+        "x": {"title": "Training run"},
+        "y": {"title": "NDCG@10", "min": 0, "format": "score"},
+        "datasets": [{
+            "label": "Champion NDCG@10",
+            "data": [round(p.ndcg, 6) for p in points],
+            "tips": [f"Run #{p.run_id} ({p.finished_at:%d %b %H:%M}): {p.champion}, NDCG@10 {p.ndcg:.4f}"
+                     for p in points],
+        }],
+    }
 
 
-@dataclass(frozen=True)
-class Series:
-    """One line of a multi-line chart (the asset model's metrics, the calibration plot)."""
-
-    label: str
-    css_class: str
-    points: list[PlotPoint]
-
-    @property
-    def polyline(self) -> str:
-        return " ".join(f"{p.x:.1f},{p.y:.1f}" for p in self.points)
-
-
-@dataclass(frozen=True)
-class AxisTick:
-    x: float  # where the value sits on the x axis
-    y: float  # and on the y axis
-    label: str
-
-
-@dataclass(frozen=True)
-class CalibrationChart:
-    """Observed click rate against predicted probability per bin, one series per model, with
-    the diagonal (perfect calibration) from (0, 0) to (top, top)."""
-
-    width: int
-    height: int
-    left: int
-    right: int
-    top: int
-    bottom: int
-    series: list[Series]
-    ticks: list[AxisTick]  # the same scale on both axes
-    diagonal: tuple[float, float, float, float]
-
-
-def calibration_chart(models: list[dict], width: int = 420, height: int = 320) -> CalibrationChart | None:
-    """From the click-model summaries (``calibration``: bins with ``predicted``/``observed``)."""
+def calibration_chart(models: list[dict]) -> dict[str, Any] | None:
+    """Observed click rate against predicted probability per bin, one line per click model, and
+    the diagonal (perfect calibration); None without calibration bins. Both axes share one range."""
     bins = [(m.get("kind", "?"), m.get("calibration") or []) for m in models]
     values = [v for _, rows in bins for row in rows for v in (row["predicted"], row["observed"])]
     if not values:
         return None
-    left, right, top, bottom = 48, width - 16, 16, height - 36
-    top_value = _nice_ceiling(max(values) * 1.05)
-
-    def x_of(value: float) -> float:
-        return left + (right - left) * value / top_value
-
-    def y_of(value: float) -> float:
-        return bottom - (bottom - top) * value / top_value
-
-    series = [
-        Series(kind, f"series-{i}", [
-            PlotPoint(x_of(row["predicted"]), y_of(row["observed"]),
-                      f"{kind}: predicted {row['predicted']:.3f}, observed {row['observed']:.3f} "
-                      f"({row['count']:,} rows)")
-            for row in rows
-        ])
+    top = nice_ceiling(max(values) * 1.05)
+    datasets = [
+        {
+            "label": kind,
+            "colour": i,
+            "data": [{"x": round(row["predicted"], 6), "y": round(row["observed"], 6)} for row in rows],
+            "tips": [f"{kind}: predicted {row['predicted']:.3f}, observed {row['observed']:.3f} ({row['count']:,} rows)"
+                     for row in rows],
+            "line": True,
+        }
         for i, (kind, rows) in enumerate(bins) if rows
     ]
-    ticks = [AxisTick(x_of(top_value * f), y_of(top_value * f), f"{round(top_value * f, 6):g}")
-             for f in (0.0, 0.25, 0.5, 0.75, 1.0)]
-    return CalibrationChart(width, height, left, right, top, bottom, series, ticks,
-                            (x_of(0), y_of(0), x_of(top_value), y_of(top_value)))
+    datasets.append({"label": "perfect calibration", "colour": GREY, "data": [{"x": 0, "y": 0}, {"x": top, "y": top}],
+                     "line": True, "dashed": True, "points": False})
+    axis = {"min": 0, "max": top, "format": "number"}
+    return {
+        "type": "scatter",
+        "title": "Calibration on the test set: observed click rate against predicted probability",
+        "x": {**axis, "title": "predicted"}, "y": {**axis, "title": "observed"},
+        "datasets": datasets,
+    }
+
+
+def hit_rate_chart(breakdown: list[dict[str, Any]], k: int) -> dict[str, Any] | None:
+    """The champion's hit rates@k per interaction-count bucket (y from 0 to 1); None when no bucket
+    has visitors. A bucket without visitors has no point (its mean would read as a real 0), so a
+    line may have gaps at the right, where few visitors have many interactions."""
+    if not any(int(row.get("n_visitors", 0)) for row in breakdown):
+        return None
+
+    def value(row: dict[str, Any], metric: str) -> float | None:
+        return round(float(row.get(f"{metric}@{k}") or 0.0), 6) if int(row.get("n_visitors", 0)) else None
+
+    return {
+        "type": "line",
+        "title": f"Hit rate, BU hit rate and top hit rate at {k} per number of assets a visitor interacted with",
+        "labels": [[str(row["bucket"]), f"n={int(row.get('n_visitors', 0))}"] for row in breakdown],
+        "x": {"title": "assets per visitor (visitors evaluated)"},
+        "y": {"title": f"rate@{k}", "min": 0, "max": 1, "format": "score"},
+        "datasets": [
+            {
+                "label": f"{label}@{k}",
+                "colour": i,
+                "data": [value(row, metric) for row in breakdown],
+                "tips": [f"{label}@{k}, {row['bucket']} interactions: {value(row, metric) or 0:.3f} "
+                         f"({int(row.get('n_visitors', 0))} visitors)" for row in breakdown],
+            }
+            for i, (metric, label) in enumerate(HIT_RATE_SERIES)
+        ],
+    }
+
+
+def customer_map_chart(points: CustomerMap, colouring_label: str, link: str) -> dict[str, Any]:
+    """The customer map as a scatter: one dataset (and legend entry) per segment or cluster, a
+    tooltip and a link (``link`` with ``{id}``) per customer, the same scale on both axes."""
+    return {
+        "type": "scatter",
+        "title": f"{points.shown} customers by their Customer2Vec embedding, coloured by {colouring_label}",
+        "axes": False,
+        "equal_scale": True,
+        "link": link,
+        "tip": "Customer #{id}",
+        "datasets": [
+            {
+                "label": f"{group.label} ({group.customers:,})",
+                "colour": GREY if group.colour is None else f"--seg-{group.colour}",
+                "data": [{"x": x, "y": y, "id": cid} for cid, (x, y) in zip(group.customer_ids, group.xy)],
+            }
+            for group in points.groups
+        ],
+    }

@@ -10,7 +10,7 @@ from datetime import datetime
 from flask import Response, redirect, render_template, request, stream_with_context, url_for
 
 from storefront.admin import bp
-from storefront.admin.asset_charts import SERIES, hit_rate_chart
+from storefront.admin.charts import HIT_RATE_SERIES, hit_rate_chart
 from storefront.resources import leads as asset_leads
 from storefront.resources import recommender as asset_models
 from storefront.resources import performance as asset_performance
@@ -51,9 +51,10 @@ def resources_performance():
 def resources_model():
     version, summary = asset_models.active_summary()
     report = asset_performance.model_report(version, summary) if version and summary else None
+    chart = hit_rate_chart(report.breakdown, report.k) if report else None
     return render_template(
         "admin/resources_model.html", version=version, report=report, section="model",
-        chart=hit_rate_chart(report.breakdown, report.k) if report else None, series=SERIES,
+        charts={"hit-rate": chart} if chart else {}, series=HIT_RATE_SERIES,
         candidate_metrics=asset_performance.CANDIDATE_METRICS, unit_metrics=asset_performance.UNIT_METRICS,
     )
 

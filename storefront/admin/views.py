@@ -32,10 +32,11 @@ def index():
 def ml_dashboard():
     board = training_overview.dashboard()
     db.session.commit()  # runs found dead while building the page are recorded as failed
+    charts = {"ndcg": ndcg_chart(board.chart),
+              "calibration": calibration_chart(board.ctr_offline.models) if board.ctr_offline else None}
     return render_template(
-        "admin/ml.html", board=board, chart=ndcg_chart(board.chart), form=RetrainForm(),
-        calibration=calibration_chart(board.ctr_offline.models) if board.ctr_offline else None,
-        metric_columns=training_overview.METRIC_COLUMNS,
+        "admin/ml.html", board=board, form=RetrainForm(), metric_columns=training_overview.METRIC_COLUMNS,
+        charts={key: spec for key, spec in charts.items() if spec},
     )
 
 

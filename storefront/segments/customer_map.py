@@ -1,14 +1,15 @@
-"""Geometry of the admin's customer map: the 2-D projection of the Customer2Vec embeddings
-(computed in training, PCA by default) as points of a server-side SVG, coloured by RFM segment
-or by k-means cluster, with a legend. No JavaScript: the template only draws what this returns.
+"""The admin's customer map as data: the 2-D projection of the Customer2Vec embeddings (computed
+in training, PCA by default), one group of points per RFM segment or per k-means cluster.
 
-Both axes share one scale, so the picture does not stretch distances in one direction (PCA
-distances are meaningful; a squashed axis would suggest groups that are not there). Large
-shops are thinned to ``MAX_POINTS`` evenly spaced customers, deterministically, so the page
-stays light and the same version always draws the same map.
+Only the points: the page draws them with Chart.js (``storefront.admin.charts.customer_map_chart``
+turns a :class:`CustomerMap` into the chart's JSON, ``static/js/dashboard.js`` draws it with one
+scale on both axes, so the picture does not stretch distances in one direction). Positions stay
+in the projection's own units. Large shops are thinned to ``MAX_POINTS`` evenly spaced customers,
+deterministically, so the page stays light and the same version always draws the same map.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -29,32 +30,28 @@ DEFAULT_COLOURING = "segment"
 #: Each RFM segment keeps its colour on every page and map, whichever segments are present.
 SEGMENT_COLOURS = {name: i for i, name in enumerate(SEGMENTS)}
 MAX_POINTS = 2000
-PALETTE_SIZE = 10  # colour classes .seg-0 .. .seg-9 in static/css/admin.css
+PALETTE_SIZE = 10  # colours --seg-0 .. --seg-9 in static/css/admin.css
+PRECISION = 10_000  # positions are rounded to 1/PRECISION of the cloud's extent (plenty for a chart)
 
 
 @dataclass(frozen=True)
-class MapPoint:
-    x: float
-    y: float
-    colour: int  # index of the colour class
-    customer_id: str
-    label: str  # the tooltip
+class MapGroup:
+    """The customers of one segment or cluster: a dataset of the scatter and a legend entry."""
 
-
-@dataclass(frozen=True)
-class LegendEntry:
-    colour: int
     label: str
-    customers: int
+    colour: int | None  # index into the segment palette; None: grey (customers without a segment)
+    customer_ids: list[str]
+    xy: list[tuple[float, float]]
+
+    @property
+    def customers(self) -> int:
+        return len(self.customer_ids)
 
 
 @dataclass(frozen=True)
 class CustomerMap:
-    width: int
-    height: int
-    points: list[MapPoint]
-    legend: list[LegendEntry]
-    method: str
+    groups: list[MapGroup]  # legend order; groups without a shown customer are left out
+    method: str  # the projection: pca, tsne or identity
     colouring: str
     shown: int
     total: int
@@ -64,7 +61,7 @@ def _groups(segments: SegmentsResult, colouring: str, ids: np.ndarray) -> tuple[
     """(group label of each customer in ``ids``, every group label in legend order)."""
     if colouring == "segment":
         labels = [segments.segment_of(c) or "none" for c in ids]
-        return labels, [s for s in SEGMENTS if s in set(labels)]
+        return labels, [s for s in SEGMENTS if s in set(labels)] + (["none"] if "none" in labels else [])
     if colouring == "embedding_cluster":
         clusters = segments.embedding_clusters.labels[[segments.embeddings.index_of(c) for c in ids]]
     else:
@@ -73,10 +70,14 @@ def _groups(segments: SegmentsResult, colouring: str, ids: np.ndarray) -> tuple[
     return labels, [f"Cluster {k + 1}" for k in range(int(clusters.max()) + 1 if len(clusters) else 0)]
 
 
-def customer_map(segments: SegmentsResult, colouring: str = DEFAULT_COLOURING,
-                 width: int = 720, heights: tuple[int, int] = (320, 560), pad: int = 16) -> CustomerMap | None:
-    """The map of every customer with a vector (thinned above ``MAX_POINTS``); None if empty.
-    The height follows the cloud's aspect ratio within ``heights``, so it fills the frame."""
+def _decimals(xy: np.ndarray) -> int:
+    """Enough decimals to place a point to 1/PRECISION of the larger extent of the cloud."""
+    extent = float(np.ptp(xy, axis=0).max()) if len(xy) else 0.0
+    return max(0, math.ceil(math.log10(PRECISION / extent))) if extent > 0 else 0
+
+
+def customer_map(segments: SegmentsResult, colouring: str = DEFAULT_COLOURING) -> CustomerMap | None:
+    """Every customer with a vector (thinned above ``MAX_POINTS``), grouped; None if there are none."""
     colouring = colouring if colouring in COLOURINGS else DEFAULT_COLOURING
     projection = segments.projection
     total = len(projection.customer_ids)
@@ -85,25 +86,16 @@ def customer_map(segments: SegmentsResult, colouring: str = DEFAULT_COLOURING,
     keep = np.linspace(0, total - 1, min(total, MAX_POINTS)).round().astype(int)
     ids = projection.customer_ids[keep]
     xy = np.asarray(projection.xy, dtype=np.float64)[keep]
-    low, span = xy.min(axis=0), np.ptp(xy, axis=0)
-    aspect = span[1] / span[0] if span[0] > 0 else 1.0
-    height = int(min(max((width - 2 * pad) * aspect + 2 * pad, heights[0]), heights[1]))
-    scale = min((width - 2 * pad) / span[0] if span[0] > 0 else np.inf,
-                (height - 2 * pad) / span[1] if span[1] > 0 else np.inf)
-    scale = 1.0 if not np.isfinite(scale) else scale
-    # centre the cloud in the frame; y grows downwards in SVG, so flip it
-    offset = (np.array([width, height]) - span * scale) / 2
-    x = offset[0] + (xy[:, 0] - low[0]) * scale
-    y = height - (offset[1] + (xy[:, 1] - low[1]) * scale)
+    xy = np.round(xy, _decimals(xy))
     labels, order = _groups(segments, colouring, ids)
     colour_of = (SEGMENT_COLOURS if colouring == "segment"
                  else {name: i % PALETTE_SIZE for i, name in enumerate(order)})
-    points = [
-        MapPoint(float(px), float(py), colour_of.get(label, 0), str(cid), f"Customer #{cid}: {label}")
-        for px, py, cid, label in zip(x, y, ids, labels)
+    members: dict[str, list[int]] = {name: [] for name in order}
+    for i, label in enumerate(labels):
+        members.setdefault(label, []).append(i)
+    groups = [
+        MapGroup(name, colour_of.get(name), [str(ids[i]) for i in rows],
+                 [(float(xy[i, 0]), float(xy[i, 1])) for i in rows])
+        for name, rows in members.items() if rows
     ]
-    counts = {name: 0 for name in order}
-    for label in labels:
-        counts[label] = counts.get(label, 0) + 1
-    legend = [LegendEntry(colour_of[name], name, counts[name]) for name in order]
-    return CustomerMap(width, height, points, legend, projection.method, colouring, len(points), total)
+    return CustomerMap(groups, projection.method, colouring, len(keep), total)

@@ -23,10 +23,11 @@ CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 # Screenshots, page HTML, console logs and the server log of a failed test land here.
 ARTIFACTS_DIR = Path(os.environ.get("BROWSER_ARTIFACTS_DIR", PROJECT_ROOT / "test-artifacts"))
 
-# tests/storefront/recommendation_support.py SMALL_SHOP, through the real `flask shop seed`.
+# tests/storefront/support/recommendations.py SMALL_SHOP, through the real `flask shop seed`, plus
+# B2B visitors with form submissions: the admin's gated-content model page then has a model to chart.
 SMALL_SHOP = [
     "shop", "seed", "--products", "120", "--categories", "8", "--customers", "150",
-    "--anonymous", "80", "--events", "12000", "--days", "40", "--end-date", "2026-01-01", "--b2b-visitors", "0",
+    "--anonymous", "80", "--events", "12000", "--days", "40", "--end-date", "2026-01-01", "--b2b-visitors", "150",
 ]
 ADMIN_EMAIL = "admin@example.com"
 STARTUP_TIMEOUT_S = 60

@@ -67,7 +67,7 @@ def test_admins_see_the_overview_numbers(app, client):
     assert "<span>Products</span><strong>2 <small>of 3 active</small>" in html
     assert "<span>Events</span><strong>1</strong>" in html
     assert "REF123ABC" in html and "buyer@example.com" in html
-    assert "<td>view</td><td>1</td><td>100.0%</td>" in html
+    assert '<td data-label="Event type">view</td><td data-label="Count">1</td><td data-label="Share">100.0%</td>' in html
     assert 'href="/admin/"' in client.get("/").get_data(as_text=True)
 
 

@@ -19,7 +19,7 @@ from tests.storefront.support.shop import ctx, login, new_customer
 
 RANGE = "start=2024-03-10&end=2024-03-12"
 URLS = ["/admin/dashboard", *(f"/admin/dashboard/{key}.csv" for key in ("kpis", *CHART_KEYS))]
-DATA_BLOCK = re.compile(r'<script type="application/json" id="dashboard-data">(.*?)</script>', re.S)
+DATA_BLOCK = re.compile(r'<script type="application/json" id="chart-data">(.*?)</script>', re.S)
 
 
 @pytest.fixture
@@ -98,7 +98,7 @@ def test_bad_dates_get_a_clear_message_not_a_500(admin_client, query, message):
     page = admin_client.get(f"/admin/dashboard?{query}")
     assert page.status_code == 400
     assert message in page.get_data(as_text=True)
-    assert 'id="dashboard-data"' not in page.get_data(as_text=True)
+    assert 'id="chart-data"' not in page.get_data(as_text=True)
     download = admin_client.get(f"/admin/dashboard/funnel.csv?{query}")
     assert download.status_code == 400
     assert message in download.get_data(as_text=True)

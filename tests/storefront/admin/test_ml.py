@@ -18,6 +18,7 @@ from storefront.models import (
 )
 from storefront.models.common import utcnow
 from storefront.training import job as training
+from tests.storefront.admin.chart_support import assert_charts_drawn_without_inline_code, assert_no_chart
 from tests.storefront.support.shop import ctx, login, new_customer, new_product
 
 SMALL_SHOP = ["shop", "seed", "--products", "120", "--categories", "8", "--customers", "150",
@@ -94,7 +95,8 @@ def test_the_page_before_any_training(admin_client):
     html = _text(admin_client.get("/admin/ml"))
     assert "No model has been trained yet" in html and "No training run yet." in html
     assert "No recommendation impressions in the last 30 days." in html
-    assert REFRESH not in html and "<svg" not in html
+    assert REFRESH not in html
+    assert_no_chart(html)
     assert 'href="/admin/ml"' in admin_client.get("/admin/").get_data(as_text=True)
 
 
@@ -116,14 +118,17 @@ def test_the_page_shows_the_model_history_and_chart(app, runner, admin_client):
     html = _text(admin_client.get("/admin/ml"))
     assert version in html and f"<strong>{champion}</strong>" in html
     assert f"{ndcg:.4f}" in html
-    assert "<td>42 s</td>" in html  # duration of run #2
+    assert '<td data-label="Duration">42 s</td>' in html  # duration of run #2
     assert "not enough feedback to train: 3 events</td>" in html  # first line of the error only
     assert "more</td>" not in html
-    svg = re.search(r"<svg.*?</svg>", html).group(0)
-    assert len(re.findall(r"<circle ", svg)) == 2  # the two succeeded runs
-    assert 'class="series" points="' in svg and "<script" not in html
-    assert "Run #1 " in svg and "NDCG@10 0.2500" in svg
-    assert "<td>#2</td>" in html  # the chart as a table
+    chart = assert_charts_drawn_without_inline_code(html)["ndcg"]
+    assert chart["type"] == "line" and chart["labels"] == ["#1", "#2"]  # the two succeeded runs, oldest first
+    (line,) = chart["datasets"]
+    assert line["data"] == [pytest.approx(ndcg, abs=1e-6), 0.25]
+    assert line["tips"][0].startswith("Run #1 (") and line["tips"][0].endswith(f"{champion}, NDCG@10 {ndcg:.4f}")
+    assert line["tips"][1].startswith("Run #2 (") and line["tips"][1].endswith("als, NDCG@10 0.2500")
+    assert chart["y"]["min"] == 0
+    assert '<td data-label="Run">#2</td>' in html and '<td data-label="NDCG@10">0.2500</td>' in html  # the chart as a table
     assert REFRESH not in html
 
 
@@ -168,6 +173,9 @@ def test_online_ctr_per_widget_and_model_version(app, admin_client):
         assert session.scalar(select(func.count()).select_from(Impression)) == 8
 
     html = _text(admin_client.get("/admin/ml"))
+    assert ('<td data-label="Widget">home</td><td data-label="Impressions">5</td><td data-label="Clicks">4</td>'
+            '<td data-label="CTR">80.00%</td>') in html  # each cell names its column (stacked cells on phones)
+    html = re.sub(r' data-label="[^"]*"', "", html)
     assert "<tr><td>home</td><td>5</td><td>4</td><td>80.00%</td></tr>" in html
     assert "<tr><td>product</td><td>2</td><td>0</td><td>0.00%</td></tr>" in html
     assert '<tr><td>home</td><td class="version">v1</td><td>4</td><td>3</td><td>75.00%</td></tr>' in html

@@ -203,8 +203,10 @@ def test_asset_performance_counts_views_submissions_and_conversion(app, asset_id
     admin = browser(app, "10.0.0.3")
     login(admin, email)
     html = admin.get("/admin/resources/performance?sort=views&dir=desc").get_data(as_text=True)
-    rows = re.findall(r"<tr>\s*<td><a href=\"/resources/(\d+)\">.*?</a>.*?</td>\s*<td>(.*?)</td>\s*"
-                      r"<td>(.*?)</td>\s*<td>(.*?)</td>\s*<td>(.*?)</td>\s*<td>(.*?)</td>\s*<td>(.*?)</td>", html, re.S)
+    cell = r'<td data-label="[^"]+">'  # each cell names its column (stacked cells on phones)
+    rows = re.findall(rf"<tr>\s*{cell}<a href=\"/resources/(\d+)\">.*?</a>.*?</td>\s*{cell}(.*?)</td>\s*"
+                      rf"{cell}(.*?)</td>\s*{cell}(.*?)</td>\s*{cell}(.*?)</td>\s*{cell}(.*?)</td>\s*{cell}(.*?)</td>",
+                      html, re.S)
     assert rows == [
         (str(asset_id), "eBook", "2", "2", "1", "1", "50.0%"),
         (str(other), "Webinar", "0", "0", "1", "1", "–"),

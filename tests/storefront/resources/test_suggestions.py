@@ -12,8 +12,10 @@ from tests.storefront.support.recommendations import events_frame
 from storefront.extensions import db
 from storefront.models import ASSET_VIEW, FORM_SUBMISSION, Asset, BusinessUnit, Event, Lead, Visitor
 from storefront.training import data as training_data
+from storefront.resources import recommender as asset_models
 from storefront.resources.training import build_asset_artifacts, build_extra
 from storefront.training.extras import ExtraContext, SkipExtra, staged_extras
+from tests.storefront.admin.chart_support import assert_charts_drawn_without_inline_code
 from tests.storefront.support.shop import ctx, login, new_customer
 
 SEED = ["shop", "seed", "--products", "120", "--categories", "8", "--customers", "60", "--anonymous", "40",
@@ -128,7 +130,7 @@ def test_the_model_suggests_next_and_respects_the_rules(app, runner):
     assert done and not done & set(shelf(visitor.get("/resources"))[2])
 
 
-def test_the_admin_model_page_shows_metrics_and_an_svg_plot(app, runner):
+def test_the_admin_model_page_shows_metrics_and_a_hit_rate_chart(app, runner):
     assert runner.invoke(args=SEED).exit_code == 0
     _publish_with_assets(app)
     _, email = new_customer(app, "boss@example.com", admin=True)
@@ -136,10 +138,20 @@ def test_the_admin_model_page_shows_metrics_and_an_svg_plot(app, runner):
     login(admin, email)
     html = admin.get("/admin/resources/model").get_data(as_text=True)
     for text in ("unit_popularity", "item_knn", "als", "ease", "bu_hit_rate@10", "top_hit_rate@10", "ndcg@10",
-                 "recall@10", '<tr class="champion">', '<svg class="chart asset-chart"', "BU hit rate@10",
+                 "recall@10", '<tr class="champion">', '<canvas data-chart="hit-rate"', "BU hit rate@10",
                  "Per business unit", "Security", "Average intra-type similarity", "Webinar"):
         assert text in html, text
-    assert "<script" not in html
+    chart = assert_charts_drawn_without_inline_code(html)["hit-rate"]
+    with app.app_context():
+        breakdown = asset_models.active_summary()[1]["breakdown"]
+    # One point per interaction bucket with visitors (an empty bucket is a gap, not a 0), y from 0 to 1.
+    assert chart["labels"] == [[row["bucket"], f"n={row['n_visitors']}"] for row in breakdown]
+    assert (chart["y"]["min"], chart["y"]["max"]) == (0, 1)
+    assert [d["label"] for d in chart["datasets"]] == ["Hit rate@10", "BU hit rate@10", "Top hit rate@10"]
+    for dataset, metric in zip(chart["datasets"], ("hit_rate@10", "bu_hit_rate@10", "top_hit_rate@10")):
+        assert dataset["data"] == [pytest.approx(row[metric], abs=1e-6) if row["n_visitors"] else None
+                                   for row in breakdown]
+    assert any(row["n_visitors"] for row in breakdown)
 
 
 def test_the_training_hook_builds_or_skips_the_asset_extra(app, runner, tmp_path):
