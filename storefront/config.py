@@ -25,6 +25,10 @@ class Config:
     MODEL_DIR: str | None = None
     SQLITE_BUSY_TIMEOUT_MS = 15000  # under heavy load a writer may wait seconds; gunicorn allows 30
 
+    # Bodies larger than this are refused with a 413 page while they are read (no form of the
+    # shop comes near it; imports run from the CLI, not through the web).
+    MAX_CONTENT_LENGTH = 1024 * 1024
+
     WTF_CSRF_ENABLED = True
     WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session: no expiry on a long checkout
 

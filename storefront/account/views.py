@@ -17,9 +17,12 @@ from storefront.web.requests import request_context
 
 
 def _safe_next(default: str) -> str:
-    """Only follow a ``next`` that stays on this site (no open redirect)."""
+    """Only follow a ``next`` that stays on this site (no open redirect) and could be a header
+    (no CR/LF or other control character: the request guard refuses those already)."""
     target = request.args.get("next", "")
     parts = urlsplit(target)
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target) or "\\" in target:
+        return default
     if target.startswith("/") and not target.startswith("//") and not parts.netloc and not parts.scheme:
         return target
     return default

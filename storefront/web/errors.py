@@ -19,6 +19,7 @@ TITLES = {
     403: "Not allowed",
     404: "Page not found",
     405: "Method not allowed",
+    413: "Request too large",
     422: "Unprocessable request",
     429: "Too many requests",
     500: "Something went wrong",

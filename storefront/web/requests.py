@@ -11,6 +11,7 @@ services never look at the request themselves.
 """
 from __future__ import annotations
 
+import re
 import secrets
 import time
 
@@ -25,19 +26,40 @@ from storefront.tracking.visitors import RequestContext
 # -- guards ------------------------------------------------------------------------------------------
 
 
-def _has_nul(values) -> bool:
-    return any("\x00" in value for value in values)
+# Characters no URL, form field or JSON string of this shop may carry: NUL (PostgreSQL cannot
+# store it), the other C0 controls and DEL (tab, newline and carriage return stay: a textarea
+# sends them), and lone UTF-16 surrogates (a JSON "\ud800" decodes to one; no database encodes it).
+_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
-def reject_nul_bytes() -> None:
-    """A NUL byte is never legitimate in a URL or form, and PostgreSQL cannot store one in text:
-    refuse it up front with a 400 instead of failing deep in a query."""
-    if (
-        "\x00" in request.path
-        or _has_nul(request.args.values())
-        or (request.method == "POST" and request.mimetype != "application/json" and _has_nul(request.form.values()))
-    ):
-        abort(400, "The request contains a NUL character.")
+def _bad_text(value: object) -> bool:
+    """Whether a string, or any string inside a JSON value (keys included), is forbidden."""
+    if isinstance(value, str):
+        return _FORBIDDEN.search(value) is not None
+    if isinstance(value, dict):
+        return any(_bad_text(k) or _bad_text(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_bad_text(v) for v in value)
+    return False
+
+
+def _multidict_bad(values) -> bool:
+    return any(_bad_text(key) or _bad_text(value) for key, value in values.items(multi=True))
+
+
+def reject_forbidden_characters() -> None:
+    """One guard for every request, whatever its content type: a control character or a lone
+    surrogate in the path, the query string, a form or a JSON body is refused with a 400 up front,
+    instead of failing deep in a query (a 500) after part of the work was done. A body over
+    ``MAX_CONTENT_LENGTH`` is refused by Werkzeug while it is read (a 413 page)."""
+    bad = _bad_text(request.path) or _multidict_bad(request.args)
+    if not bad and request.method in ("POST", "PUT", "PATCH", "DELETE"):
+        if request.is_json:
+            bad = _bad_text(request.get_json(silent=True))
+        else:
+            bad = _multidict_bad(request.form)
+    if bad:
+        abort(400, "The request contains a control character or an invalid character.")
 
 
 def reject_non_object_json_forms() -> None:
@@ -135,6 +157,6 @@ def _set_visitor_cookie(response: Response) -> Response:
 
 
 def register_request_hooks(app: Flask) -> None:
-    app.before_request(reject_nul_bytes)
+    app.before_request(reject_forbidden_characters)
     app.before_request(reject_non_object_json_forms)
     app.after_request(_set_visitor_cookie)

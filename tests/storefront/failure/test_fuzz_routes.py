@@ -45,10 +45,17 @@ EDGE_TEXT = ["", "0", "-1", "1", "99", "100", "1e9", str(2**63), "NaN", "inf", "
              "x" * 5000, "2026-13-45", "12/99", "4242 4242 4242 4242", "a@b.c", "é"]
 
 texts = st.one_of(st.sampled_from(EDGE_TEXT), st.text(max_size=60))
-# Form values as a browser sends them: no NUL (rejected up front), no lone surrogates.
-form_texts = texts.map(lambda s: s.encode("utf-8", "ignore").decode("utf-8"))
+# What a script may put in a body: NUL, other control characters, DEL, lone surrogates (the request
+# guard answers them with a 400 whatever the content type; none may reach a query).
+HOSTILE = ["\x00", "\x01", "\x08", "\x0b", "\x1b[31m", "\x7f", "\ud800", "\udfff", "a\udc80b"]
+hostile_texts = st.builds(lambda before, bad, after: before + bad + after,
+                          st.text(max_size=8), st.sampled_from(HOSTILE), st.text(max_size=8))
+body_texts = st.one_of(texts, texts, hostile_texts)
+# Form values: a form can carry NUL and control characters but not lone surrogates (they cannot
+# be encoded as UTF-8 to send them at all).
+form_texts = body_texts.map(lambda s: s.encode("utf-8", "ignore").decode("utf-8"))
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | texts,
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | body_texts,
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(FORM_NAMES + QUERY_NAMES), inner, max_size=3),
     max_leaves=8,
 )
