@@ -11,7 +11,7 @@ from flask_login import login_user, logout_user
 
 from storefront.models import Customer
 from storefront.orders import accounts
-from storefront.web.requests import forget_request_context, request_context
+from storefront.web.requests import forget_request_context, issue_new_visitor_cookie, request_context
 
 # What the session keeps across a login: the browsing-session id (one visit, before and after
 # logging in, for the analytics). The cart and the visitor's history live in the database under
@@ -39,7 +39,10 @@ def sign_in(customer: Customer, remember: bool = False) -> None:
 
 def sign_out() -> None:
     """Log out and clear the session, keeping only Flask-Login's note to delete a "remember me"
-    cookie."""
+    cookie, and give the browser a new visitor cookie: on a shared computer the next person is
+    a new anonymous visitor, who neither sees the customer's recommendations nor adds to their
+    history."""
     logout_user()
     renew_session(keep=("_remember",))
+    issue_new_visitor_cookie()
     forget_request_context()

@@ -141,6 +141,14 @@ def _visitor_token() -> str:
     return token
 
 
+def issue_new_visitor_cookie() -> None:
+    """Give this browser a new visitor token (sent with the response). On logout: whoever uses
+    the browser next is a new anonymous visitor, not the customer who just left (their visitor
+    row, linked to the account, keeps the customer's history)."""
+    g.new_visitor_token = secrets.token_hex(16)
+    g.pop("request_context", None)
+
+
 def _set_visitor_cookie(response: Response) -> Response:
     token = g.get("new_visitor_token")
     if token:

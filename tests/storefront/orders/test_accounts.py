@@ -191,3 +191,28 @@ def test_order_history_requires_login(app, client):
     assert "No orders yet." in page.get_data(as_text=True)
     anonymous = app.test_client()
     assert anonymous.get("/account/orders/ABCDEF").status_code == 302
+
+
+def test_after_logout_the_shared_browser_is_a_new_anonymous_visitor(app, client):
+    """A shared computer: the next person is not the customer who logged out. They get a new
+    visitor cookie, their views are not stored under the customer, and the home page does not show
+    the customer's recommendations."""
+    from tests.storefront.support.recommendations import shelves
+    from tests.storefront.support.shop import events, new_category, new_product
+
+    category, _ = new_category(app, "Kettles")
+    products = [new_product(app, category, name=f"Kettle {i}") for i in range(4)]
+    _, email = new_customer(app)
+    login(client, email)
+    client.get(f"/products/{products[0]}")
+    assert "home_for_you" in shelves(client.get("/"))  # the customer has history
+    cookie = client.get_cookie(app.config["VISITOR_COOKIE_NAME"]).value
+
+    client.post("/account/logout")
+    assert client.get_cookie(app.config["VISITOR_COOKIE_NAME"]).value != cookie
+    assert "home_trending" in shelves(client.get("/"))  # nobody's history: not the customer's shelf
+    client.get(f"/products/{products[1]}")
+    viewed = {e.product_id: e for e in events(app, "view")}
+    assert viewed[products[0]].customer_id is not None
+    assert viewed[products[1]].customer_id is None  # stored for the new visitor, not the customer
+    assert viewed[products[1]].visitor_id != viewed[products[0]].visitor_id
