@@ -95,8 +95,10 @@ def create_admin_command(email, generate_password, if_none):
     password = None
     if not generate_password:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-        if len(password) < accounts.MIN_PASSWORD_LENGTH:
-            raise click.ClickException(f"Use a password of at least {accounts.MIN_PASSWORD_LENGTH} characters.")
+        try:
+            accounts.check_password(password, email)  # the same policy as registration
+        except accounts.AccountError as error:
+            raise click.ClickException(str(error)) from None
     try:
         customer, generated = accounts.create_admin(email, password)
     except accounts.AccountError as error:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import secrets
+from functools import lru_cache
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
@@ -51,10 +52,29 @@ def check_email(email: str) -> str:
     return normalise_email(email)
 
 
+@lru_cache(maxsize=1)
+def _common_passwords() -> frozenset[str]:
+    """The 30,000 most common passwords of leaked-password corpora, as zxcvbn ships them (all
+    lower case): the first ones an attacker tries."""
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(FREQUENCY_LISTS["passwords"])
+
+
+def check_password(password: str, email: str = "") -> None:
+    """The minimum policy: long enough, not a common password, not the email address itself."""
+    password = password or ""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"Choose a password of at least {MIN_PASSWORD_LENGTH} characters.")
+    lowered = password.lower()
+    if lowered in _common_passwords() or lowered in {email.lower(), email.split("@")[0].lower()}:
+        raise AccountError("This password is among the most commonly used ones (or is your email address), "
+                           "so it is the first one anyone would guess. Please choose another.")
+
+
 def register(email: str, password: str, name: str, role: str = ROLE_CUSTOMER) -> Customer:
     email = check_email(email)
-    if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"Choose a password of at least {MIN_PASSWORD_LENGTH} characters.")
+    check_password(password, email)
     if find_by_email(email) is not None:
         raise AccountError("An account with this email already exists. Log in instead?")
     customer = Customer(
@@ -121,6 +141,7 @@ def create_admin(email: str, password: str | None = None) -> tuple[Customer, str
     if customer is not None:
         customer.role = ROLE_ADMIN
         if password:
+            check_password(password, email)
             customer.password_hash = hash_password(password)
         db.session.flush()
         return customer, None

@@ -157,3 +157,9 @@ def test_create_admin_refuses_an_unusable_email(app, runner):
     assert "not a usable email address" in result.output
     assert "shown once" not in result.output
     assert counts(app) == before
+
+
+def test_create_admin_refuses_a_common_prompted_password(app, runner):
+    result = runner.invoke(args=["shop", "create-admin", "common@example.com"], input="password1\npassword1\n")
+    assert result.exit_code != 0 and "most commonly used" in result.output
+    assert _customer(app, "common@example.com") is None

@@ -216,3 +216,15 @@ def test_after_logout_the_shared_browser_is_a_new_anonymous_visitor(app, client)
     assert viewed[products[0]].customer_id is not None
     assert viewed[products[1]].customer_id is None  # stored for the new visitor, not the customer
     assert viewed[products[1]].visitor_id != viewed[products[0]].visitor_id
+
+
+@pytest.mark.parametrize("password", ["password", "12345678", "Password1", "qwertyuiop", "linus@example.com"])
+def test_common_passwords_and_the_email_are_refused(app, client, password):
+    response = _register(client, email="linus@example.com", password=password)
+    assert response.status_code == 422
+    assert "most commonly used" in response.get_data(as_text=True)
+    assert _customers(app) == []
+
+
+def test_an_uncommon_long_password_is_accepted(app, client):
+    assert _register(client, password="copper kettle on the hob").status_code == 302
