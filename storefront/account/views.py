@@ -83,6 +83,7 @@ def login():
 def logout():
     LogoutForm().validate_on_submit()  # CSRF is checked globally; nothing else to read
     sign_out()
+    db.session.commit()  # the revoked session token
     flash("You are logged out.", "info")
     return redirect(url_for("shop.home"))
 

@@ -110,6 +110,20 @@ def create_admin_command(email, generate_password, if_none):
         click.secho(f"Password (shown once, write it down): {generated}", bold=True)
 
 
+@shop_cli.command("revoke-sessions")
+@click.argument("email")
+def revoke_sessions_command(email):
+    """Log a customer out everywhere: every session and remember-me cookie stops working."""
+    from storefront.orders import accounts
+
+    customer = accounts.find_by_email(email)
+    if customer is None:
+        raise click.ClickException(f"No account with the email {email!r}.")
+    accounts.revoke_sessions(customer)
+    db.session.commit()
+    click.echo(f"Every session of {customer.email} is revoked: they must log in again on every device.")
+
+
 @shop_cli.command("refresh-popularity")
 def refresh_popularity_command():
     """Recompute the popularity score used to sort listings."""

@@ -1,6 +1,7 @@
 """People: registered customers and the (possibly anonymous) visitors behind every event."""
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
@@ -14,7 +15,19 @@ ROLE_CUSTOMER = "customer"
 ROLE_ADMIN = "admin"
 
 
+def new_session_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
 class Customer(UserMixin, db.Model):
+    """A registered customer (or admin).
+
+    ``session_token`` is the customer's half of every session and remember-me cookie
+    (Flask-Login's "alternative id": ``get_id`` is ``<id>:<token>``). Replacing it
+    (:meth:`revoke_sessions`) ends every session of the customer on every device, including a
+    cookie somebody copied: logout does it, and ``flask shop revoke-sessions EMAIL``.
+    """
+
     __tablename__ = "customers"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -23,8 +36,15 @@ class Customer(UserMixin, db.Model):
     name: Mapped[str] = mapped_column(String(120))
     role: Mapped[str] = mapped_column(String(16), default=ROLE_CUSTOMER)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
 
     visitors: Mapped[list[Visitor]] = relationship(back_populates="customer")
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"
+
+    def revoke_sessions(self) -> None:
+        self.session_token = new_session_token()
 
     @property
     def is_admin(self) -> bool:

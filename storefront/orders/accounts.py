@@ -1,6 +1,7 @@
 """Customer accounts: registration, authentication, admins."""
 from __future__ import annotations
 
+import hmac
 import secrets
 from functools import lru_cache
 
@@ -31,12 +32,24 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
 
-def load_customer(customer_id: str) -> Customer | None:
-    """Flask-Login's user loader."""
+def load_customer(user_id: str) -> Customer | None:
+    """Flask-Login's user loader: ``<id>:<session token>`` from the session or the remember-me
+    cookie; a token that was revoked (logout, ``revoke-sessions``) or an old-style id loads
+    nobody, so that cookie is logged out."""
+    customer_id, _, token = (user_id or "").partition(":")
     try:
-        return db.session.get(Customer, int(customer_id))
+        customer = db.session.get(Customer, int(customer_id))
     except (TypeError, ValueError):
         return None
+    if customer is None or not token or not hmac.compare_digest(customer.session_token.encode(), token.encode()):
+        return None
+    return customer
+
+
+def revoke_sessions(customer: Customer) -> None:
+    """End every session and remember-me cookie of the customer, on every device (flushes)."""
+    customer.revoke_sessions()
+    db.session.flush()
 
 
 def find_by_email(email: str) -> Customer | None:

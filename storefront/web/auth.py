@@ -7,7 +7,7 @@ the web plumbing touches Flask's session.
 from __future__ import annotations
 
 from flask import current_app, g, session
-from flask_login import login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 
 from storefront.models import Customer
 from storefront.orders import accounts
@@ -41,7 +41,10 @@ def sign_out() -> None:
     """Log out and clear the session, keeping only Flask-Login's note to delete a "remember me"
     cookie, and give the browser a new visitor cookie: on a shared computer the next person is
     a new anonymous visitor, who neither sees the customer's recommendations nor adds to their
-    history."""
+    history. The customer's session token is replaced, so a copy of the session or remember-me
+    cookie taken before this logout opens nothing afterwards (every device is logged out)."""
+    if current_user.is_authenticated:
+        accounts.revoke_sessions(current_user)
     logout_user()
     renew_session(keep=("_remember",))
     issue_new_visitor_cookie()

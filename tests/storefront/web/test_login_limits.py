@@ -176,7 +176,7 @@ def test_login_starts_a_new_session(app, client):
         after = dict(session)
     assert "planted" not in after and after.get("csrf_token") != "fixed-token"
     assert after["sid"] == before["sid"]  # the same visit, for the analytics
-    assert after["_user_id"] == str(_customer_id(app, email))
+    assert after["_user_id"].startswith(f"{_customer_id(app, email)}:")  # <id>:<session token>
     with ctx(app) as db_session:  # the anonymous cart followed the customer
         lines = db_session.execute(select(Cart.customer_id, CartItem.quantity).join(CartItem.cart)).all()
     assert lines == [(_customer_id(app, email), 2)]
