@@ -28,6 +28,8 @@ class Config:
     # Bodies larger than this are refused with a 413 page while they are read (no form of the
     # shop comes near it; imports run from the CLI, not through the web).
     MAX_CONTENT_LENGTH = 1024 * 1024
+    # While the database is unavailable, one warning per this many seconds with the count of 503s.
+    OUTAGE_LOG_INTERVAL_SECONDS = 30.0
 
     WTF_CSRF_ENABLED = True
     WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session: no expiry on a long checkout

@@ -12,6 +12,7 @@ from storefront.extensions import db
 
 from storefront.catalog import listings as catalog
 from storefront.orders import cart as cart_service
+from storefront.web.errors import report_outage
 from storefront.web.requests import request_context
 
 log = logging.getLogger(__name__)
@@ -48,8 +49,10 @@ def _safe(function, fallback):
     def call():
         try:
             return function()
-        except SQLAlchemyError:
-            log.warning("Layout data unavailable", exc_info=True)
+        except SQLAlchemyError as error:
+            # The page renders without it (the error pages use this layout); during an outage
+            # this happens on every request, so it joins the outage's one report per interval.
+            report_outage(f"layout data unavailable: {type(error).__name__}")
             db.session.rollback()
             return fallback()
     return call

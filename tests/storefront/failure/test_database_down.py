@@ -13,9 +13,11 @@ No answer may carry a traceback or the driver's error text.
 """
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import sqlite3
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -179,4 +181,37 @@ def test_postgres_outage_answers_503_and_recovers_by_itself(tmp_path, scratch_po
     assert _database_ready(shopper)
     with app.app_context():
         db.session.remove()
+        db.engine.dispose()
+
+
+def _warnings(caplog) -> list[logging.LogRecord]:
+    """Warnings and errors, less the access log's one line per request (``storefront.request``)."""
+    return [r for r in caplog.records if r.levelno >= logging.WARNING and r.name != "storefront.request"]
+
+
+def test_an_outage_logs_one_warning_per_interval_with_a_count_and_no_traceback(tmp_path, caplog):
+    """Every 503 used to log a line, and the layout a full traceback: megabytes per minute of
+    outage. Now: one warning per ``OUTAGE_LOG_INTERVAL_SECONDS`` with the count of 503s since."""
+    if os.environ.get("TEST_DATABASE_URL"):
+        pytest.skip("the SQLite variant needs its own file")
+    path = tmp_path / "locked.db"
+    app = create_app({"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",
+                      "MODEL_DIR": str(tmp_path / "models"), "SQLITE_BUSY_TIMEOUT_MS": 100,
+                      "OUTAGE_LOG_INTERVAL_SECONDS": 1.0})
+    with app.app_context():
+        db.create_all()
+    product_id = _shop(app)
+    caplog.set_level(logging.DEBUG)
+    with held_write_lock(path):
+        caplog.clear()
+        for _ in range(6):
+            assert browser_client(app).get(f"/products/{product_id}").status_code == 503
+        first = _warnings(caplog)
+        time.sleep(1.1)
+        assert browser_client(app).get(f"/products/{product_id}").status_code == 503
+    warnings = _warnings(caplog)
+    assert len(first) == 1 and "Database unavailable" in first[0].getMessage()
+    assert len(warnings) == 2 and "5 more 503s since the last report" in warnings[1].getMessage()
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING and r.exc_info]
+    with app.app_context():
         db.engine.dispose()
