@@ -106,7 +106,7 @@ def active_asset(asset_id: int) -> Asset | None:
 def track_asset_view(ctx: RequestContext, asset: Asset) -> bool:
     """An ``asset_view`` event, unless this browser viewed the same asset moments ago (a
     reload or the redirect back after a form error): the same rule as product views."""
-    if ctx.is_bot or tracking.is_reload(ctx, "last_asset_view", asset.id):
+    if ctx.is_bot or tracking.is_reload(ctx, "recent_asset_views", asset.id):
         return False
     return tracking.track(ctx, ASSET_VIEW, asset_id=asset.id)
 

@@ -94,25 +94,31 @@ def track(
     return True
 
 
+RECENT_VIEWS_KEPT = 20  # per slot: the browser memory is a cookie, so it stays small
+
+
 def is_reload(ctx: RequestContext, slot: str, object_id: int) -> bool:
     """Whether this browser viewed ``object_id`` within VIEW_DEDUP_SECONDS; remembers this view.
 
-    The last view per ``slot`` (products, assets...) is kept in the signed session cookie, not
-    looked up in the events table: a reload comes from the same browser, and the query would
-    cost more than the insert.
+    Every object viewed in that window counts, not just the last one: alternating two products
+    is not a stream of new views. The views (``[id, time]`` pairs per ``slot``: products,
+    assets...) are kept in the signed session cookie, not looked up in the events table: a
+    reload comes from the same browser, and the query would cost more than the insert.
     """
     now = time.time()
+    window = current_app.config["VIEW_DEDUP_SECONDS"]
     memory = ctx.browser_memory
-    last_id, last_at = memory.get(slot, (None, 0.0))
-    if last_id == object_id and now - last_at < current_app.config["VIEW_DEDUP_SECONDS"]:
+    recent = [pair for pair in memory.get(slot) or [] if isinstance(pair, (list, tuple)) and len(pair) == 2
+              and now - pair[1] < window]
+    if any(pair[0] == object_id for pair in recent):
         return True
-    memory[slot] = (object_id, now)
+    memory[slot] = [*recent[-(RECENT_VIEWS_KEPT - 1):], [object_id, now]]
     return False
 
 
 def track_view(ctx: RequestContext, product: Product) -> bool:
     """Log a product view unless this browser viewed the same product moments ago (a reload)."""
-    if ctx.is_bot or is_reload(ctx, "last_view", product.id):
+    if ctx.is_bot or is_reload(ctx, "recent_views", product.id):
         return False
     return track(ctx, VIEW, product)
 

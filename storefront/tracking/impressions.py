@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from storefront.extensions import db
-from storefront.models import CLICK, Impression, Product
+from storefront.models import CLICK, Event, Impression, Product
 from storefront.models.common import utcnow
 from storefront.tracking import events as tracking
 from storefront.tracking.visitors import RequestContext, Shopper
@@ -116,13 +116,14 @@ def shown_impression(ctx: RequestContext, impression_param: str | None) -> Impre
     return impression
 
 
-def _first_follow(ctx: RequestContext, impression_id: int, position: int | None) -> bool:
-    """Whether this is the first time this browser follows this link (a reload is not)."""
-    memory = ctx.browser_memory
-    if memory.get("last_click") == (impression_id, position):
-        return False
-    memory["last_click"] = (impression_id, position)
-    return True
+def _first_click(impression_id: int, product_id: int | None) -> bool:
+    """Whether the impression's item (the banner: ``None``) has no click yet. One click per
+    impression and position, whatever the browser remembers: a reload, the link followed again
+    from the history, alternating two links or a script clearing its cookies each count once.
+    (Products are unique within an impression, so the product stands for the position.)"""
+    product = Event.product_id.is_(None) if product_id is None else Event.product_id == product_id
+    query = select(Event.id).where(Event.impression_id == impression_id, Event.type == CLICK, product).limit(1)
+    return db.session.scalar(query) is None
 
 
 def record_click(ctx: RequestContext, product: Product, impression_param: str | None, position_param: str | None) -> bool:
@@ -140,8 +141,8 @@ def record_click(ctx: RequestContext, product: Product, impression_param: str | 
     items = impression.items if isinstance(impression.items, list) else []
     if position >= len(items) or items[position] != product.id:
         return False
-    if not _first_follow(ctx, impression.id, position):
-        return False  # a reload of the page the link opened, not a second click
+    if not _first_click(impression.id, product.id):
+        return False  # a reload of the page the link opened, or the same link again: not a second click
     return tracking.track(
         ctx, CLICK, product, impression_id=impression.id,
         properties={"position": position, "widget": impression.widget},
@@ -154,7 +155,7 @@ def record_banner_click(ctx: RequestContext, campaign_id: int, impression_param:
     impression = shown_impression(ctx, impression_param)
     if impression is None or impression.widget != BANNER_WIDGET or impression.campaign_id != campaign_id:
         return False
-    if not _first_follow(ctx, impression.id, None):
+    if not _first_click(impression.id, None):
         return False
     return tracking.track(
         ctx, CLICK, None, impression_id=impression.id,
