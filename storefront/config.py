@@ -92,6 +92,9 @@ class Config:
     RATELIMIT_STRATEGY = "moving-window"
     LOGIN_RATE_LIMIT = "5/minute, 30/hour"
     LOGIN_IP_RATE_LIMIT = "30/minute, 300/hour"
+    # Per email whatever the address: a password guessed from many addresses. Generous enough that
+    # a stranger cannot lock a customer out for long, tight enough to stop guessing at scale.
+    LOGIN_ACCOUNT_RATE_LIMIT = "10/minute, 100/hour"
 
 
 class DevelopmentConfig(Config):
@@ -143,6 +146,7 @@ _ENV_STRINGS = {
     "RATELIMIT_STRATEGY": "RATELIMIT_STRATEGY",
     "LOGIN_RATE_LIMIT": "LOGIN_RATE_LIMIT",
     "LOGIN_IP_RATE_LIMIT": "LOGIN_IP_RATE_LIMIT",
+    "LOGIN_ACCOUNT_RATE_LIMIT": "LOGIN_ACCOUNT_RATE_LIMIT",
     "TRAINING_LOG_DIR": "TRAINING_LOG_DIR",
     "ASSET_FILES_DIR": "ASSET_FILES_DIR",
 }

@@ -7,9 +7,10 @@ the first ``init_app`` configures, which does not fit an app factory that builds
 where the shop wants the form shown again with a message. Here each app gets its own
 ``AuthLimiter`` in ``app.extensions["auth_limiter"]``.
 
-Two limits, both configurable in the ``limits`` notation ("5/minute,30/hour"):
+Three limits, each configurable in the ``limits`` notation ("5/minute,30/hour"):
 ``LOGIN_RATE_LIMIT`` per client address *and* email, ``LOGIN_IP_RATE_LIMIT`` per client address
-whatever the email (one address trying many accounts). Every POST counts, valid or not, so
+whatever the email (one address trying many accounts), and ``LOGIN_ACCOUNT_RATE_LIMIT`` per email
+whatever the address (many addresses, a botnet, guessing one account's password). Every POST counts, valid or not, so
 parallel guesses cannot slip through between a check and a count.
 
 Storage: ``RATELIMIT_STORAGE_URI``. ``memory://`` counts per process, so with N gunicorn
@@ -45,20 +46,24 @@ class Blocked:
 
     limit: str
     retry_after: int  # seconds
+    per_account: bool = False  # the account's own limit (attempts from anywhere), not this address's
 
     def message(self, what: str) -> str:
         wait = f"{self.retry_after} seconds" if self.retry_after < 120 else f"{math.ceil(self.retry_after / 60)} minutes"
-        return f"Too many {what} attempts from here. Please wait {wait} and try again."
+        where = "for this account" if self.per_account else "from here"
+        return f"Too many {what} attempts {where}. Please wait {wait} and try again."
 
 
 class AuthLimiter:
-    def __init__(self, storage_uri: str, strategy: str, per_email: str, per_address: str, enabled: bool = True) -> None:
+    def __init__(self, storage_uri: str, strategy: str, per_email: str, per_address: str, enabled: bool = True,
+                 per_account: str = "") -> None:
         if strategy not in STRATEGIES:
             raise RuntimeError(f"RATELIMIT_STRATEGY must be one of {', '.join(STRATEGIES)}, not {strategy!r}")
         self.enabled = enabled
         self.storage_uri = storage_uri
         self.per_email = _parse("LOGIN_RATE_LIMIT", per_email)
         self.per_address = _parse("LOGIN_IP_RATE_LIMIT", per_address)
+        self.per_account = _parse("LOGIN_ACCOUNT_RATE_LIMIT", per_account) if per_account else []
         self._strategy = STRATEGIES[strategy]
         options = {}
         if storage_uri.startswith(("redis", "valkey")):
@@ -76,6 +81,7 @@ class AuthLimiter:
             per_email=config["LOGIN_RATE_LIMIT"],
             per_address=config["LOGIN_IP_RATE_LIMIT"],
             enabled=bool(config.get("RATELIMIT_ENABLED", True)),
+            per_account=config.get("LOGIN_ACCOUNT_RATE_LIMIT") or "",
         )
 
     @property
@@ -91,6 +97,7 @@ class AuthLimiter:
         checks: list[tuple[RateLimitItem, tuple[str, ...]]] = [
             *((item, (scope, "address+email", address, email)) for item in self.per_email),
             *((item, (scope, "address", address)) for item in self.per_address),
+            *((item, (scope, "account", email)) for item in (self.per_account if email else ())),
         ]
         limiter = self._limiter()
         try:
@@ -109,7 +116,7 @@ class AuthLimiter:
         for item, identifiers in checks:
             if not limiter.hit(item, *identifiers):
                 reset_at = limiter.get_window_stats(item, *identifiers).reset_time
-                return Blocked(str(item), max(1, math.ceil(reset_at - time.time())))
+                return Blocked(str(item), max(1, math.ceil(reset_at - time.time())), identifiers[1] == "account")
         return None
 
     def _limiter(self) -> RateLimiter:

@@ -73,6 +73,17 @@ def test_one_address_trying_many_emails_is_limited_too(app_config, app):
     assert statuses == [422] * 8 + [429] * 2
 
 
+def test_one_account_guessed_from_many_addresses_is_limited(app_config, app):
+    limited = _limited(app_config, LOGIN_ACCOUNT_RATE_LIMIT="10/minute")
+    _, email = new_customer(limited, "target@example.com")
+    statuses = [_login(_client(limited, f"198.51.100.{n}"), email).status_code for n in range(12)]
+    assert statuses == [422] * 10 + [429] * 2  # every address made one attempt only
+    response = _login(_client(limited, "198.51.100.99"), email, factories.PASSWORD)
+    assert response.status_code == 429 and "Too many login attempts for this account" in response.get_data(as_text=True)
+    other, _ = new_customer(limited, "bystander@example.com")
+    assert _login(_client(limited, "198.51.100.5"), "bystander@example.com", factories.PASSWORD).status_code == 302
+
+
 def test_successful_logins_count_as_attempts(limited_app):
     _, email = new_customer(limited_app)
     client = _client(limited_app)
