@@ -3,8 +3,8 @@
 Starts a real gunicorn (``--workers``, production settings) on a migrated, seeded database and
 drives ``--clients`` concurrent browsers (threads, each with its own cookie jar and a browser
 User-Agent; every ``--visitor-every`` actions a client starts over as a new visitor). Each
-action is a tracked one: a product page view (``GET /products/<id>``, never the same product
-twice in a row, so the reload de-duplication does not apply) or, for a quarter of them, an
+action is a tracked one: a product page view (``GET /products/<id>``, never a product the same
+visitor viewed before, so the reload de-duplication does not apply) or, for a quarter of them, an
 add-to-cart POST carrying the CSRF token of the product page's form. Afterwards it compares the
 actions the server acknowledged (200 view, 302 add) with the new rows in ``events``, and counts
 5xx answers and "database is locked" in the server's log.
@@ -113,7 +113,7 @@ def run_client(base_url: str, product_ids: list[int], actions: int, seed: int, v
                tally: ClientTally, timeout: float = 60.0) -> None:
     """One browser: ``actions`` tracked requests, a fresh visitor every ``visitor_every``."""
     rng = random.Random(seed)
-    session, last, sent = _new_session(rng), None, 0
+    session, sent = _new_session(rng), 0
 
     def request(method: str, url: str, **kwargs) -> Answer | None:
         started = time.perf_counter()
@@ -126,13 +126,17 @@ def run_client(base_url: str, product_ids: list[int], actions: int, seed: int, v
         tally.statuses[response.status_code] += 1
         return response
 
+    viewed: set[int] = set()  # this visitor's products: a second view within seconds is a reload
     while sent < actions:
         if visitor_every and sent and sent % visitor_every == 0:
-            session, last = _new_session(rng), None
+            session = _new_session(rng)
+            viewed = set()
+        if len(viewed) >= len(product_ids):
+            viewed = set()  # (a catalog smaller than a visitor's views: the window has long passed)
         product_id = rng.choice(product_ids)
-        while product_id == last and len(product_ids) > 1:
+        while product_id in viewed:
             product_id = rng.choice(product_ids)
-        last = product_id
+        viewed.add(product_id)
         page = request("GET", f"{base_url}/products/{product_id}")
         sent += 1
         if page is None or page.status_code != 200:
