@@ -36,7 +36,7 @@ class Customer(UserMixin, db.Model):
     name: Mapped[str] = mapped_column(String(120))
     role: Mapped[str] = mapped_column(String(16), default=ROLE_CUSTOMER)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
+    session_token: Mapped[str | None] = mapped_column(String(64), default=new_session_token)
 
     visitors: Mapped[list[Visitor]] = relationship(back_populates="customer")
 

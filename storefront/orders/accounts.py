@@ -41,7 +41,9 @@ def load_customer(user_id: str) -> Customer | None:
         customer = db.session.get(Customer, int(customer_id))
     except (TypeError, ValueError):
         return None
-    if customer is None or not token or not hmac.compare_digest(customer.session_token.encode(), token.encode()):
+    if customer is None or not token or not customer.session_token:
+        return None
+    if not hmac.compare_digest(customer.session_token.encode(), token.encode()):
         return None
     return customer
 

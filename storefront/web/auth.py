@@ -32,6 +32,8 @@ def renew_session(keep: tuple[str, ...] = ()) -> None:
 def sign_in(customer: Customer, remember: bool = False) -> None:
     """Log the customer in, in a new session, and give them this browser's history and cart."""
     accounts.adopt_browser(request_context(), customer)
+    if not customer.session_token:  # a row written without one (by SQL, not the app)
+        accounts.revoke_sessions(customer)
     renew_session(keep=KEPT_ON_LOGIN)
     login_user(customer, remember=remember)
     forget_request_context()  # the customer changed

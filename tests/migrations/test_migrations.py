@@ -49,3 +49,32 @@ def test_migrations_build_an_empty_sqlite_database(tmp_path):
                     reason="TEST_DATABASE_URL does not name a PostgreSQL database")
 def test_migrations_build_an_empty_postgresql_database():
     _check_upgrade_matches_models(_migrated_app(os.environ["TEST_DATABASE_URL"]))
+
+
+def test_the_session_token_migration_upgrades_a_shop_with_customers(tmp_path):
+    """Customers referenced by visitors and orders exist before ``a7d3f61c2b58``: every one gets
+    its own token, and the downgrade undoes it (a NOT NULL rebuild of the table would have
+    failed on SQLite's foreign keys)."""
+    from sqlalchemy import text
+
+    url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'shop.db'}"
+    app = _migrated_app(url)
+    with app.app_context():
+        reset_postgres_schema()
+        upgrade(revision="e81b5c0d2f47")
+        with db.engine.begin() as connection:
+            for n in (1, 2):
+                connection.execute(text(
+                    "INSERT INTO customers (email, password_hash, name, role, created_at) "
+                    f"VALUES ('c{n}@example.com', 'h', 'C{n}', 'customer', CURRENT_TIMESTAMP)"))
+            connection.execute(text("INSERT INTO visitors (token, customer_id, created_at) "
+                                    "VALUES ('t1', 1, CURRENT_TIMESTAMP)"))
+        upgrade()
+        with db.engine.connect() as connection:
+            tokens = [row[0] for row in connection.execute(text("SELECT session_token FROM customers"))]
+        assert len(tokens) == 2 and all(tokens) and len(set(tokens)) == 2
+        downgrade(revision="e81b5c0d2f47")
+        assert "session_token" not in {c["name"] for c in inspect(db.engine).get_columns("customers")}
+        downgrade(revision="base")
+        reset_postgres_schema()
+        db.engine.dispose()

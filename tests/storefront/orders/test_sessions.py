@@ -64,3 +64,14 @@ def test_an_old_style_session_with_the_bare_id_loads_nobody(app):
     assert client.get("/account/orders").status_code == 302
     with ctx(app) as session:
         assert session.get(Customer, customer_id).session_token  # every customer has one
+
+
+def test_a_customer_row_without_a_token_gets_one_at_login(app, client):
+    customer_id, email = new_customer(app)
+    with ctx(app) as session:
+        session.get(Customer, customer_id).session_token = None  # as a row written by plain SQL
+        session.commit()
+    login(client, email)
+    assert client.get("/account/orders").status_code == 200
+    with ctx(app) as session:
+        assert session.get(Customer, customer_id).session_token
