@@ -1,6 +1,7 @@
 """What every request goes through around its view: the guards before it, and the request context.
 
-Guards refuse what no view can use (a NUL byte, a JSON body that is not an object) with a 400
+Guards refuse what no view can use (a control character or a lone surrogate anywhere in the
+URL, a form or a JSON body; a JSON body that is not an object on a form route) with a 400
 before any view runs.
 
 :func:`request_context` reads the visitor cookie (minting a token for a new browser, sent back
