@@ -1,4 +1,4 @@
-"""``flask assets import`` on small files in the real export format, good and malformed."""
+"""``flask resources import`` (and its old name ``flask assets import``) on small files in the real export format, good and malformed."""
 from __future__ import annotations
 
 import pytest
