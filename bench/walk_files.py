@@ -23,23 +23,31 @@ sys.path.insert(0, str(ROOT))
 UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36"
 
 
+def seeded_shop(anonymous: int = 80, **config):
+    """A small demo shop in a temporary SQLite file (not trained): the bench scripts that count
+    what a page or a walk touches share it."""
+    from storefront import create_app
+    from storefront.extensions import db
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-shop-"))
+    app = create_app({"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'shop.db'}",
+                      "MODEL_DIR": str(folder / "models"), "TRAINING_DEEP_MODELS": False,
+                      "MODEL_CHECK_INTERVAL": 0.0, **config})
+    with app.app_context():
+        db.create_all()
+    result = app.test_cli_runner().invoke(args=[
+        "shop", "seed", "--products", "120", "--categories", "8", "--customers", "150", "--anonymous",
+        str(anonymous), "--events", "12000", "--days", "40", "--b2b-visitors", "0"])
+    assert result.exit_code == 0, result.output
+    return app
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--list", action="store_true", help="print the files, by step")
     args = parser.parse_args()
-    from storefront import create_app
-    from storefront.extensions import db
-
-    folder = Path(tempfile.mkdtemp(prefix="walk-"))
-    app = create_app({"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'walk.db'}",
-                      "MODEL_DIR": str(folder / "models"), "TRAINING_DEEP_MODELS": False,
-                      "MODEL_CHECK_INTERVAL": 0.0})
-    with app.app_context():
-        db.create_all()
+    app = seeded_shop(anonymous=100)
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["shop", "seed", "--products", "120", "--categories", "8", "--customers", "150",
-                                 "--anonymous", "100", "--events", "12000", "--days", "40", "--b2b-visitors", "0"])
-    assert result.exit_code == 0, result.output
     client = app.test_client()
     client.environ_base["HTTP_USER_AGENT"] = UA
 

@@ -1,8 +1,7 @@
 """Publishing versioned model artifacts: write a version, activate it atomically, prune.
 
 The format itself (layout, file names, roles, verifying and reading a version) is
-:mod:`ml.artifacts`; its names are re-exported here for the web app, which publishes and
-inspects versions through this module. The one-training-job-at-a-time lock is
+:mod:`ml.artifacts`: readers (the web app, serving) import it from there. The one-training-job-at-a-time lock is
 :mod:`ml.training.lock`.
 
 Why it is built this way: a version is written into a hidden temporary directory and renamed
@@ -45,22 +44,7 @@ from ml.artifacts import (
 from ml.data.idmap import IdMap
 from ml.models.base import Recommender
 
-__all__ = [
-    "ACTIVE_FILE",
-    "IDS_FILE",
-    "MANIFEST_FILE",
-    "USER_ITEMS_FILE",
-    "VERSION_PATTERN",
-    "ArtifactError",
-    "ExtraWriter",
-    "ModelRegistry",
-    "Publishable",
-    "new_version",
-    "read_active",
-    "sha256_file",
-    "verify_version",
-    "write_atomic",
-]
+__all__ = ["ExtraWriter", "ModelRegistry", "Publishable", "write_atomic"]
 
 log = logging.getLogger(__name__)
 

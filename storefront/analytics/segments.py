@@ -25,7 +25,7 @@ import numpy as np
 from flask import current_app
 from sqlalchemy import func, select
 
-from ml.registry import MANIFEST_FILE, read_active
+from ml.artifacts import MANIFEST_FILE, read_active
 from storefront.models import Order
 from storefront.analytics.period import Period
 from storefront.analytics.sales import money, paid_in

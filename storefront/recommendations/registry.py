@@ -103,10 +103,5 @@ def spec(name: str, placement: str | None = None) -> WidgetSpec:
     raise KeyError(name)
 
 
-def titles() -> dict[str, str]:
-    """Widget name -> title, for the admin's click-through table."""
-    return {s.name: s.title.format(category="<category>") for s in WIDGETS}
-
-
-def explanations() -> dict[str, str]:
-    return {s.name: s.explanation for s in WIDGETS}
+#: Widget name -> title, for the admin's click-through table (a category page's title is generic).
+WIDGET_TITLES: dict[str, str] = {s.name: s.title.format(category="<category>") for s in WIDGETS}

@@ -15,7 +15,7 @@ from sqlalchemy import and_, func, select
 from storefront.extensions import db
 from storefront.models import CLICK, Event, Impression
 from storefront.models.common import utcnow
-from storefront.recommendations.registry import titles
+from storefront.recommendations.registry import WIDGET_TITLES
 
 DEFAULT_WINDOW_DAYS = 30
 
@@ -35,7 +35,7 @@ class CtrRow:
     def title(self) -> str:
         """What shoppers saw it called (the registry's title; the banner and retired widgets
         keep their stored name)."""
-        return titles().get(self.widget, self.widget)
+        return WIDGET_TITLES.get(self.widget, self.widget)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import Generic, TypeVar
 
 from flask import current_app
 
-from ml.registry import sha256_file
+from ml.artifacts import sha256_file
 from ml.serving import LoadedVersion
 
 log = logging.getLogger(__name__)

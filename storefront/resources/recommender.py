@@ -21,7 +21,7 @@ from flask import current_app
 
 from ml.resources import LoadedAssets, load
 from ml.resources.result import SUMMARY_FILE
-from ml.registry import MANIFEST_FILE, read_active
+from ml.artifacts import MANIFEST_FILE, read_active
 from ml.serving import LoadedVersion
 from storefront.recommendations.widgets import current_version
 from storefront.resources.training import ARTIFACT_NAME

@@ -45,7 +45,8 @@ from typing import Any
 
 import pandas as pd
 
-from ml.registry import IDS_FILE, MANIFEST_FILE, USER_ITEMS_FILE, ExtraWriter
+from ml.artifacts import IDS_FILE, MANIFEST_FILE, USER_ITEMS_FILE
+from ml.registry import ExtraWriter
 from ml.training import TrainingResult
 from storefront.extensions import db
 

@@ -35,7 +35,8 @@ from typing import Any
 import numpy as np
 from flask import current_app
 
-from ml.registry import ModelRegistry, read_active
+from ml.artifacts import read_active
+from ml.registry import ModelRegistry
 from ml.training import LockHeldError, TrainingConfig, TrainingLock, TrainingResult, train
 from storefront.extensions import db
 from storefront.models import RUN_QUEUED, TRIGGER_CLI, TrainingRun

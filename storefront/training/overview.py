@@ -14,7 +14,8 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
-from ml.registry import ArtifactError, ModelRegistry, read_active
+from ml.artifacts import ArtifactError, read_active
+from ml.registry import ModelRegistry
 from storefront.extensions import db
 from storefront.models import RUN_SUCCEEDED, TrainingRun
 from storefront.ctr import report as ctr_report

@@ -27,7 +27,7 @@ from alembic.script import ScriptDirectory
 from flask import Blueprint, current_app, jsonify
 from sqlalchemy import Connection, inspect, text
 
-from ml.registry import read_active
+from ml.artifacts import read_active
 from storefront.extensions import csrf, db
 
 log = logging.getLogger(__name__)

@@ -145,9 +145,9 @@ def _visitor_token() -> str:
 def issue_new_visitor_cookie() -> None:
     """Give this browser a new visitor token (sent with the response). On logout: whoever uses
     the browser next is a new anonymous visitor, not the customer who just left (their visitor
-    row, linked to the account, keeps the customer's history)."""
+    row, linked to the account, keeps the customer's history). The caller forgets this request's
+    context, which still names the old token (``forget_request_context``)."""
     g.new_visitor_token = secrets.token_hex(16)
-    g.pop("request_context", None)
 
 
 def _set_visitor_cookie(response: Response) -> Response:

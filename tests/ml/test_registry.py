@@ -9,14 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ml.registry import (
-    ACTIVE_FILE,
-    MANIFEST_FILE,
-    VERSION_PATTERN,
-    ArtifactError,
-    ModelRegistry,
-    new_version,
-)
+from ml.artifacts import ACTIVE_FILE, MANIFEST_FILE, VERSION_PATTERN, ArtifactError, new_version
+from ml.registry import ModelRegistry
 from ml.training import TrainingConfig, train
 
 
@@ -128,7 +122,8 @@ def test_prune_keeps_the_newest_and_never_the_active(result, tmp_path):
 
 def test_extras_are_published_hashed_and_verified(tmp_path, result):
     """Extra artifacts (segments, assets) live in the same version and are checked like the rest."""
-    from ml.registry import ArtifactError, ModelRegistry, verify_version
+    from ml.artifacts import ArtifactError, verify_version
+    from ml.registry import ModelRegistry
 
     def write_segments(directory):
         (directory / "segments.json").write_text('{"k": 3}', encoding="utf-8")

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ml.registry import sha256_file
+from ml.artifacts import sha256_file
 from ml.segments import (
     ALL_CUSTOMERS,
     SEGMENTS,

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from flask import current_app
 
-from ml.registry import read_active
+from ml.artifacts import read_active
 from ml.training import DEFAULT_CANDIDATES, TrainingLock
 from storefront.extensions import db
 

@@ -21,7 +21,8 @@ from sqlalchemy import select
 
 from tests.helpers import browser_client
 from ml.ctr import CtrTrainConfig, compare_ctr_models
-from ml.registry import ACTIVE_FILE, MANIFEST_FILE, ModelRegistry, new_version, read_active, sha256_file, write_atomic
+from ml.artifacts import ACTIVE_FILE, MANIFEST_FILE, new_version, read_active, sha256_file
+from ml.registry import ModelRegistry, write_atomic
 from ml.training import TrainingConfig, train
 from tests.storefront.support.recommendations import FAST_TRAINING, events_frame, seed_small_shop, shelves, train_and_publish
 from storefront import create_app

@@ -26,7 +26,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from ml.registry import ModelRegistry, read_active
+from ml.artifacts import read_active
+from ml.registry import ModelRegistry
 from ml.training.lock import LOCK_FILE
 from tests.storefront.support.recommendations import seed_small_shop, train_and_publish
 from storefront.models import RUN_FAILED, RUN_RUNNING, RUN_SUCCEEDED, TrainingRun

@@ -9,7 +9,8 @@ import pytest
 from flask import current_app
 from sqlalchemy import func, select, text, update
 
-from ml.registry import ModelRegistry, read_active
+from ml.artifacts import read_active
+from ml.registry import ModelRegistry
 from ml.segments import load
 from storefront.extensions import db
 from storefront.models import RUN_SUCCEEDED, Category, Order, Product

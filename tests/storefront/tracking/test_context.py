@@ -41,7 +41,7 @@ def test_a_visitor_row_is_created_once_per_request_and_the_shopper_follows_it(ap
         assert db.session.query(Visitor).filter_by(token="a" * 32).count() == 1
 
 
-def test_the_web_boundary_builds_one_context_per_request(app, client):
+def test_events_carry_the_device_and_session_of_the_request_context_and_crawlers_write_none(app, client):
     category, _ = new_category(app)
     product_id = new_product(app, category)
     client.environ_base["HTTP_USER_AGENT"] = BROWSER_UA

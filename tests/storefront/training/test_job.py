@@ -15,7 +15,8 @@ import pytest
 from flask import current_app
 from sqlalchemy import delete, func, select, update
 
-from ml.registry import ModelRegistry, read_active
+from ml.artifacts import read_active
+from ml.registry import ModelRegistry
 from ml.training import DEFAULT_CANDIDATES, TrainingLock
 from ml.training.config import DEEP_CANDIDATES
 from storefront.extensions import db
