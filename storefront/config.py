@@ -88,13 +88,33 @@ class Config:
     # Login/registration rate limits (storefront.web.rate_limits; "limits" notation, "," or ";" between).
     # The first counts per client address and email, the second per address whatever the email.
     RATELIMIT_ENABLED = True
-    RATELIMIT_STORAGE_URI = "memory://"  # per process; redis://127.0.0.1:6379/0 for several workers
+    # Where every limit keeps its counts (logins, tracked actions, new visitors): "database" (the
+    # shop's own database, shared by every worker), "redis://127.0.0.1:6379/0" (shared, cheaper
+    # per request) or "memory://" (per process: refused in production with more than one worker).
+    RATELIMIT_STORAGE_URI = "database"
     RATELIMIT_STRATEGY = "moving-window"
     LOGIN_RATE_LIMIT = "5/minute, 30/hour"
     LOGIN_IP_RATE_LIMIT = "30/minute, 300/hour"
     # Per email whatever the address: a password guessed from many addresses. Generous enough that
     # a stranger cannot lock a customer out for long, tight enough to stop guessing at scale.
     LOGIN_ACCOUNT_RATE_LIMIT = "10/minute, 100/hour"
+
+    # Tracking integrity (storefront.tracking.integrity; README "What counts as a real visitor").
+    # Token buckets, same notation: beyond them a request still gets its page, nothing is logged.
+    TRACKING_LIMITS_ENABLED = True
+    TRACKING_VISITOR_LIMIT = "30/minute, 600/hour"  # tracked actions (page views, clicks, carts) per visitor
+    TRACKING_ADDRESS_LIMIT = "300/minute, 5000/hour"  # per client address, every visitor behind it
+    NEW_VISITOR_LIMIT = "10/hour, 50/day"  # new visitor rows per client address
+    # Screening before popularity and training: a visitor with more tracked actions than this in
+    # one minute, or one of a cohort (at least COHORT_MIN_VISITORS new visitors from one address
+    # within COHORT_WINDOW_MINUTES, COHORT_SHARE of whom touched the same product) is left out.
+    SCREEN_MAX_ACTIONS_PER_MINUTE = 20
+    SCREEN_COHORT_MIN_VISITORS = 4
+    SCREEN_COHORT_WINDOW_MINUTES = 60
+    SCREEN_COHORT_SHARE = 0.6
+    # Dwell time: a product page's visible time, reported once by static/js/dwell.js.
+    DWELL_MAX_SECONDS = 600  # longer reports are capped (a tab left open is not more interest)
+    DWELL_TOKEN_MAX_AGE_SECONDS = 6 * 3600  # a view's token is accepted this long after the page
 
 
 class DevelopmentConfig(Config):
@@ -114,6 +134,7 @@ class TestingConfig(Config):
     WTF_CSRF_ENABLED = False
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # cheap hashing keeps the suite fast
     RATELIMIT_ENABLED = False  # tests log in many times; test_login_limits turns it on
+    TRACKING_LIMITS_ENABLED = False  # tests browse fast from one address; tests/storefront/tracking turn it on
 
 
 class ProductionConfig(Config):
@@ -147,6 +168,9 @@ _ENV_STRINGS = {
     "LOGIN_RATE_LIMIT": "LOGIN_RATE_LIMIT",
     "LOGIN_IP_RATE_LIMIT": "LOGIN_IP_RATE_LIMIT",
     "LOGIN_ACCOUNT_RATE_LIMIT": "LOGIN_ACCOUNT_RATE_LIMIT",
+    "TRACKING_VISITOR_LIMIT": "TRACKING_VISITOR_LIMIT",
+    "TRACKING_ADDRESS_LIMIT": "TRACKING_ADDRESS_LIMIT",
+    "NEW_VISITOR_LIMIT": "NEW_VISITOR_LIMIT",
     "TRAINING_LOG_DIR": "TRAINING_LOG_DIR",
     "ASSET_FILES_DIR": "ASSET_FILES_DIR",
 }
@@ -155,10 +179,11 @@ _ENV_INTS = {
     "TRAINING_TIME_BUDGET_SECONDS", "TRAINING_STALE_AFTER_SECONDS", "TRAINING_TORCH_BUDGET_SECONDS",
     "TRAINING_THREADS", "PROXY_FIX_X_FOR", "PROXY_FIX_X_PROTO", "PROXY_FIX_X_HOST", "PROXY_FIX_X_PORT",
     "PROXY_FIX_X_PREFIX", "HSTS_SECONDS", "CTR_BUDGET_SECONDS", "CTR_MIN_IMPRESSIONS", "CTR_MIN_CLICKS",
-    "CTR_CANDIDATES",
+    "CTR_CANDIDATES", "SCREEN_MAX_ACTIONS_PER_MINUTE", "SCREEN_COHORT_MIN_VISITORS", "SCREEN_COHORT_WINDOW_MINUTES",
+    "DWELL_MAX_SECONDS", "DWELL_TOKEN_MAX_AGE_SECONDS",
 }
-_ENV_FLOATS = {"CTR_RERANK_SHARE"}
-_ENV_BOOLS = {"TRAINING_DEEP_MODELS", "CTR_ENABLED", "RATELIMIT_ENABLED", "ALLOW_SQLITE_IN_PRODUCTION", "HSTS_INCLUDE_SUBDOMAINS"}
+_ENV_FLOATS = {"CTR_RERANK_SHARE", "SCREEN_COHORT_SHARE"}
+_ENV_BOOLS = {"TRAINING_DEEP_MODELS", "CTR_ENABLED", "RATELIMIT_ENABLED", "TRACKING_LIMITS_ENABLED", "ALLOW_SQLITE_IN_PRODUCTION", "HSTS_INCLUDE_SUBDOMAINS"}
 
 
 def config_class(name: str | None = None) -> type[Config]:

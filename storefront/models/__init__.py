@@ -3,7 +3,7 @@ from storefront.models.resources import TYPE_LABELS, TYPE_SLUGS, Asset, Business
 from storefront.models.campaigns import OFFER_KIND_LABELS, OFFER_KINDS, Campaign
 from storefront.models.carts import Cart, CartItem
 from storefront.models.catalog import Category, Product
-from storefront.models.customers import ROLE_ADMIN, ROLE_CUSTOMER, Customer, Visitor
+from storefront.models.customers import ROLE_ADMIN, ROLE_CUSTOMER, Customer, RememberToken, Visitor
 from storefront.models.events import (
     ADD_TO_CART,
     ASSET_VIEW,
@@ -13,7 +13,9 @@ from storefront.models.events import (
     REMOVE_FROM_CART,
     TRANSACTION,
     VIEW,
+    DroppedEvents,
     Event,
+    RateBucket,
 )
 from storefront.models.imports import DataImport
 from storefront.models.orders import STATUS_PAID, Order, OrderLine
@@ -32,7 +34,7 @@ from storefront.models.training import (
 
 __all__ = [
     "ACTIVE_STATUSES", "CLICK", "RUN_FAILED", "RUN_QUEUED", "RUN_RUNNING", "RUN_SUCCEEDED",
-    "TRIGGER_ADMIN", "TRIGGER_CLI", "TRIGGER_SCHEDULE", "Impression", "TrainingRun",
+    "DroppedEvents", "RateBucket", "RememberToken", "TRIGGER_ADMIN", "TRIGGER_CLI", "TRIGGER_SCHEDULE", "Impression", "TrainingRun",
     "ADD_TO_CART", "EVENT_TYPES", "REMOVE_FROM_CART", "ROLE_ADMIN", "ROLE_CUSTOMER",
     "STATUS_PAID", "TRANSACTION", "VIEW",
     "ASSET_VIEW", "FORM_SUBMISSION", "TYPE_LABELS", "TYPE_SLUGS", "Asset", "BusinessUnit", "Lead",

@@ -67,5 +67,33 @@ class Visitor(db.Model):
     token: Mapped[str] = mapped_column(String(64), unique=True)
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # A keyed hash of the client address that created the row (storefront.tracking.screening
+    # groups new visitors by it; the address itself is not stored).
+    address_key: Mapped[str | None] = mapped_column(String(16))
+    # Set when the visitor looks scripted (storefront.tracking.screening): its events stay in the
+    # table for the record, but popularity, trending and training leave them out.
+    flagged_at: Mapped[datetime | None] = mapped_column(DateTime)
+    flag_reason: Mapped[str | None] = mapped_column(String(32))
 
     customer: Mapped[Customer | None] = relationship(back_populates="visitors")
+
+
+class RememberToken(db.Model):
+    """One "remember me" login of one browser (storefront.web.remember).
+
+    The cookie carries ``<selector>:<validator>``; the table keeps the selector and a SHA-256 of
+    the validator, so a copy of the database logs nobody in. Each use replaces the validator
+    (a stolen cookie used once stops working for its owner too, which is then detected: every
+    token of the customer is revoked). Logout deletes the browser's token, password changes and
+    ``flask shop revoke-sessions`` all of the customer's.
+    """
+
+    __tablename__ = "remember_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    selector: Mapped[str] = mapped_column(String(32), unique=True)
+    validator_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_used_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)

@@ -6,10 +6,10 @@ ones the tracking service accepts.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, text
+from sqlalchemy import JSON, Date, DateTime, Float, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storefront.extensions import db
@@ -66,3 +66,29 @@ class Event(db.Model):
     session_id: Mapped[str] = mapped_column(String(64), default="")
     device: Mapped[str] = mapped_column(String(16), default="desktop")
     properties: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # How long a product page stayed visible, reported once by its dwell beacon (views only;
+    # NULL when the browser never reported: no script, a crawler, a closed tab on an old browser).
+    dwell_ms: Mapped[int | None] = mapped_column(Integer)
+
+
+class RateBucket(db.Model):
+    """A token bucket of the database store (storefront.tracking.buckets): what is left of one
+    key's allowance (a visitor's tracked actions, an address's logins...) and when it was last
+    refilled. Redis holds the same state when ``RATELIMIT_STORAGE_URI`` names one."""
+
+    __tablename__ = "rate_buckets"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float, index=True)  # seconds since the epoch
+
+
+class DroppedEvents(db.Model):
+    """How many tracked actions were not logged, per day and reason (the admin's "events dropped
+    as suspicious today")."""
+
+    __tablename__ = "dropped_events"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    reason: Mapped[str] = mapped_column(String(32), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
