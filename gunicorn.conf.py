@@ -41,6 +41,18 @@ loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 
 
+def on_starting(server):
+    """Refuse a configuration that only fails under several workers, before any worker starts:
+    per-process rate-limit counts (``memory://``) would give every client ``workers`` times
+    each limit."""
+    os.environ["WEB_CONCURRENCY"] = str(server.cfg.workers)  # what storefront.config checks
+    from storefront.config import check_production, config_class, environment_overrides
+
+    base = config_class()
+    settings = {key: getattr(base, key) for key in dir(base) if key.isupper()}
+    check_production({**settings, **environment_overrides()})
+
+
 def post_worker_init(worker):
     """Load the active model version before the worker takes requests.
 

@@ -257,3 +257,10 @@ def check_production(settings: dict[str, Any]) -> None:
             "Refusing to run production on SQLite: set DATABASE_URL=postgresql://user:password@host/db "
             "(or ALLOW_SQLITE_IN_PRODUCTION=1 for a single-host trial)."
         )
+    store = str(settings.get("RATELIMIT_STORAGE_URI") or "database")
+    workers = int(os.environ.get("WEB_CONCURRENCY") or 1)  # gunicorn.conf.py checks its real count too
+    if store.startswith("memory") and workers > 1:
+        raise RuntimeError(
+            f"RATELIMIT_STORAGE_URI={store} counts per process, and {workers} workers would each allow the "
+            "full limit: use RATELIMIT_STORAGE_URI=database (the default) or redis://host:6379/0."
+        )

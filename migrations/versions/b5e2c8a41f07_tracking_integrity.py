@@ -29,11 +29,11 @@ def upgrade():
     op.create_table(
         'rate_buckets',
         sa.Column('key', sa.String(length=200), nullable=False),
-        sa.Column('tokens', sa.Float(), nullable=False),
-        sa.Column('updated_at', sa.Float(), nullable=False),
+        sa.Column('tat', sa.Float(), nullable=False),
+        sa.Column('allowed_at', sa.Float(), nullable=False),
         sa.PrimaryKeyConstraint('key'),
     )
-    op.create_index('ix_rate_buckets_updated_at', 'rate_buckets', ['updated_at'])
+    op.create_index('ix_rate_buckets_tat', 'rate_buckets', ['tat'])
     op.create_table(
         'dropped_events',
         sa.Column('day', sa.Date(), nullable=False),
@@ -70,5 +70,5 @@ def downgrade():
     op.drop_index('ix_remember_tokens_customer_id', table_name='remember_tokens')
     op.drop_table('remember_tokens')
     op.drop_table('dropped_events')
-    op.drop_index('ix_rate_buckets_updated_at', table_name='rate_buckets')
+    op.drop_index('ix_rate_buckets_tat', table_name='rate_buckets')
     op.drop_table('rate_buckets')

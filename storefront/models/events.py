@@ -72,15 +72,16 @@ class Event(db.Model):
 
 
 class RateBucket(db.Model):
-    """A token bucket of the database store (storefront.tracking.buckets): what is left of one
-    key's allowance (a visitor's tracked actions, an address's logins...) and when it was last
-    refilled. Redis holds the same state when ``RATELIMIT_STORAGE_URI`` names one."""
+    """One key's allowance in the database store of storefront.tracking.buckets (a visitor's
+    tracked actions, an address's logins...), kept as GCRA's "theoretical arrival time": the key
+    is over its limit while ``tat`` is more than the burst ahead of now. Redis holds the same
+    value when ``RATELIMIT_STORAGE_URI`` names one."""
 
     __tablename__ = "rate_buckets"
 
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
-    tokens: Mapped[float] = mapped_column(Float)
-    updated_at: Mapped[float] = mapped_column(Float, index=True)  # seconds since the epoch
+    tat: Mapped[float] = mapped_column(Float, index=True)  # seconds since the epoch
+    allowed_at: Mapped[float] = mapped_column(Float)  # the last request let through
 
 
 class DroppedEvents(db.Model):
