@@ -6,10 +6,13 @@ Kept out of ``conftest.py``: there are two conftest modules (tests/ and tests/ml
 from __future__ import annotations
 
 import os
+import secrets
 
+from itsdangerous import URLSafeSerializer
 from sqlalchemy import text
 
 from storefront.extensions import db
+from storefront.web.requests import VISITOR_COOKIE_SALT
 
 BROWSER_UA = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -33,8 +36,25 @@ def reset_postgres_schema() -> None:
             connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
 
 
-def browser_client(app):
-    """A test client that looks like a browser (scripted user agents are not tracked)."""
+def new_browser_client(app):
+    """A test client that looks like a browser on its first visit (scripted user agents are
+    not tracked, and nothing is logged until its visitor cookie comes back)."""
     client = app.test_client()
     client.environ_base["HTTP_USER_AGENT"] = BROWSER_UA
     return client
+
+
+def browser_client(app):
+    """A browser that has been here before: it already holds a signed visitor cookie, so its
+    first request here is tracked (storefront.tracking.integrity)."""
+    client = new_browser_client(app)
+    give_visitor_cookie(client, app)
+    return client
+
+
+def give_visitor_cookie(client, app, token: str | None = None) -> str:
+    """Set the signed visitor cookie a returning browser holds; its token."""
+    token = token or secrets.token_hex(16)
+    value = URLSafeSerializer(app.config["SECRET_KEY"], salt=VISITOR_COOKIE_SALT).dumps(token)
+    client.set_cookie(app.config["VISITOR_COOKIE_NAME"], value)
+    return token

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from storefront.extensions import db
 from storefront.models import Category, Customer, Event, Order, Product, Visitor
+from storefront.tracking.integrity import dropped_on
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,12 @@ class Overview:
     first_event: datetime | None
     last_event: datetime | None
     recent_orders: list[Order]
+    dropped_today: dict[str, int]  # tracked actions not logged today, by reason (tracking.integrity)
+    flagged_visitors: int  # visitors left out of popularity and training (tracking.screening)
+
+    @property
+    def dropped_today_total(self) -> int:
+        return sum(self.dropped_today.values())
 
 
 def _count(model, *where) -> int:
@@ -47,4 +54,6 @@ def overview() -> Overview:
         first_event=first,
         last_event=last,
         recent_orders=list(db.session.scalars(select(Order).order_by(Order.created_at.desc()).limit(10))),
+        dropped_today=dropped_on(),
+        flagged_visitors=_count(Visitor, Visitor.flagged_at.isnot(None)),
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any
 
@@ -17,10 +18,10 @@ from sqlalchemy import insert, update
 from user_agents import parse as parse_user_agent
 
 from storefront.extensions import db
-from storefront.models import EVENT_TYPES, VIEW, Customer, Event, Product, Visitor
+from storefront.models import ASSET_VIEW, EVENT_TYPES, VIEW, Customer, Event, Product, Visitor
 from storefront.models.common import utcnow
-from storefront.tracking.visitors import RequestContext
-from storefront.tracking.visitors import visitor_of
+from storefront.tracking import integrity
+from storefront.tracking.visitors import RequestContext, visitor_of
 
 _INSERT_EVENT = insert(Event.__table__)  # one statement, compiled once, parameters per call
 
@@ -58,7 +59,9 @@ def track(
     asset_id: int | None = None,
     properties: dict[str, Any] | None = None,
 ) -> bool:
-    """Record one event for the current visitor; ``False`` when the request is from a bot.
+    """Record one event for the current visitor; ``False`` when nothing was logged (a bot, a
+    first request whose cookie has not come back yet, a visitor over a limit or flagged: see
+    :mod:`storefront.tracking.integrity`).
 
     ``impression_id`` ties a ``click`` to the widget render it came from (see
     ``storefront.tracking.impressions``), so click-through can be counted per widget and model version.
@@ -71,27 +74,71 @@ def track(
     """
     if event_type not in EVENT_TYPES:
         raise ValueError(f"Unknown event type {event_type!r}; known: {sorted(EVENT_TYPES)}")
-    if ctx.is_bot or ctx.visitor_token is None:
-        return False  # crawlers are not feedback; outside a browser there is nobody to log
+    if not ctx.confirmed and not ctx.is_bot and event_type in PENDING_TYPES:
+        _remember_pending(ctx, event_type, product, asset_id)
+        return False
+    if not integrity.may_track(ctx):
+        return False  # crawlers, first requests, visitors over a limit or flagged: see integrity
     visitor = visitor_of(ctx, create=True)
+    if visitor.flagged_at is not None:  # created just now, beyond its address's new-visitor limit
+        return integrity.refuse_tracking(ctx, integrity.NEW_VISITOR_RATE)
+    _insert_event(ctx, visitor, event_type, product.id if product is not None else None, order_id=order_id,
+                  impression_id=impression_id, asset_id=asset_id, properties=properties)
+    return True
+
+
+def _insert_event(ctx: RequestContext, visitor: Visitor, event_type: str, product_id: int | None, *,
+                  order_id: int | None = None, impression_id: int | None = None, asset_id: int | None = None,
+                  properties: dict[str, Any] | None = None, occurred_at: datetime | None = None) -> None:
     customer_id = ctx.customer_id if ctx.logged_in else visitor.customer_id
     db.session.execute(
         _INSERT_EVENT,
         {
             "visitor_id": visitor.id,
             "customer_id": customer_id,
-            "product_id": product.id if product is not None else None,
+            "product_id": product_id,
             "order_id": order_id,
             "impression_id": impression_id,
             "asset_id": asset_id,
             "type": event_type,
-            "occurred_at": utcnow(),
+            "occurred_at": occurred_at or utcnow(),
             "session_id": ctx.session_id,
             "device": ctx.device,
             "properties": properties or None,
         },
     )
-    return True
+
+
+# A first page's view waits in the browser's signed session until the cookies come back.
+PENDING_TYPES = frozenset({VIEW, ASSET_VIEW})
+PENDING_KEPT = 3  # a script that keeps the session but not the visitor cookie cannot grow it
+
+
+def _remember_pending(ctx: RequestContext, event_type: str, product: Product | None, asset_id: int | None) -> None:
+    pending = [p for p in ctx.browser_memory.get("pending") or [] if isinstance(p, list) and len(p) == 4]
+    pending.append([event_type, product.id if product is not None else None, asset_id, time.time()])
+    ctx.browser_memory["pending"] = pending[-PENDING_KEPT:]
+
+
+def record_pending(ctx: RequestContext) -> int:
+    """Write the views a browser made before its cookie came back (with their own times), now
+    that it has; how many. They take this request's token like any tracked action."""
+    pending = ctx.browser_memory.pop("pending", None)
+    if not pending or not ctx.confirmed or not isinstance(pending, list) or not integrity.may_track(ctx):
+        return 0
+    visitor = visitor_of(ctx, create=True)
+    if visitor.flagged_at is not None:
+        integrity.refuse_tracking(ctx, integrity.NEW_VISITOR_RATE)
+        return 0
+    written = 0
+    for entry in pending:
+        if not (isinstance(entry, list) and len(entry) == 4 and entry[0] in PENDING_TYPES):
+            continue
+        event_type, product_id, asset_id, at = entry
+        occurred_at = datetime.fromtimestamp(float(at), timezone.utc).replace(tzinfo=None)
+        _insert_event(ctx, visitor, event_type, product_id, asset_id=asset_id, occurred_at=occurred_at)
+        written += 1
+    return written
 
 
 RECENT_VIEWS_KEPT = 20  # per slot: the browser memory is a cookie, so it stays small

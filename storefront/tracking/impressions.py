@@ -19,6 +19,7 @@ from storefront.extensions import db
 from storefront.models import CLICK, Event, Impression, Product
 from storefront.models.common import utcnow
 from storefront.tracking import events as tracking
+from storefront.tracking import integrity
 from storefront.tracking.visitors import RequestContext, Shopper
 from storefront.tracking.visitors import shopper_of
 
@@ -35,24 +36,25 @@ def record_widget(
     ctx: RequestContext, *, widget: str, strategy: str, items: Sequence[int], model_version: str | None = None,
     context_product_id: int | None = None, ranking: str | None = None,
 ) -> int | None:
-    """Store one impression for a widget about to be shown; its id, or None (a bot, an empty
-    widget, or no browser: the admin's preview of a customer's widget records nothing).
+    """Store one impression for a widget about to be shown; its id, or None (an empty widget,
+    or nothing is logged for this request: a bot, a first request, a visitor over a limit; or no
+    browser: the admin's preview of a customer's widget records nothing).
 
     The visitor row is not created for it: visitors stay lazy (a one-page bounce writes only
     its impression). An anonymous browser's impression is tied to its browsing session instead,
     which is what ``record_click`` checks. ``ranking`` is which ordering an experiment showed
     (``retrieval`` / ``ctr``).
     """
-    if not items or ctx.is_bot or ctx.visitor_token is None:
+    if not items or not integrity.may_track(ctx):
         return None
     return _insert(ctx, widget=widget, strategy=strategy, items=list(items), model_version=model_version,
                    context_product_id=context_product_id, ranking=ranking)
 
 
 def record_banner(ctx: RequestContext, campaign_id: int, strategy: str, ranking: str | None = None) -> int | None:
-    """Store one ``home_banner`` impression of a campaign; its id, or None for a bot (or with no
-    browser). A banner shows no products: ``items`` is empty, ``campaign_id`` says what."""
-    if ctx.is_bot or ctx.visitor_token is None:
+    """Store one ``home_banner`` impression of a campaign; its id, or None when nothing is
+    logged for this request (see ``record_widget``). A banner shows no products: ``items`` is empty, ``campaign_id`` says what."""
+    if not integrity.may_track(ctx):
         return None
     return _insert(ctx, widget=BANNER_WIDGET, strategy=strategy, items=[], campaign_id=campaign_id, ranking=ranking)
 

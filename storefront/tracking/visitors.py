@@ -14,8 +14,11 @@ The object is frozen; two mappings travel with it by reference:
 - ``memo``: this request's lookups (the visitor row, the shopper, the recommendation
   exclusions), so every widget of a page shares one answer instead of asking the database again.
 
-A ``Visitor`` row is created lazily, the first time something needs it (an event, a cart), so
-crawlers and one-page bounces do not fill the table.
+A ``Visitor`` row is created lazily, the first time something needs it (an event, a cart). Events
+wait for a browser that sent its cookie back (:mod:`storefront.tracking.integrity`), so
+crawlers, cookieless scripts and one-page bounces do not fill the table; a cart or a login may
+create the row on a first request (they are POSTs behind a CSRF token, which only a browser
+that keeps cookies has).
 
 Who a "user" is for the recommenders (``ml_user_id``): a logged-in customer is one user across
 all their browsers; an anonymous browser is a user of its own. Training and serving must agree
@@ -32,6 +35,7 @@ from sqlalchemy.exc import IntegrityError
 
 from storefront.extensions import db
 from storefront.models import Visitor
+from storefront.models.common import utcnow
 
 BOT = "bot"
 
@@ -51,9 +55,6 @@ def customer_key(customer_id: int) -> str:
     return str(customer_id)
 
 
-BOT = "bot"
-
-
 @dataclass(frozen=True)
 class RequestContext:
     visitor_token: str | None  # the browser's signed-cookie token; None outside a browser
@@ -61,6 +62,9 @@ class RequestContext:
     device: str = "desktop"  # bot, mobile, tablet or desktop (tracking.events.classify_user_agent)
     session_id: str = ""  # the browsing session (a visit); "" for bots and outside a browser
     address: str = "unknown"  # the client address (behind the proxy: the forwarded one)
+    # Whether the browser sent its visitor cookie back (False on a first request, when the token
+    # was just minted): nothing is logged until it does (storefront.tracking.integrity).
+    confirmed: bool = True
     browser_memory: MutableMapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
     memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -123,26 +127,32 @@ def visitor_of(ctx: RequestContext, create: bool = True) -> Visitor | None:
         return known
     if known is _ABSENT and not create:
         return None
-    if ctx.visitor_token is None:
-        return None
+    if ctx.visitor_token is None or (not ctx.confirmed and not create):
+        return None  # a token minted by this very request has no row yet
     visitor = db.session.scalar(select(Visitor).where(Visitor.token == ctx.visitor_token))
     if visitor is None and create:
-        visitor = _insert_visitor(ctx.visitor_token)
+        visitor = _insert_visitor(ctx)
     ctx.memo["visitor"] = visitor if visitor is not None else _ABSENT
     if visitor is not None:
         ctx.memo.pop("shopper", None)  # a shopper resolved before the row existed is stale
     return visitor
 
 
-def _insert_visitor(token: str) -> Visitor:
-    """Create the row; if a parallel first request of the same browser won, use theirs."""
+def _insert_visitor(ctx: RequestContext) -> Visitor:
+    """Create the row (flagged when its address is over the new-visitor limit: a cart still
+    works, nothing is logged); if a parallel request of the same browser won, use theirs."""
+    from storefront.tracking import integrity  # integrity decides with visitor rows: imported late
+
+    flagged = not integrity.new_visitor_allowed(ctx)
     try:
         with db.session.begin_nested():
-            visitor = Visitor(token=token)
+            visitor = Visitor(token=ctx.visitor_token, address_key=integrity.address_key(ctx.address))
+            if flagged:
+                visitor.flagged_at, visitor.flag_reason = utcnow(), integrity.NEW_VISITOR_RATE
             db.session.add(visitor)
         return visitor
     except IntegrityError:
-        return db.session.scalars(select(Visitor).where(Visitor.token == token)).one()
+        return db.session.scalars(select(Visitor).where(Visitor.token == ctx.visitor_token)).one()
 
 
 def shopper_of(ctx: RequestContext) -> Shopper:

@@ -21,7 +21,8 @@ from flask.wrappers import Response
 from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from storefront.tracking.events import classify_user_agent
+from storefront.extensions import db
+from storefront.tracking.events import classify_user_agent, record_pending
 from storefront.tracking.visitors import RequestContext
 
 # -- guards ------------------------------------------------------------------------------------------
@@ -75,7 +76,7 @@ def reject_non_object_json_forms() -> None:
 
 # -- the request context -----------------------------------------------------------------------------
 
-_SALT = "storefront.visitor"
+VISITOR_COOKIE_SALT = "storefront.visitor"
 SESSION_IDLE_SECONDS = 30 * 60  # a new browsing session starts after 30 idle minutes
 
 
@@ -84,14 +85,16 @@ def request_context() -> RequestContext:
     ctx = g.get("request_context")
     if ctx is None:
         device = classify_user_agent(request.headers.get("User-Agent", "")[:512])
+        token = _visitor_token()
         ctx = RequestContext(
-            visitor_token=_visitor_token(),
+            visitor_token=token,
             customer_id=current_user.id if current_user.is_authenticated else None,
             device=device,
             # Crawlers get no browsing session (nor a session cookie for one): they are not tracked.
             session_id="" if device == "bot" else browsing_session_id(),
             address=request.remote_addr or "unknown",
             browser_memory=session,
+            confirmed=token != g.get("new_visitor_token"),
         )
         g.request_context = ctx
     return ctx
@@ -119,7 +122,7 @@ def browsing_session_id() -> str:
 
 
 def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=_SALT)
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=VISITOR_COOKIE_SALT)
 
 
 def _read_token() -> str | None:
@@ -165,7 +168,18 @@ def _set_visitor_cookie(response: Response) -> Response:
     return response
 
 
+def record_pending_views() -> None:
+    """A browser's first page view waited in its session for the cookies to come back
+    (storefront.tracking.integrity): this request brought them, so write it now, in its own
+    commit (the request itself may write nothing)."""
+    if "pending" not in session or request.endpoint == "static":
+        return
+    if record_pending(request_context()):
+        db.session.commit()
+
+
 def register_request_hooks(app: Flask) -> None:
     app.before_request(reject_forbidden_characters)
     app.before_request(reject_non_object_json_forms)
+    app.before_request(record_pending_views)
     app.after_request(_set_visitor_cookie)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from tests.storefront.support.campaigns import banner, banner_impressions, new_campaign
-from tests.helpers import BOT_UA, MOBILE_UA
+from tests.helpers import BOT_UA, MOBILE_UA, give_visitor_cookie
 from storefront.models.common import utcnow
 from tests.storefront.support.shop import new_category, new_product
 
@@ -13,6 +13,7 @@ def _browser(app, user_agent: str | None = None):
     client = app.test_client()
     client.environ_base["HTTP_USER_AGENT"] = user_agent or (
         "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36")
+    give_visitor_cookie(client, app)  # a returning browser: its first page is logged
     return client
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from itsdangerous import URLSafeSerializer
 
-from tests.helpers import BOT_UA, BROWSER_UA, MOBILE_UA
+from tests.helpers import BOT_UA, BROWSER_UA, MOBILE_UA, give_visitor_cookie, new_browser_client
 from storefront.models import ADD_TO_CART, VIEW, Product, Visitor
+from storefront.tracking.visitors import RequestContext
 from tests.storefront.support.shop import add_to_cart, counts, ctx, events, login, new_customer, new_product, visitor_ids
 
 TABLET_UA = (
@@ -16,8 +17,10 @@ TABLET_UA = (
 
 
 def _client(app, user_agent: str):
+    """A returning browser (or a bot) with this user agent."""
     client = app.test_client()
     client.environ_base["HTTP_USER_AGENT"] = user_agent
+    give_visitor_cookie(client, app)
     return client
 
 
@@ -109,7 +112,7 @@ def test_a_visitor_created_in_parallel_is_reused_not_duplicated(app):
     with ctx(app) as session:
         session.add(Visitor(token="a" * 32))
         session.commit()
-        again = _insert_visitor("a" * 32)  # as if our SELECT ran before the other INSERT
+        again = _insert_visitor(RequestContext("a" * 32, None))  # as if our SELECT ran before the other INSERT
         session.commit()
         assert session.query(Visitor).filter_by(token="a" * 32).count() == 1
         assert again.token == "a" * 32
@@ -133,7 +136,8 @@ def test_device_class(app, user_agent, device):
     assert [(e.type, e.device) for e in events(app)] == [(VIEW, device), (ADD_TO_CART, device)]
 
 
-def test_visitor_cookie_flags(app, client):
+def test_visitor_cookie_flags(app):
+    client = new_browser_client(app)
     product_id = new_product(app)
     response = client.get(f"/products/{product_id}")
     header = _visitor_set_cookie(app, response)
@@ -178,6 +182,7 @@ def test_tampered_visitor_cookie_is_ignored(app, client, forgery):
     attacker.set_cookie(name, forged)
     response = attacker.get(f"/products/{product_id}")
     assert response.status_code == 200
+    attacker.get("/")  # the new cookie comes back: the view is written
 
     new_header = _visitor_set_cookie(app, response)
     assert new_header is not None  # a fresh visitor cookie replaces the forged one
