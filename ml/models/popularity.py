@@ -76,7 +76,8 @@ class PopularityRecommender(_ItemScoreRecommender):
 
 
 class RecentPopularityRecommender(_ItemScoreRecommender):
-    """Trending items: popularity where each event counts ``0.5 ** (age / half_life_days)``.
+    """Trending items: popularity where each event counts ``0.5 ** (age / half_life_days)``, and
+    each user's (decayed) weight on an item is capped at ``user_cap`` when one is given.
 
     A sparse matrix carries no event times, so the decay must be applied while building it:
     either call :meth:`fit_events` with the raw events (it builds the decayed matrix with
@@ -86,13 +87,19 @@ class RecentPopularityRecommender(_ItemScoreRecommender):
 
     name = "recent_popularity"
 
-    def __init__(self, half_life_days: float = 7.0) -> None:
+    def __init__(self, half_life_days: float = 7.0, user_cap: float | None = None) -> None:
         if not half_life_days > 0:
             raise ValueError("half_life_days must be > 0")
-        super().__init__(half_life_days=float(half_life_days))
+        if user_cap is not None and not user_cap > 0:
+            raise ValueError("user_cap must be > 0 or None")
+        super().__init__(half_life_days=float(half_life_days), user_cap=None if user_cap is None else float(user_cap))
 
     def fit(self, user_items: sp.csr_matrix) -> Self:
         matrix = sp.csr_matrix(user_items, dtype=np.float64)
+        if self.params.get("user_cap") is not None:
+            # One user's weight on one item is capped: a visitor who reloads a page a hundred
+            # times, or adds and removes it fifty times, moves the trend no more than one purchase.
+            matrix.data = np.minimum(matrix.data, self.params["user_cap"])
         self.item_scores = np.asarray(matrix.sum(axis=0)).ravel().astype(np.float32)
         return self
 

@@ -183,7 +183,7 @@ def _helper_models(
     similar_params = {"num_threads": config.num_threads, **config.similar_params}
     if TIME_COL in events.columns:
         popular: Recommender = RecentPopularityRecommender(
-            config.trending_half_life_days
+            config.trending_half_life_days, user_cap=max(config.event_weights.values(), default=1.0) or None,
         ).fit_events(events, full.id_map, config.event_weights, data.reference_time)
     else:
         popular = PopularityRecommender().fit(data.matrix)

@@ -38,7 +38,8 @@ class NotEnoughFeedback(ValueError):
 
 
 def load_events_frame() -> pd.DataFrame:
-    """Every product event of the shop, oldest first, with the columns of ``COLUMNS``.
+    """Every product event of the shop, oldest first, with the columns of ``COLUMNS``, but those
+    of flagged visitors (scripted-looking, see ``storefront.tracking.screening``).
 
     ``basket_id`` is the order id (as text) of purchase events, else None; ``session_id`` is
     None where tracking recorded none, so basket grouping falls back to the visitor's day.
@@ -52,8 +53,11 @@ def load_events_frame() -> pd.DataFrame:
     cursor = db.session.connection().connection.cursor()  # the DB-API cursor: rows are plain tuples
     parts = []
     try:
-        cursor.execute(f"SELECT {', '.join(raw)} FROM events WHERE type IN ({kinds}) "
-                       "AND product_id IS NOT NULL ORDER BY occurred_at, id")
+        # Visitors flagged by the screening (storefront.tracking.screening) are left out.
+        cursor.execute(f"SELECT {', '.join('e.' + column for column in raw)} FROM events e "
+                       "JOIN visitors v ON v.id = e.visitor_id "
+                       f"WHERE e.type IN ({kinds}) AND e.product_id IS NOT NULL AND v.flagged_at IS NULL "
+                       "ORDER BY e.occurred_at, e.id")
         while rows := cursor.fetchmany(FETCH_ROWS):
             parts.append(pd.DataFrame.from_records(rows, columns=raw, coerce_float=False))
     finally:

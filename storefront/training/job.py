@@ -38,12 +38,15 @@ from flask import current_app
 from ml.artifacts import read_active
 from ml.registry import ModelRegistry
 from ml.training import LockHeldError, TrainingConfig, TrainingLock, TrainingResult, train
+from sqlalchemy import func, select
+
 from storefront.extensions import db
-from storefront.models import RUN_QUEUED, TRIGGER_CLI, TrainingRun
+from storefront.models import RUN_QUEUED, TRIGGER_CLI, TrainingRun, Visitor
 from storefront.resources import training as asset_training
 from storefront.ctr import training as ctr_training
 from storefront.segments import training as segments
 from storefront.catalog.listings import refresh_popularity
+from storefront.tracking.screening import screen_visitors
 from storefront.training.data import (
     MIN_TRAINING_EVENTS, NotEnoughFeedback, check_enough_feedback, load_events_frame,
 )
@@ -173,6 +176,7 @@ def _execute(run: TrainingRun, forward: ForwardProgress | None) -> TrainingRun:
     timings: dict[str, float] = {}
     try:
         recorder.update("load events", STAGE_SPANS["load"][0], force=True)
+        screening = _screen()
         events = load_events_frame()
         timings["load"] = _since(started)
         check_enough_feedback(events, int(current_app.config.get("TRAINING_MIN_EVENTS", MIN_TRAINING_EVENTS)))
@@ -187,7 +191,7 @@ def _execute(run: TrainingRun, forward: ForwardProgress | None) -> TrainingRun:
             registry = ModelRegistry(model_dir())
             version = registry.publish(result, extras=extras.writers)
             timings["publish"] = _since(publish_started)
-        _record_success(run, result, version, timings, started, extras.records)
+        _record_success(run, result, version, timings, started, extras.records, screening)
         db.session.commit()
     except BaseException as error:  # noqa: BLE001 - every failure is recorded, see below
         _record_failure(run, error)
@@ -212,8 +216,21 @@ def _prune(registry: ModelRegistry) -> None:
         log.exception("pruning old model versions failed")
 
 
+def _screen() -> dict[str, int]:
+    """Flag the scripted-looking visitors before their events can be learnt from, and committed
+    at once (a failing run must not undo them); also drop the full rate buckets. What the run
+    reports: visitors flagged now, per rule, and every visitor left out."""
+    report = screen_visitors()
+    current_app.extensions["buckets"].prune()
+    db.session.commit()
+    left_out = db.session.scalar(select(func.count()).select_from(Visitor).where(Visitor.flagged_at.isnot(None)))
+    return {"visitors_flagged_now": report.total, **{f"flagged_now_{k}": n for k, n in report.summary().items()},
+            "visitors_left_out": int(left_out or 0)}
+
+
 def _record_success(run: TrainingRun, result: TrainingResult, version: str,
-                    timings: dict[str, float], started: float, extras: dict[str, Any]) -> None:
+                    timings: dict[str, float], started: float, extras: dict[str, Any],
+                    screening: dict[str, int]) -> None:
     metrics = {
         name: ({**c.metrics, "fit_seconds": c.fit_seconds} if c.status == "ok" else {})
         for name, c in result.candidates.items()
@@ -233,7 +250,7 @@ def _record_success(run: TrainingRun, result: TrainingResult, version: str,
     stage_timings = {("train" if k == "total" else k): v for k, v in result.timings.items()}
     finish_run(
         run, version=version, champion=result.champion, metrics=plain(metrics),
-        data_sizes=plain(result.data), params=plain(params),
+        data_sizes=plain({**result.data, **screening}), params=plain(params),
         timings=plain({"load": timings["load"], **stage_timings, "extras": timings["extras"],
                        "publish": timings["publish"], "total": _since(started)}),
     )

@@ -79,6 +79,23 @@ def test_recent_popularity_fit_events_decays_old_events():
     assert plain.recommend(0, csr([[0, 0]]))[0].tolist() == [1, 0]  # without decay: "old" wins
 
 
+def test_recent_popularity_caps_each_users_weight_on_an_item():
+    """One user adding an item to the cart 50 times weighs no more than the cap (one purchase)."""
+    heavy = pd.DataFrame({"user_id": ["bot"] * 50, "item_id": ["pushed"] * 50, "event": ["addtocart"] * 50,
+                          "timestamp": [0] * 50})
+    people = pd.DataFrame({"user_id": ["u1", "u2", "u3"], "item_id": ["liked"] * 3, "event": ["transaction"] * 3,
+                           "timestamp": [0] * 3})
+    events = pd.concat([heavy, people], ignore_index=True)
+    id_map = IdMap.from_frame(events)  # items sorted: liked = 0, pushed = 1
+    weights = {"view": 1.0, "addtocart": 4.0, "transaction": 10.0}
+    uncapped = RecentPopularityRecommender(half_life_days=7.0).fit_events(events, id_map, weights)
+    capped = RecentPopularityRecommender(half_life_days=7.0, user_cap=10.0).fit_events(events, id_map, weights)
+    assert uncapped.item_scores[1] > uncapped.item_scores[0]  # the bot wins without the cap
+    np.testing.assert_allclose(capped.item_scores, [30.0, 10.0])
+    with pytest.raises(ValueError, match="user_cap"):
+        RecentPopularityRecommender(user_cap=0)
+
+
 @pytest.mark.filterwarnings("ignore:Method expects CSR input")  # implicit's own COO hand-off
 def test_item_knn_matches_implicit_without_self_similarity(small_matrix):
     from implicit.nearest_neighbours import BM25Recommender, CosineRecommender

@@ -87,6 +87,10 @@ def test_a_run_publishes_a_version_and_records_every_candidate(seeded, app_ctx):
     assert run.champion in run.metrics and run.champion_ndcg == run.metrics[run.champion]["ndcg@10"]
     assert run.data_sizes["events"] == len(training.load_events_frame())
     assert run.data_sizes["users"] > 100 and run.data_sizes["items"] > 50
+    # The screening ran first and the run says what it left out (a seeded shop: nobody).
+    assert {k: run.data_sizes[k] for k in ("visitors_flagged_now", "flagged_now_rate", "flagged_now_cohort",
+                                           "visitors_left_out")} == dict.fromkeys(
+        ("visitors_flagged_now", "flagged_now_rate", "flagged_now_cohort", "visitors_left_out"), 0)
     assert {"load", "search", "evaluate", "refit", "publish", "total"} <= set(run.timings)
     assert run.params["champion_params"] and run.params["candidates"][run.champion]["status"] == "ok"
 
