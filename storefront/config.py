@@ -38,6 +38,28 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
+    # "Keep me logged in" (storefront.web.remember): the shop's own selector:validator cookie, stored
+    # hashed and rotated on use; Flask-Login's remember_token cookie is never issued nor honoured.
+    # The duration is absolute: using the cookie does not extend it.
+    REMEMBER_ME_COOKIE_NAME = "sf_remember"
+    REMEMBER_COOKIE_DURATION = 60 * 60 * 24 * 30  # seconds (30 days)
+
+    # Account links sent by email (storefront.orders.account_links): how long they work.
+    PASSWORD_RESET_MAX_AGE_SECONDS = 60 * 60
+    REGISTRATION_LINK_MAX_AGE_SECONDS = 60 * 60 * 24
+    # Outgoing mail (storefront.orders.mail): SMTP when MAIL_SERVER is set; otherwise development
+    # and testing write each message to the log, production logs a warning without the message.
+    MAIL_SERVER: str | None = None
+    MAIL_PORT = 25
+    MAIL_USE_TLS = False  # STARTTLS after connecting (port 587 usually)
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    MAIL_FROM = "Storefront <no-reply@localhost>"
+    MAIL_TIMEOUT_SECONDS = 10
+    # Host names the shop answers to (Flask's own setting; TRUSTED_HOSTS in the environment,
+    # comma-separated). Emailed links are built from the request's host: with the shop's domain
+    # listed here, a forged Host header gets a 400, not a reset link pointing somewhere else.
+    TRUSTED_HOSTS: list[str] | None = None
 
     VISITOR_COOKIE_NAME = "sf_visitor"
     VISITOR_COOKIE_MAX_AGE = 60 * 60 * 24 * 365 * 2  # two years: the visitor is the ML "user"
@@ -173,6 +195,10 @@ _ENV_STRINGS = {
     "NEW_VISITOR_LIMIT": "NEW_VISITOR_LIMIT",
     "TRAINING_LOG_DIR": "TRAINING_LOG_DIR",
     "ASSET_FILES_DIR": "ASSET_FILES_DIR",
+    "MAIL_SERVER": "MAIL_SERVER",
+    "MAIL_USERNAME": "MAIL_USERNAME",
+    "MAIL_PASSWORD": "MAIL_PASSWORD",
+    "MAIL_FROM": "MAIL_FROM",
 }
 _ENV_INTS = {
     "SQLITE_BUSY_TIMEOUT_MS", "VIEW_DEDUP_SECONDS", "TRAINING_INTERVAL_SECONDS",
@@ -181,9 +207,12 @@ _ENV_INTS = {
     "PROXY_FIX_X_PREFIX", "HSTS_SECONDS", "CTR_BUDGET_SECONDS", "CTR_MIN_IMPRESSIONS", "CTR_MIN_CLICKS",
     "CTR_CANDIDATES", "SCREEN_MAX_ACTIONS_PER_MINUTE", "SCREEN_COHORT_MIN_VISITORS", "SCREEN_COHORT_WINDOW_MINUTES",
     "DWELL_MAX_SECONDS", "DWELL_TOKEN_MAX_AGE_SECONDS",
+    "REMEMBER_COOKIE_DURATION", "PASSWORD_RESET_MAX_AGE_SECONDS", "REGISTRATION_LINK_MAX_AGE_SECONDS",
+    "MAIL_PORT", "MAIL_TIMEOUT_SECONDS",
 }
 _ENV_FLOATS = {"CTR_RERANK_SHARE", "SCREEN_COHORT_SHARE"}
 _ENV_BOOLS = {"TRAINING_DEEP_MODELS", "CTR_ENABLED", "RATELIMIT_ENABLED", "TRACKING_LIMITS_ENABLED", "ALLOW_SQLITE_IN_PRODUCTION", "HSTS_INCLUDE_SUBDOMAINS"}
+_ENV_BOOLS |= {"MAIL_USE_TLS"}
 
 
 def config_class(name: str | None = None) -> type[Config]:
@@ -219,6 +248,8 @@ def environment_overrides(environ: dict[str, str] | None = None) -> dict[str, An
     for var in _ENV_BOOLS:
         if environ.get(var):
             values[var] = environ[var].strip().lower() in _TRUE
+    if environ.get("TRUSTED_HOSTS"):
+        values["TRUSTED_HOSTS"] = [host.strip() for host in environ["TRUSTED_HOSTS"].split(",") if host.strip()]
     if environ.get("SESSION_COOKIE_SECURE"):
         secure = environ["SESSION_COOKIE_SECURE"].strip().lower() in _TRUE
         values["SESSION_COOKIE_SECURE"] = values["REMEMBER_COOKIE_SECURE"] = secure

@@ -177,3 +177,20 @@ def test_sqlite_busy_timeout_from_the_environment(monkeypatch, app_config):
         with db.engine.connect() as connection:
             assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 2500
         db.engine.dispose()
+
+
+def test_mail_hosts_and_account_link_settings_from_the_environment():
+    from storefront.config import environment_overrides
+
+    values = environment_overrides({
+        "MAIL_SERVER": "smtp.example.com", "MAIL_PORT": "587", "MAIL_USE_TLS": "yes", "MAIL_USERNAME": "shop",
+        "MAIL_PASSWORD": "secret", "MAIL_FROM": "shop@example.com", "TRUSTED_HOSTS": "shop.example.com, 127.0.0.1,",
+        "PASSWORD_RESET_MAX_AGE_SECONDS": "600", "REGISTRATION_LINK_MAX_AGE_SECONDS": "7200",
+        "REMEMBER_COOKIE_DURATION": "86400",
+    })
+    assert values == {
+        "MAIL_SERVER": "smtp.example.com", "MAIL_PORT": 587, "MAIL_USE_TLS": True, "MAIL_USERNAME": "shop",
+        "MAIL_PASSWORD": "secret", "MAIL_FROM": "shop@example.com", "TRUSTED_HOSTS": ["shop.example.com", "127.0.0.1"],
+        "PASSWORD_RESET_MAX_AGE_SECONDS": 600, "REGISTRATION_LINK_MAX_AGE_SECONDS": 7200,
+        "REMEMBER_COOKIE_DURATION": 86400,
+    }

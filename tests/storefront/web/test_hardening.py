@@ -261,7 +261,7 @@ def test_deploy_files_name_what_the_code_reads():
 
     known = set(_ENV_STRINGS) | _ENV_INTS | _ENV_BOOLS | {
         "STOREFRONT_CONFIG", "SESSION_COOKIE_SECURE", "OPENBLAS_NUM_THREADS", "WEB_CONCURRENCY", "BIND",
-        "GUNICORN_TIMEOUT", "GUNICORN_ACCESS_LOG",
+        "GUNICORN_TIMEOUT", "GUNICORN_ACCESS_LOG", "TRUSTED_HOSTS",
     }
     example = (ROOT / "deploy" / "storefront.env.example").read_text()
     names = set(re.findall(r"^#?([A-Z][A-Z0-9_]+)=", example, re.M))
