@@ -87,8 +87,10 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
 
     from storefront.orders.accounts import load_customer
+    from storefront.web import auth
 
     login_manager.user_loader(load_customer)
+    auth.init_app(app)  # the shop's remember-me cookie, before anything asks who is logged in
 
 
 def register_recommender(app: Flask) -> None:

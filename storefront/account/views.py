@@ -71,7 +71,7 @@ def login():
         except accounts.AccountError as error:
             form.password.errors = [str(error)]
         else:
-            sign_in(customer, remember=form.remember.data)
+            sign_in(customer, remember_browser=form.remember.data)
             db.session.commit()
             flash(f"Welcome back, {customer.name}.", "success")
             return redirect(_safe_next(url_for("shop.home")))

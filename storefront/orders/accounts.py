@@ -7,11 +7,11 @@ from functools import lru_cache
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from storefront.extensions import db
-from storefront.models import ROLE_ADMIN, ROLE_CUSTOMER, Customer, Order
+from storefront.models import ROLE_ADMIN, ROLE_CUSTOMER, Customer, Order, RememberToken
 from storefront.orders import cart as cart_service
 from storefront.tracking import events as tracking
 from storefront.tracking.visitors import RequestContext
@@ -49,8 +49,10 @@ def load_customer(user_id: str) -> Customer | None:
 
 
 def revoke_sessions(customer: Customer) -> None:
-    """End every session and remember-me cookie of the customer, on every device (flushes)."""
+    """End every session and remember-me cookie of the customer, on every device (flushes):
+    logout, ``flask shop revoke-sessions``, a password reset and a stolen remember-me cookie."""
     customer.revoke_sessions()
+    db.session.execute(delete(RememberToken).where(RememberToken.customer_id == customer.id))
     db.session.flush()
 
 

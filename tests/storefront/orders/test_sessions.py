@@ -9,7 +9,7 @@ from storefront.models import Customer
 
 
 def _copy_cookies(source, target, app) -> None:
-    for name in (app.config.get("SESSION_COOKIE_NAME", "session"), "remember_token"):
+    for name in (app.config.get("SESSION_COOKIE_NAME", "session"), app.config["REMEMBER_ME_COOKIE_NAME"]):
         cookie = source.get_cookie(name)
         if cookie is not None:
             target.set_cookie(name, cookie.value)
@@ -30,16 +30,17 @@ def test_a_session_cookie_copied_before_logout_is_useless_after_it(app, client):
 
 def test_a_remember_me_cookie_dies_with_logout_and_differs_after_it(app, client):
     _, email = new_customer(app)
+    name = app.config["REMEMBER_ME_COOKIE_NAME"]
     client.post("/account/login", data={"email": email, "password": factories.PASSWORD, "remember": "y"})
-    first = client.get_cookie("remember_token").value
+    first = client.get_cookie(name).value
     stolen = app.test_client()
-    stolen.set_cookie("remember_token", first)  # no session cookie: the remember-me cookie alone
+    stolen.set_cookie(name, first)  # no session cookie: the remember-me cookie alone
     assert stolen.get("/account/orders").status_code == 200
 
     client.post("/account/logout")
     assert stolen.get("/account/orders").status_code == 302
     client.post("/account/login", data={"email": email, "password": factories.PASSWORD, "remember": "y"})
-    assert client.get_cookie("remember_token").value != first  # not a permanent credential
+    assert client.get_cookie(name).value != first  # not a permanent credential
 
 
 def test_revoke_sessions_logs_a_customer_out_everywhere(app, runner):
