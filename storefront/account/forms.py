@@ -5,9 +5,16 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length
 from storefront.orders.accounts import MIN_PASSWORD_LENGTH
 
 
-class RegisterForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired("Enter your name."), Length(max=120)])
+class EmailForm(FlaskForm):
+    """One address: "forgot your password?", and the first step of a registration (the rest
+    comes once the owner of the address has opened the link we send there)."""
+
     email = EmailField("Email", validators=[DataRequired("Enter your email."), Email("Enter a valid email address."), Length(max=254)])
+
+
+class NewPasswordForm(FlaskForm):
+    """A new password, typed twice (a reset)."""
+
     password = PasswordField(
         "Password",
         validators=[
@@ -16,6 +23,12 @@ class RegisterForm(FlaskForm):
         ],
     )
     confirm = PasswordField("Repeat password", validators=[EqualTo("password", "The passwords do not match.")])
+
+
+class FinishRegistrationForm(NewPasswordForm):
+    """The second step of a registration, behind the emailed link: a name and a password."""
+
+    name = StringField("Name", validators=[DataRequired("Enter your name."), Length(max=120)])
 
 
 class LoginForm(FlaskForm):

@@ -1,4 +1,11 @@
-"""Account pages: register, log in/out, order history (with "Customers like you also bought")."""
+"""Account pages: register, log in/out, reset a password, order history (with "Customers like
+you also bought").
+
+Registering and asking for a password reset each answer with one page whatever the address
+(the mail sent differs: storefront.orders.account_links), so neither tells anyone which
+addresses have accounts. A registration is finished behind the emailed link, which also proves
+the address belongs to whoever registers it.
+"""
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -7,10 +14,10 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user, login_required
 
 from storefront.account import bp
-from storefront.account.forms import LoginForm, LogoutForm, RegisterForm
+from storefront.account.forms import EmailForm, FinishRegistrationForm, LoginForm, LogoutForm, NewPasswordForm
 from storefront.extensions import db
 from storefront.web.rate_limits import Blocked, hit_auth_limit
-from storefront.orders import accounts
+from storefront.orders import account_links, accounts
 from storefront.recommendations import widgets as widgets
 from storefront.web.auth import sign_in, sign_out
 from storefront.web.requests import request_context
@@ -40,22 +47,34 @@ def _too_many(template: str, form, field, blocked: Blocked, what: str):
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("account.orders"))
-    form = RegisterForm()
-    if request.method == "POST" and (blocked := hit_auth_limit("register", form.email.data)):
-        return _too_many("account/register.html", form, form.email, blocked, "registration")
+    return _mail_a_link("account/register.html", "register", "registration", account_links.start_registration,
+                        "We have sent a message to this address. Open the link in it to finish creating your "
+                        "account. If the address already has an account, the message says how to log in instead.")
+
+
+@bp.route("/register/<token>", methods=["GET", "POST"])
+def finish_registration(token: str):
+    try:
+        email = account_links.email_for_registration(token)
+    except account_links.LinkError as error:
+        return _bad_link(error, "account.register", "Start again")
+    form = FinishRegistrationForm()
     if form.validate_on_submit():
         try:
-            customer = accounts.register(form.email.data, form.password.data, form.name.data)
+            customer = account_links.complete_registration(token, form.name.data, form.password.data)
+        except account_links.LinkError as error:  # finished meanwhile, in another tab
+            db.session.rollback()
+            return _bad_link(error, "account.register", "Start again")
         except accounts.AccountError as error:
             db.session.rollback()
-            form.email.errors = [str(error)]
+            form.password.errors = [str(error)]
         else:
             sign_in(customer)
             db.session.commit()
             flash(f"Welcome, {customer.name}! Your account is ready.", "success")
             return redirect(_safe_next(url_for("shop.home")))
     status = 422 if request.method == "POST" else 200
-    return render_template("account/register.html", form=form), status
+    return _private(render_template("account/finish_registration.html", form=form, email=email), status)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -77,6 +96,79 @@ def login():
             return redirect(_safe_next(url_for("shop.home")))
     status = 422 if request.method == "POST" else 200
     return render_template("account/login.html", form=form), status
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+def forgot_password():
+    return _mail_a_link("account/forgot_password.html", "reset", "password reset", account_links.send_reset_link,
+                        "If an account exists for that address, we have sent a link to reset its password.")
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    try:
+        customer = account_links.customer_for_reset(token)
+    except account_links.LinkError as error:
+        return _bad_link(error, "account.forgot_password", "Ask for a new link")
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        try:
+            account_links.reset_password(token, form.password.data)
+        except accounts.AccountError as error:
+            db.session.rollback()
+            form.password.errors = [str(error)]
+        else:
+            sign_in(customer)  # a new session; every other one ended with the old password
+            db.session.commit()
+            flash("Your password is changed, and you are logged out everywhere else.", "success")
+            return redirect(url_for("shop.home"))
+    status = 422 if request.method == "POST" else 200
+    return _private(render_template("account/reset_password.html", form=form, email=customer.email), status)
+
+
+def _links() -> account_links.Links:
+    """Absolute URLs for the messages; a registration's link keeps the page's safe ``next``."""
+    next_page = _safe_next("") or None
+    return account_links.Links(
+        login=url_for("account.login", _external=True),
+        forgot=url_for("account.forgot_password", _external=True),
+        register=url_for("account.register", _external=True),
+        reset=lambda token: url_for("account.reset_password", token=token, _external=True),
+        confirm=lambda token: url_for("account.finish_registration", token=token, next=next_page, _external=True),
+    )
+
+
+def _mail_a_link(template: str, scope: str, what: str, send, answer: str):
+    """A form of one address that mails a link there (registration, forgotten password): every
+    POST counts against the ``scope`` limits (per address and email), and whoever the address
+    belongs to, the answer is the same page with the same ``answer`` (``send`` decides what the
+    message says)."""
+    form = EmailForm()
+    if request.method == "POST" and (blocked := hit_auth_limit(scope, form.email.data)):
+        return _too_many(template, form, form.email, blocked, what)
+    if form.validate_on_submit():
+        try:
+            send(form.email.data, _links())
+        except accounts.AccountError as error:  # an unusable address, whoever owns it
+            form.email.errors = [str(error)]
+        else:
+            return render_template("account/link_sent.html", email=form.email.data, message=answer)
+    status = 422 if request.method == "POST" else 200
+    return render_template(template, form=form), status
+
+
+def _bad_link(error: account_links.LinkError, retry: str, retry_label: str):
+    """An expired, used or broken link: say so and offer a new one (a 400, never a 500)."""
+    html = render_template("account/link_invalid.html", message=str(error), retry_url=url_for(retry),
+                           retry_label=retry_label)
+    return _private(html, 400)
+
+
+def _private(html: str, status: int):
+    """A page whose URL carries a token: no cache along the way keeps it."""
+    response = current_app.make_response((html, status))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.post("/logout")

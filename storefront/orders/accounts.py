@@ -56,6 +56,15 @@ def revoke_sessions(customer: Customer) -> None:
     db.session.flush()
 
 
+def change_password(customer: Customer, password: str) -> None:
+    """Set a new password under the same policy as registration, and end every session and
+    remember-me token of the customer: whoever knew the old password (or held a cookie) is out
+    (flushes)."""
+    check_password(password, customer.email)
+    customer.password_hash = hash_password(password)
+    revoke_sessions(customer)
+
+
 def find_by_email(email: str) -> Customer | None:
     return db.session.scalar(select(Customer).where(Customer.email == normalise_email(email)))
 

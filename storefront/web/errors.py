@@ -6,6 +6,7 @@ import threading
 import time
 
 from flask import Flask, current_app, jsonify, render_template, request
+from flask.globals import request_ctx
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
@@ -69,6 +70,9 @@ def _wants_json() -> bool:
 
 def render_error(status: int, message: str):
     title = TITLES.get(status, "Error")
+    if request_ctx.url_adapter is None:  # a Host outside TRUSTED_HOSTS: no URL of the shop can be built
+        return (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title></head>"
+                f"<body><h1>{title}</h1><p>{escape(message)}</p></body></html>"), status
     if _wants_json():
         return jsonify(error=title, message=message, status=status), status
     return render_template("errors/error.html", status=status, title=title, message=message), status

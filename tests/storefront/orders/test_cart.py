@@ -9,6 +9,7 @@ from flask.testing import FlaskClient
 
 from storefront.extensions import db
 from storefront.models import ADD_TO_CART, REMOVE_FROM_CART, VIEW, Cart, CartItem, Product, Visitor
+from tests.storefront.support.mail import register
 from tests.storefront.support.shop import (
     add_to_cart,
     all_cart_lines,
@@ -348,10 +349,7 @@ def test_registration_attaches_the_visitor_and_its_cart(app, client):
     add_to_cart(client, product_id, 2)
     (visitor_id,) = visitor_ids(app)
 
-    response = client.post("/account/register", data={
-        "name": "New Shopper", "email": "new.shopper@example.com",
-        "password": "longenough1", "confirm": "longenough1",
-    })
+    response = register(client, "new.shopper@example.com", "longenough1", name="New Shopper")
     assert response.status_code == 302
 
     with ctx(app) as session:
