@@ -127,13 +127,14 @@ class Config:
     TRACKING_VISITOR_LIMIT = "30/minute, 600/hour"  # tracked actions (page views, clicks, carts) per visitor
     TRACKING_ADDRESS_LIMIT = "300/minute, 5000/hour"  # per client address, every visitor behind it
     NEW_VISITOR_LIMIT = "10/hour, 50/day"  # new visitor rows per client address
-    # Screening before popularity and training: a visitor with more tracked actions than this in
-    # one minute, or one of a cohort (at least COHORT_MIN_VISITORS new visitors from one address
-    # within COHORT_WINDOW_MINUTES, COHORT_SHARE of whom touched the same product) is left out.
+    # Screening before popularity and training (storefront.tracking.screening): a visitor with
+    # more tracked actions than this in one minute is left out, and so is a cohort: at least
+    # COHORT_MIN_VISITORS new visitors touching one product within COHORT_WINDOW_MINUTES of each
+    # other, from so few addresses that they average COHORT_VISITORS_PER_ADDRESS or more each.
     SCREEN_MAX_ACTIONS_PER_MINUTE = 20
     SCREEN_COHORT_MIN_VISITORS = 4
     SCREEN_COHORT_WINDOW_MINUTES = 60
-    SCREEN_COHORT_SHARE = 0.6
+    SCREEN_COHORT_VISITORS_PER_ADDRESS = 1.5
     # Dwell time: a product page's visible time, reported once by static/js/dwell.js.
     DWELL_MAX_SECONDS = 600  # longer reports are capped (a tab left open is not more interest)
     DWELL_TOKEN_MAX_AGE_SECONDS = 6 * 3600  # a view's token is accepted this long after the page
@@ -210,7 +211,7 @@ _ENV_INTS = {
     "REMEMBER_COOKIE_DURATION", "PASSWORD_RESET_MAX_AGE_SECONDS", "REGISTRATION_LINK_MAX_AGE_SECONDS",
     "MAIL_PORT", "MAIL_TIMEOUT_SECONDS",
 }
-_ENV_FLOATS = {"CTR_RERANK_SHARE", "SCREEN_COHORT_SHARE"}
+_ENV_FLOATS = {"CTR_RERANK_SHARE", "SCREEN_COHORT_VISITORS_PER_ADDRESS"}
 _ENV_BOOLS = {"TRAINING_DEEP_MODELS", "CTR_ENABLED", "RATELIMIT_ENABLED", "TRACKING_LIMITS_ENABLED", "ALLOW_SQLITE_IN_PRODUCTION", "HSTS_INCLUDE_SUBDOMAINS"}
 _ENV_BOOLS |= {"MAIL_USE_TLS"}
 

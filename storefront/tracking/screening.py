@@ -5,10 +5,12 @@ per minute; screening looks at what got through, after the fact, with two rules:
 
 - **rate**: more than ``SCREEN_MAX_ACTIONS_PER_MINUTE`` tracked actions within any 60 seconds
   (a person reading product pages does not open 20 a minute; a script replaying a list does);
-- **cohort**: at least ``SCREEN_COHORT_MIN_VISITORS`` new visitors from one address (grouped by
-  ``visitors.address_key``, a keyed hash) created within ``SCREEN_COHORT_WINDOW_MINUTES`` of
-  each other, ``SCREEN_COHORT_SHARE`` of whom touched the same product: scripted sessions
-  pushing one item. The ones that touched it are flagged.
+- **cohort**: at least ``SCREEN_COHORT_MIN_VISITORS`` new visitors touching the same product
+  within ``SCREEN_COHORT_WINDOW_MINUTES`` of each other's creation, from so few client addresses
+  (``visitors.address_key``, a keyed hash) that they average ``SCREEN_COHORT_VISITORS_PER_ADDRESS``
+  or more per address: scripted sessions pushing one item from one machine or a handful. A real
+  surge (a product shared on social media) brings new visitors from about as many addresses.
+  The visitors of such a window are flagged.
 
 A visitor who bought something is never flagged (an order is real money), nor one already
 flagged. Flagged visitors keep their rows and events (the record stays), log nothing more, and
@@ -68,7 +70,7 @@ def screen_visitors(now: datetime | None = None) -> ScreeningReport:
         actions[~actions["visitor_id"].isin(report.flagged[RATE])], since,
         minimum=int(config["SCREEN_COHORT_MIN_VISITORS"]),
         window=timedelta(minutes=float(config["SCREEN_COHORT_WINDOW_MINUTES"])),
-        share=float(config["SCREEN_COHORT_SHARE"]),
+        per_address=float(config["SCREEN_COHORT_VISITORS_PER_ADDRESS"]),
     )
     report.flagged[COHORT] = [v for v in cohorts if v not in buyers]
     for reason, ids in report.flagged.items():
@@ -111,26 +113,23 @@ def _too_fast(actions: pd.DataFrame, per_minute: int) -> list[int]:
     return sorted({int(v) for v in visitors[in_minute > per_minute]})
 
 
-def _cohorts(actions: pd.DataFrame, since: datetime, *, minimum: int, window: timedelta, share: float) -> list[int]:
-    """Visitors of the new-visitor cohorts (see the module docstring) who touched their
-    cohort's common product."""
+def _cohorts(actions: pd.DataFrame, since: datetime, *, minimum: int, window: timedelta,
+             per_address: float) -> list[int]:
+    """Visitors of the new-visitor cohorts described in the module docstring."""
     fresh = actions[actions["address_key"].notna() & (pd.to_datetime(actions["created_at"]) >= since)
                     & actions["product_id"].notna()]
     flagged: set[int] = set()
-    for _, group in fresh.groupby("address_key"):
-        created = group.drop_duplicates("visitor_id")[["visitor_id", "created_at"]].sort_values("created_at")
-        if len(created) < minimum:
+    for _, group in fresh.groupby("product_id"):
+        touched = group.drop_duplicates("visitor_id").sort_values("created_at")
+        if len(touched) < minimum:
             continue
-        times = pd.to_datetime(created["created_at"]).to_numpy()
-        # Each visitor's neighbours: visitors of this address created within the window around it.
+        times = pd.to_datetime(touched["created_at"]).to_numpy()
+        visitors, addresses = touched["visitor_id"].to_numpy(), touched["address_key"].to_numpy()
+        # Each visitor's window: the visitors of this product created within ``window`` of it.
         lo = np.searchsorted(times, times - np.timedelta64(window), side="left")
         hi = np.searchsorted(times, times + np.timedelta64(window), side="right")
-        members = set(created["visitor_id"].to_numpy()[(hi - lo) >= minimum])
-        if len(members) < minimum:
-            continue
-        touched = group[group["visitor_id"].isin(members)].drop_duplicates(["visitor_id", "product_id"])
-        per_product = touched.groupby("product_id")["visitor_id"].nunique()
-        target, reach = per_product.idxmax(), int(per_product.max())
-        if reach >= minimum and reach >= share * len(members):
-            flagged.update(int(v) for v in touched.loc[touched["product_id"] == target, "visitor_id"])
+        for start, end in zip(lo, hi):
+            size = end - start
+            if size >= minimum and size >= per_address * len(set(addresses[start:end])):
+                flagged.update(int(v) for v in visitors[start:end])
     return sorted(flagged)

@@ -53,16 +53,30 @@ def test_a_cohort_of_new_visitors_from_one_address_pushing_one_product_is_flagge
     products = [factories.product(name=f"Desk {i}") for i in range(5)]
     for i, product in enumerate(products):
         _event(_visitor(f"office{i}", "addr-2", start + timedelta(minutes=i)), product, VIEW, start + timedelta(minutes=i))
-    # Four from one address, spread over a day: never four within an hour of each other... but
-    # the rule's window is an hour either side, so two hours apart each.
+    # A real surge: six new visitors on one product within the hour, from six addresses.
+    for i in range(6):
+        at = start + timedelta(minutes=3 * i)
+        _event(_visitor(f"fan{i}", f"addr-fan-{i}", at), other, VIEW, at)
+    # Four from one address on one product, but hours apart: never within the window.
+    slow = factories.product(name="Slow")
     for i in range(4):
-        at = start - timedelta(hours=2 * i)
-        _event(_visitor(f"slow{i}", "addr-3", at), other, VIEW, at)
+        at = start - timedelta(hours=3 * i)
+        _event(_visitor(f"slow{i}", "addr-3", at), slow, VIEW, at)
     db.session.commit()
     report = screen_visitors(NOW)
     assert report.summary() == {RATE: 0, COHORT: 5}
     flags = _flags()
     assert {k for k, v in flags.items() if v == COHORT} == {f"bot{i}" for i in range(5)}
+
+
+def test_a_cohort_spread_over_a_handful_of_addresses_is_flagged_too(app_ctx):
+    target = factories.product(name="Target")
+    start = NOW - timedelta(hours=1)
+    for i in range(8):  # eight sessions within a minute from four addresses: two each
+        at = start + timedelta(seconds=7 * i)
+        _event(_visitor(f"bot{i}", f"addr-{i % 4}", at), target, ADD_TO_CART, at)
+    db.session.commit()
+    assert screen_visitors(NOW).summary() == {RATE: 0, COHORT: 8}
 
 
 def test_buyers_are_never_flagged(app_ctx):
