@@ -138,6 +138,9 @@ class Config:
     # Dwell time: a product page's visible time, reported once by static/js/dwell.js.
     DWELL_MAX_SECONDS = 600  # longer reports are capped (a tab left open is not more interest)
     DWELL_TOKEN_MAX_AGE_SECONDS = 6 * 3600  # a view's token is accepted this long after the page
+    # Training weighs views by dwell time with this curve (ml.data.dwell), "" for off; e.g.
+    # "floor=0.5,ceiling=2,tau=30". Off by default: BENCHMARKS.md, "Dwell-time weighting".
+    DWELL_WEIGHTING = ""
 
 
 class DevelopmentConfig(Config):
@@ -194,6 +197,7 @@ _ENV_STRINGS = {
     "TRACKING_VISITOR_LIMIT": "TRACKING_VISITOR_LIMIT",
     "TRACKING_ADDRESS_LIMIT": "TRACKING_ADDRESS_LIMIT",
     "NEW_VISITOR_LIMIT": "NEW_VISITOR_LIMIT",
+    "DWELL_WEIGHTING": "DWELL_WEIGHTING",
     "TRAINING_LOG_DIR": "TRAINING_LOG_DIR",
     "ASSET_FILES_DIR": "ASSET_FILES_DIR",
     "MAIL_SERVER": "MAIL_SERVER",

@@ -9,14 +9,14 @@ from flask_login import current_user
 from storefront.campaigns import banner as campaigns
 from storefront.catalog import listings as catalog
 from storefront.catalog.placeholders import category_svg
-from storefront.extensions import db
+from storefront.extensions import csrf, db
 from storefront.orders import accounts, checkout
 from storefront.orders import cart as cart_service
 from storefront.recommendations import widgets as widgets
 from storefront.resources import suggestions as resource_suggestions
 from storefront.shop import bp
 from storefront.tracking import events as tracking
-from storefront.tracking import impressions
+from storefront.tracking import dwell, impressions
 from storefront.tracking.visitors import visitor_of
 from storefront.web.requests import request_context
 from storefront.shop.forms import AddToCartForm, CheckoutForm, RemoveFromCartForm, UpdateCartForm
@@ -64,9 +64,25 @@ def category(slug: str):
 
 
 def _render_product(product, form: AddToCartForm, status: int = 200):
+    ctx = request_context()
     return _render_and_commit(
-        "shop/product.html", status, product=product, form=form, widgets=widgets.product_page(request_context(), product)
+        "shop/product.html", status, product=product, form=form, widgets=widgets.product_page(ctx, product),
+        dwell_token=dwell.view_token(ctx, product.id),
     )
+
+
+# The dwell beacon (static/js/dwell.js) posts with navigator.sendBeacon, which cannot carry a CSRF
+# token; the signed view token, valid only with this browser's visitor cookie, is the proof
+# instead, and the only thing the request can do is set one view's dwell time once.
+@bp.post("/t/dwell")
+@csrf.exempt
+def dwell_beacon():
+    try:
+        dwell.record_dwell(request_context(), request.form.get("token"), request.form.get("ms"))
+    except dwell.DwellError as error:
+        return Response(str(error), status=400, mimetype="text/plain")
+    db.session.commit()
+    return Response(status=204)
 
 
 @bp.get("/products/<id:product_id>")

@@ -82,8 +82,11 @@ def track(
     visitor = visitor_of(ctx, create=True)
     if visitor.flagged_at is not None:  # created just now, beyond its address's new-visitor limit
         return integrity.refuse_tracking(ctx, integrity.NEW_VISITOR_RATE)
+    occurred_at = utcnow()
+    if event_type == VIEW:  # the product page signs this time into its dwell token (tracking.dwell)
+        ctx.memo["view_at"] = occurred_at.replace(tzinfo=timezone.utc).timestamp()
     _insert_event(ctx, visitor, event_type, product.id if product is not None else None, order_id=order_id,
-                  impression_id=impression_id, asset_id=asset_id, properties=properties)
+                  impression_id=impression_id, asset_id=asset_id, properties=properties, occurred_at=occurred_at)
     return True
 
 
@@ -116,7 +119,10 @@ PENDING_KEPT = 3  # a script that keeps the session but not the visitor cookie c
 
 def _remember_pending(ctx: RequestContext, event_type: str, product: Product | None, asset_id: int | None) -> None:
     pending = [p for p in ctx.browser_memory.get("pending") or [] if isinstance(p, list) and len(p) == 4]
-    pending.append([event_type, product.id if product is not None else None, asset_id, time.time()])
+    now = time.time()
+    pending.append([event_type, product.id if product is not None else None, asset_id, now])
+    if event_type == VIEW:
+        ctx.memo["view_at"] = now
     ctx.browser_memory["pending"] = pending[-PENDING_KEPT:]
 
 

@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 from flask import current_app
 
+from ml.constants import WEIGHT_COL
+from ml.data.dwell import DwellCurve
 from ml.training import TrainingConfig, evaluate_frame
 
 from storefront.extensions import db
@@ -39,7 +41,8 @@ class NotEnoughFeedback(ValueError):
 
 def load_events_frame() -> pd.DataFrame:
     """Every product event of the shop, oldest first, with the columns of ``COLUMNS``, but those
-    of flagged visitors (scripted-looking, see ``storefront.tracking.screening``).
+    of flagged visitors (scripted-looking, see ``storefront.tracking.screening``); with
+    ``DWELL_WEIGHTING`` set, also a ``weight`` column from each view's dwell time.
 
     ``basket_id`` is the order id (as text) of purchase events, else None; ``session_id`` is
     None where tracking recorded none, so basket grouping falls back to the visitor's day.
@@ -49,7 +52,7 @@ def load_events_frame() -> pd.DataFrame:
     by row through SQLAlchemy's result took 66 s for the 2.76M events of the Retailrocket log.
     """
     kinds = ", ".join(f"'{kind}'" for kind in TRAINING_EVENT_TYPES)  # constants, not input
-    raw = ("visitor_id", "customer_id", "product_id", "type", "occurred_at", "order_id", "session_id")
+    raw = ("visitor_id", "customer_id", "product_id", "type", "occurred_at", "order_id", "session_id", "dwell_ms")
     cursor = db.session.connection().connection.cursor()  # the DB-API cursor: rows are plain tuples
     parts = []
     try:
@@ -72,6 +75,13 @@ def load_events_frame() -> pd.DataFrame:
         "basket_id": pd.Series([None if pd.isna(o) else str(int(o)) for o in table["order_id"]], dtype=object),
         "session_id": pd.Series([s or None for s in table["session_id"]], dtype=object),
     }, columns=list(COLUMNS))
+    curve_setting = str(current_app.config.get("DWELL_WEIGHTING") or "").strip()
+    if curve_setting:
+        # Views weighed by how long they were looked at (ml.data.dwell); other events, and views
+        # without a dwell report, keep the weight 1.
+        dwell = np.array(pd.to_numeric(table["dwell_ms"], errors="coerce"), dtype=np.float64)
+        dwell[frame["event"].to_numpy() != VIEW] = np.nan
+        frame[WEIGHT_COL] = DwellCurve.parse(curve_setting).multiplier(dwell)
     log.info("loaded %d events of %d users on %d items", len(frame),
              frame["user_id"].nunique(), frame["item_id"].nunique())
     return frame

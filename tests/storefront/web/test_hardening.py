@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import BOT_UA, BROWSER_UA, MOBILE_UA
+from tests.helpers import BOT_UA, BROWSER_UA, MOBILE_UA, new_browser_client
 from storefront import ROOT, create_app
 from storefront.web import hardening
 from storefront.extensions import db
@@ -249,8 +249,8 @@ def test_production_cookies_are_secure_httponly_lax(monkeypatch, tmp_path, world
         db.engine.dispose()
 
 
-def test_development_cookies_are_httponly_lax_but_not_secure(app, client, world):
-    response = client.get(f"/products/{world['product_id']}")
+def test_development_cookies_are_httponly_lax_but_not_secure(app, world):
+    response = new_browser_client(app).get(f"/products/{world['product_id']}")  # a first visit: the cookie is set
     flags = _cookie_flags(response, "sf_visitor")
     assert "HttpOnly" in flags and "SameSite=Lax" in flags and "Secure" not in flags
 
