@@ -184,7 +184,10 @@ def run_load(database_url: str, model_dir: str | Path, *, workers: int = 3, clie
     ``locked`` ("database is locked" lines in the server log), ``transport_errors``,
     ``throughput`` (acknowledged actions per second) and latency percentiles.
     """
-    env = server_env(database_url, model_dir)
+    # Every browser here comes from one address (loopback) at machine speed: the tracking limits
+    # would drop most of it, by design. This measures storage under concurrency, so they are off
+    # (tests/storefront/tracking covers the limits).
+    env = server_env(database_url, model_dir, TRACKING_LIMITS_ENABLED="0")
     if prepare:
         prepare_database(env)
     engine = create_engine(normalise_database_url(database_url))

@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 from sqlalchemy import select
 
 from tests import factories
+from tests.helpers import give_visitor_cookie
 from storefront.models import ROLE_ADMIN, Customer, Order, OrderLine
 from tests.storefront.support.shop import counts, ctx, login, new_customer, new_product
 
@@ -54,6 +55,7 @@ def test_admins_see_the_overview_numbers(app, client):
         ))
         session.commit()
     anonymous = app.test_client()
+    give_visitor_cookie(anonymous, app)  # a returning browser: its first view is logged at once
     anonymous.get(f"/products/{kept}")  # one view event and its visitor; the admin's login adds another
 
     login(client, admin_email)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from tests.helpers import BROWSER_UA
+from tests.helpers import BROWSER_UA, give_visitor_cookie
 from storefront.models import Asset, BusinessUnit, Event, Lead
 from storefront.models.common import utcnow
 from tests.storefront.support.shop import ctx
@@ -60,6 +60,7 @@ def browser(app, address: str = "10.0.0.1"):
     client = app.test_client()
     client.environ_base["HTTP_USER_AGENT"] = BROWSER_UA
     client.environ_base["REMOTE_ADDR"] = address
+    give_visitor_cookie(client, app)  # a returning browser: its first request is logged
     return client
 
 
