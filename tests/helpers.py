@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 
 from itsdangerous import URLSafeSerializer
 from sqlalchemy import text
@@ -58,3 +59,12 @@ def give_visitor_cookie(client, app, token: str | None = None) -> str:
     value = URLSafeSerializer(app.config["SECRET_KEY"], salt=VISITOR_COOKIE_SALT).dumps(token)
     client.set_cookie(app.config["VISITOR_COOKIE_NAME"], value)
     return token
+
+
+def redis_up() -> bool:
+    """Whether a Redis answers on 127.0.0.1:6379 (CI has one; tests that need it skip without)."""
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=0.3).close()
+        return True
+    except OSError:
+        return False

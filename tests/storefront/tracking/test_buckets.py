@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import runpy
-import socket
 import uuid
 from pathlib import Path
 from types import SimpleNamespace
@@ -10,19 +9,12 @@ from types import SimpleNamespace
 import pytest
 
 from storefront.config import check_production
+from tests.helpers import redis_up
 from storefront.tracking.buckets import Buckets, parse_rates
 
 
-def _redis_up() -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", 6379), timeout=0.3).close()
-        return True
-    except OSError:
-        return False
-
-
 STORES = ["memory://", "database",
-          pytest.param("redis://127.0.0.1:6379/0", marks=pytest.mark.skipif(not _redis_up(), reason="no Redis"))]
+          pytest.param("redis://127.0.0.1:6379/0", marks=pytest.mark.skipif(not redis_up(), reason="no Redis"))]
 
 
 @pytest.mark.parametrize("uri", STORES)

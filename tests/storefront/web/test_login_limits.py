@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import logging
 import re
-import socket
 import time
 import uuid
 
@@ -11,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from tests import factories
-from tests.helpers import BROWSER_UA
+from tests.helpers import BROWSER_UA, redis_up
 from storefront import create_app
 from storefront.extensions import db
 from storefront.models import Cart, CartItem
@@ -142,15 +141,7 @@ def test_csrf_failures_do_not_consume_the_limit(app_config, app):
     assert response.status_code == 302  # the forged posts did not use up this address's attempts
 
 
-def _redis_up() -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", 6379), timeout=0.3).close()
-        return True
-    except OSError:
-        return False
-
-
-@pytest.mark.skipif(not _redis_up(), reason="no Redis on 127.0.0.1:6379")
+@pytest.mark.skipif(not redis_up(), reason="no Redis on 127.0.0.1:6379")
 def test_redis_shares_the_count_between_workers(app_config, app):
     settings = {"RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0"}
     worker_a, worker_b = _limited(app_config, **settings), _limited(app_config, **settings)
