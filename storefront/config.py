@@ -114,7 +114,6 @@ class Config:
     # shop's own database, shared by every worker), "redis://127.0.0.1:6379/0" (shared, cheaper
     # per request) or "memory://" (per process: refused in production with more than one worker).
     RATELIMIT_STORAGE_URI = "database"
-    RATELIMIT_STRATEGY = "moving-window"
     LOGIN_RATE_LIMIT = "5/minute, 30/hour"
     LOGIN_IP_RATE_LIMIT = "30/minute, 300/hour"
     # Per email whatever the address: a password guessed from many addresses. Generous enough that
@@ -190,7 +189,6 @@ _ENV_STRINGS = {
     "LOG_LEVEL": "LOG_LEVEL",
     "LOG_FORMAT": "LOG_FORMAT",
     "RATELIMIT_STORAGE_URI": "RATELIMIT_STORAGE_URI",
-    "RATELIMIT_STRATEGY": "RATELIMIT_STRATEGY",
     "LOGIN_RATE_LIMIT": "LOGIN_RATE_LIMIT",
     "LOGIN_IP_RATE_LIMIT": "LOGIN_IP_RATE_LIMIT",
     "LOGIN_ACCOUNT_RATE_LIMIT": "LOGIN_ACCOUNT_RATE_LIMIT",
