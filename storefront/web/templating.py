@@ -5,7 +5,7 @@ import logging
 from decimal import Decimal
 from urllib.parse import urlencode
 
-from flask import Flask, request, url_for
+from flask import Flask, g, request, url_for
 from sqlalchemy.exc import SQLAlchemyError
 
 from storefront.extensions import db
@@ -42,7 +42,15 @@ def register_template_helpers(app: Flask) -> None:
     def shop_context() -> dict:
         # Navigation and cart badge: lazy callables, and safe ones, because the error pages
         # use the same layout and must render even when the database is what failed.
-        return {"nav_departments": _safe(catalog.departments, list), "cart_summary": _safe(lambda: cart_service.summary(request_context()), cart_service.CartSummary.empty)}
+        return {"nav_departments": _safe(_departments_once, list), "cart_summary": _safe(lambda: cart_service.summary(request_context()), cart_service.CartSummary.empty)}
+
+
+def _departments_once() -> list:
+    """The department menu, asked once per request: a page may show it several times (the home
+    page: header, intro and tiles), and each asking cost two statements."""
+    if "nav_departments" not in g:
+        g.nav_departments = catalog.departments()
+    return g.nav_departments
 
 
 def _safe(function, fallback):
