@@ -193,7 +193,19 @@ def shelves(ctx: RequestContext, placement: str, *, product: Product | None = No
         result = fill(spec, ask, n, also_skip=shown if spec.distinct_on_page else ())
         if spec.distinct_on_page:
             shown += [p.id for p in result.products]
-        results.append(record(ctx, result))
+        results.append(result)
+    return record_all(ctx, results)
+
+
+def record_all(ctx: RequestContext, results: list[WidgetResult]) -> list[WidgetResult]:
+    """Every widget of a page recorded in one insert (one statement, not one per widget)."""
+    ids = impressions.record_widgets(ctx, [
+        {"widget": r.widget, "strategy": r.strategy, "model_version": r.model_version,
+         "context_product_id": r.context_product_id, "items": [p.id for p in r.products], "ranking": r.ranking}
+        for r in results
+    ])
+    for result, impression_id in zip(results, ids):
+        result.impression_id = impression_id
     return results
 
 

@@ -51,6 +51,31 @@ def record_widget(
                    context_product_id=context_product_id, ranking=ranking)
 
 
+def record_widgets(ctx: RequestContext, widgets: Sequence[dict]) -> list[int | None]:
+    """Store the impressions of every widget of a page in one statement; their ids in order
+    (None for an empty widget, and for all when nothing is logged for this request, as in
+    ``record_widget``). Each dict holds ``record_widget``'s keyword arguments."""
+    ids: list[int | None] = [None] * len(widgets)
+    shown = [index for index, widget in enumerate(widgets) if widget["items"]]
+    if not shown or not integrity.may_track(ctx):
+        return ids
+    rows = [_row(ctx, **{**widgets[index], "items": list(widgets[index]["items"])}) for index in shown]
+    names = [row["widget"] for row in rows]
+    if len(set(names)) < len(names):  # not the case of any page; ids could not be told apart
+        for index, row in zip(shown, rows):
+            ids[index] = int(db.session.execute(_INSERT_IMPRESSION, row).inserted_primary_key[0])
+        return ids
+    # One multi-row INSERT. Neither engine promises RETURNING in VALUES order (and SQLAlchemy's
+    # ordered executemany sends SQLite one statement per row), so the ids come back with their
+    # widget's name, which is unique on a page.
+    table = Impression.__table__
+    returned = db.session.execute(insert(table).values(rows).returning(table.c.id, table.c.widget))
+    by_widget = {widget: int(impression_id) for impression_id, widget in returned}
+    for index, name in zip(shown, names):
+        ids[index] = by_widget[name]
+    return ids
+
+
 def record_banner(ctx: RequestContext, campaign_id: int, strategy: str, ranking: str | None = None) -> int | None:
     """Store one ``home_banner`` impression of a campaign; its id, or None when nothing is
     logged for this request (see ``record_widget``). A banner shows no products: ``items`` is empty, ``campaign_id`` says what."""
@@ -59,27 +84,28 @@ def record_banner(ctx: RequestContext, campaign_id: int, strategy: str, ranking:
     return _insert(ctx, widget=BANNER_WIDGET, strategy=strategy, items=[], campaign_id=campaign_id, ranking=ranking)
 
 
-def _insert(ctx: RequestContext, *, widget: str, strategy: str, items: list[int], model_version: str | None = None,
-            context_product_id: int | None = None, campaign_id: int | None = None,
-            ranking: str | None = None) -> int:
+def _row(ctx: RequestContext, *, widget: str, strategy: str, items: list[int], model_version: str | None = None,
+         context_product_id: int | None = None, campaign_id: int | None = None,
+         ranking: str | None = None) -> dict:
     shopper = shopper_of(ctx)
-    inserted = db.session.execute(
-        _INSERT_IMPRESSION,
-        {
-            "visitor_id": shopper.visitor_id,
-            "customer_id": shopper.customer_id,
-            "widget": widget,
-            "strategy": strategy[:_STRATEGY_LENGTH],
-            "model_version": model_version,
-            "context_product_id": context_product_id,
-            "items": items,
-            "device": ctx.device,
-            "session_id": ctx.session_id,
-            "created_at": utcnow(),
-            "campaign_id": campaign_id,
-            "ranking": ranking,
-        },
-    )
+    return {
+        "visitor_id": shopper.visitor_id,
+        "customer_id": shopper.customer_id,
+        "widget": widget,
+        "strategy": strategy[:_STRATEGY_LENGTH],
+        "model_version": model_version,
+        "context_product_id": context_product_id,
+        "items": items,
+        "device": ctx.device,
+        "session_id": ctx.session_id,
+        "created_at": utcnow(),
+        "campaign_id": campaign_id,
+        "ranking": ranking,
+    }
+
+
+def _insert(ctx: RequestContext, **fields) -> int:
+    inserted = db.session.execute(_INSERT_IMPRESSION, _row(ctx, **fields))
     return int(inserted.inserted_primary_key[0])
 
 

@@ -147,3 +147,26 @@ def test_an_empty_database_renders_every_page(app, client):
     only = new_product(app, new_category(app, "Singles")[0])
     assert client.get(f"/products/{only}").status_code == 200
     assert impressions(app) == []
+
+
+def test_a_pages_widgets_are_recorded_in_one_insert_with_their_own_ids(app, client, shop):
+    """Three widgets on a product page: one INSERT, and each link carries its own widget's id."""
+    from sqlalchemy import event
+
+    from storefront.extensions import db
+
+    _, ids = shop
+    client.get(f"/products/{ids[1]}")  # history, so every widget of the page has something to show
+    inserts: list[str] = []
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute",
+                     lambda _c, _cur, sql, *_r: inserts.append(sql) if sql.startswith("INSERT INTO impressions") else None)
+    page = client.get(f"/products/{ids[0]}")
+    found = shelves(page)
+    assert len(inserts) == 1 and len(found) >= 2
+    recorded = {i.id: i for i in impressions(app)}
+    for name, shelf in found.items():
+        ri = {parse_qs(urlsplit(href).query)["ri"][0] for href in shelf.hrefs}
+        assert len(ri) == 1, name
+        impression = recorded[int(ri.pop())]
+        assert impression.widget == name and impression.items == shelf.product_ids
