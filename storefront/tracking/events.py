@@ -79,15 +79,26 @@ def track(
         return False
     if not integrity.may_track(ctx):
         return False  # crawlers, first requests, visitors over a limit or flagged: see integrity
-    visitor = visitor_of(ctx, create=True)
-    if visitor.flagged_at is not None:  # created just now, beyond its address's new-visitor limit
-        return integrity.refuse_tracking(ctx, integrity.NEW_VISITOR_RATE)
+    visitor = _visitor_to_log(ctx)
+    if visitor is None:
+        return False
     occurred_at = utcnow()
     if event_type == VIEW:  # the product page signs this time into its dwell token (tracking.dwell)
         ctx.memo["view_at"] = occurred_at.replace(tzinfo=timezone.utc).timestamp()
     _insert_event(ctx, visitor, event_type, product.id if product is not None else None, order_id=order_id,
                   impression_id=impression_id, asset_id=asset_id, properties=properties, occurred_at=occurred_at)
     return True
+
+
+def _visitor_to_log(ctx: RequestContext) -> Visitor | None:
+    """The visitor row events go under, created on first need; None when the row was created
+    just now already flagged (beyond its address's new-visitor limit): this request logs nothing.
+    (A visitor flagged before this request was already refused by ``integrity.may_track``.)"""
+    visitor = visitor_of(ctx, create=True)
+    if visitor.flagged_at is not None:
+        integrity.refuse_tracking(ctx, integrity.NEW_VISITOR_RATE)
+        return None
+    return visitor
 
 
 def _insert_event(ctx: RequestContext, visitor: Visitor, event_type: str, product_id: int | None, *,
@@ -132,9 +143,8 @@ def record_pending(ctx: RequestContext) -> int:
     pending = ctx.browser_memory.pop("pending", None)
     if not pending or not ctx.confirmed or not isinstance(pending, list) or not integrity.may_track(ctx):
         return 0
-    visitor = visitor_of(ctx, create=True)
-    if visitor.flagged_at is not None:
-        integrity.refuse_tracking(ctx, integrity.NEW_VISITOR_RATE)
+    visitor = _visitor_to_log(ctx)
+    if visitor is None:
         return 0
     written = 0
     for entry in pending:
