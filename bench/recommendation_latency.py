@@ -37,6 +37,7 @@ from sqlalchemy import func, select  # noqa: E402
 
 from storefront.models import Order, Product  # noqa: E402
 from storefront.ctr import serving as ctr_serving  # noqa: E402
+from storefront.catalog import snapshot  # noqa: E402
 from storefront.recommendations import widgets as widgets  # noqa: E402
 from storefront.recommendations import registry  # noqa: E402
 from storefront.recommendations.widgets import customer_ask, fill, new_ask  # noqa: E402
@@ -93,22 +94,22 @@ def measure(app, rounds: int) -> list[str]:
 
     with app.test_request_context("/", headers=headers):
         version = current_version()
-        ask = new_ask(request_context(), with_recent=True)
+        ask = new_ask(request_context())
         recent = fold_in_events(version, ask)
         exclude = [ml_item_id(p) for p in ask.skip]
     champion = version.manifest["champion"]
     timed(lambda: None)
     app.config["CTR_RERANK_SHARE"] = 0.0  # the retrieval order (the A/B control group)
-    service = timed(lambda: fill(FOR_YOU, new_ask(request_context(), with_recent=True), 10))
+    service = timed(lambda: fill(FOR_YOU, new_ask(request_context()), 10))
     lines_ctr = []
     with app.test_request_context("/", headers=headers):
         served = ctr_serving.ranker_for(version)
     if served is not None:
         app.config["CTR_RERANK_SHARE"] = 1.0
-        reranked = timed(lambda: fill(FOR_YOU, new_ask(request_context(), with_recent=True), 10))
+        reranked = timed(lambda: fill(FOR_YOU, new_ask(request_context()), 10))
         with app.test_request_context("/", headers=headers):
             candidates = load_in_order(
-                [int(i) for i, _ in version.recommend_for_user(None, recent, n=100, exclude=exclude)], set())
+                snapshot.current(), [int(i) for i, _ in version.recommend_for_user(None, recent, n=100, exclude=exclude)], set())
         shopper = Shopper(None, None)
         score = timed(lambda: ctr_serving.rerank(served, shopper, [], candidates, "bench"))
         lines_ctr = [

@@ -123,32 +123,30 @@ class LoadedVersion:
         ids, scores = ids[keep][:n], scores[keep][:n]
         return [(str(i), float(s)) for i, s in zip(self.id_map.item_ids[ids], scores)]
 
-    def visitor_row(
+    def visitor_arrays(
         self, user_id: str | None, recent_items: Sequence[tuple[str, str]]
-    ) -> tuple[int, sp.csr_matrix, bool]:
-        """(model row or -1, the visitor's weighted history row, whether it has new events).
-
-        The row is the user's training row (if known) plus their recent events weighted with
-        the version's event weights; unknown items and event types are ignored.
-        """
-        n_items = self.id_map.n_items
+    ) -> tuple[int, np.ndarray, np.ndarray, bool]:
+        """(model row or -1, the visitor's columns (unique), their weights, whether there are new
+        events): the user's training row (if known) plus their recent events weighted with the
+        version's event weights; unknown items and event types are ignored. Read straight from
+        the CSR arrays: a web request's model call builds no sparse matrix."""
         index = int(self.id_map.user_indices([user_id])[0]) if user_id is not None else -1
         if index >= 0:
-            row = self.user_items[index]
+            start, end = self.user_items.indptr[index], self.user_items.indptr[index + 1]
+            columns = self.user_items.indices[start:end].astype(np.int64)
+            values = self.user_items.data[start:end].astype(np.float32)
         else:
-            row = sp.csr_matrix((1, n_items), dtype=np.float32)
+            columns, values = np.empty(0, np.int64), np.empty(0, np.float32)
         if not recent_items:
-            return index, row, False
-        columns = self.id_map.item_indices([item for item, _ in recent_items])
-        weights = np.array([self.event_weights.get(str(t), 0.0) for _, t in recent_items])
-        keep = (columns >= 0) & (weights > 0)
+            return index, columns, values, False
+        new_columns = self.id_map.item_indices([item for item, _ in recent_items])
+        weights = np.array([self.event_weights.get(str(t), 0.0) for _, t in recent_items], dtype=np.float32)
+        keep = (new_columns >= 0) & (weights > 0)
         if not keep.any():
-            return index, row, False
-        fresh = sp.csr_matrix(
-            (weights[keep].astype(np.float32), (np.zeros(int(keep.sum()), int), columns[keep])),
-            shape=(1, n_items),
-        )
-        return index, sp.csr_matrix(row + fresh), True
+            return index, columns, values, False
+        merged, where = np.unique(np.concatenate([columns, new_columns[keep]]), return_inverse=True)
+        totals = np.bincount(where, weights=np.concatenate([values, weights[keep]])).astype(np.float32)
+        return index, merged, totals, True
 
     # -- scoring ----------------------------------------------------------------------------------
     def recommend_for_user(
@@ -167,10 +165,10 @@ class LoadedVersion:
         the row as always, popularity ignores it. ``filter_seen`` drops items in that row.
         An unknown visitor without usable events gets ``[]`` from a personalised champion.
         """
-        index, row, fresh = self.visitor_row(user_id, recent_items)
+        index, columns, values, fresh = self.visitor_arrays(user_id, recent_items)
         banned = self._banned(exclude)
-        ids, scores = self.models[RECOMMENDER].recommend(
-            index, row, N=n, filter_already_liked_items=filter_seen, filter_items=banned,
+        ids, scores = self.models[RECOMMENDER].recommend_arrays(
+            index, columns, values, N=n, filter_already_liked_items=filter_seen, filter_items=banned,
             recalculate_user=fresh,
         )
         return self._external(ids, scores, banned, n)

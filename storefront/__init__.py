@@ -96,9 +96,11 @@ def register_extensions(app: Flask) -> None:
 def register_recommender(app: Flask) -> None:
     """One model holder per app (``app.extensions["recommender"]``): it loads the active model
     version lazily and notices a newly activated one without a restart."""
+    from storefront.catalog import snapshot
     from storefront.recommendations.widgets import init_app
 
     init_app(app)
+    snapshot.init_app(app)  # the catalog per version, kept the same way (storefront.catalog.snapshot)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -67,6 +67,9 @@ class Config:
 
     # Recommendations
     MODEL_CHECK_INTERVAL = 5.0  # seconds between cheap checks of the active model pointer
+    # Seconds between a worker's checks of the catalog version (storefront.catalog.snapshot):
+    # how long another worker's catalog change may take to show in this worker's widgets.
+    CATALOG_CHECK_INTERVAL = float(os.environ.get("CATALOG_CHECK_INTERVAL", "2.0"))
     RECOMMENDATIONS_PER_WIDGET = 8
     RECOMMEND_PURCHASED = False  # may widgets suggest what the shopper already bought?
     FOLD_IN_EVENTS = 50  # most recent events of a visitor folded in at request time
@@ -152,6 +155,7 @@ class TestingConfig(Config):
     ENV_NAME = "testing"
     TESTING = True
     MODEL_CHECK_INTERVAL = 0.0  # tests publish a version and expect the next request to see it
+    CATALOG_CHECK_INTERVAL = 0.0  # and change the catalog between two requests
     TRAINING_TIME_BUDGET_SECONDS = 5
     TRAINING_DEEP_MODELS = False  # tests/ml covers them; the web-side tests need speed
     CTR_BUDGET_SECONDS = 3

@@ -32,6 +32,23 @@ def _as_id_array(values: Iterable[object]) -> np.ndarray:
     return array.reshape(-1)
 
 
+# Below this many ids a loop of hash lookups beats one vectorised ``get_indexer``, whose fixed
+# cost (~30 us) is most of a web request's model call (a visitor's few recent items).
+_LOOKUP_LOOP_BELOW = 64
+
+
+def _positions(index: pd.Index, ids: Iterable[object]) -> np.ndarray:
+    if not isinstance(ids, (list, tuple)) or len(ids) >= _LOOKUP_LOOP_BELOW:
+        return index.get_indexer(_as_id_array(ids)).astype(np.int64)
+    found = np.empty(len(ids), dtype=np.int64)
+    for k, value in enumerate(ids):
+        try:
+            found[k] = index.get_loc(str(value))
+        except KeyError:
+            found[k] = -1
+    return found
+
+
 def _check_unique(ids: np.ndarray, what: str) -> None:
     if len(pd.unique(ids)) != len(ids):
         raise ValueError(f"{what} ids must be unique")
@@ -96,11 +113,11 @@ class IdMap:
 
     def user_indices(self, user_ids: Iterable[object]) -> np.ndarray:
         """Rows of many users (int64), ``-1`` where the id is unknown."""
-        return self._users.get_indexer(_as_id_array(user_ids)).astype(np.int64)
+        return _positions(self._users, user_ids)
 
     def item_indices(self, item_ids: Iterable[object]) -> np.ndarray:
         """Columns of many items (int64), ``-1`` where the id is unknown."""
-        return self._items.get_indexer(_as_id_array(item_ids)).astype(np.int64)
+        return _positions(self._items, item_ids)
 
     def has_user(self, user_id: object) -> bool:
         return str(user_id) in self._users

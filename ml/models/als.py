@@ -54,16 +54,21 @@ class ALSRecommender(FactorizationRecommender):
 
     def fold_in(self, user_row: sp.csr_matrix) -> np.ndarray:
         row = sp.csr_matrix(user_row)
-        row.eliminate_zeros()
-        if row.nnz == 0:
+        return self.fold_in_arrays(row.indices, row.data)
+
+    def fold_in_arrays(self, columns: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """The exact solve from the row's arrays: the cached Gram matrix plus a k x k system
+        built from the user's own items (no sparse matrix, no pass over the catalogue)."""
+        kept = values != 0
+        if not kept.any():
             return np.zeros(self.item_factors.shape[1], dtype=np.float32)
         if self._gram is None:
             factors = self.item_factors.astype(np.float64)
             self._gram = factors.T @ factors
         # implicit's confidence of an observed pair is alpha * r (unobserved pairs: 1)
-        confidences = self.params["alpha"] * row.data.astype(np.float64)
+        confidences = self.params["alpha"] * np.asarray(values[kept], dtype=np.float64)
         solved = fold_in_user(
-            self.item_factors, self._gram, row.indices, confidences, self.params["regularization"]
+            self.item_factors, self._gram, np.asarray(columns)[kept], confidences, self.params["regularization"]
         )
         return solved.astype(np.float32)
 

@@ -167,6 +167,40 @@ class Recommender(abc.ABC):
         scores = self._apply_filters(scores, row, filter_already_liked_items, filter_items)[0]
         return top_n(scores, N)
 
+    def recommend_arrays(
+        self,
+        userid: int,
+        columns: np.ndarray,
+        values: np.ndarray,
+        N: int = 10,
+        *,
+        filter_already_liked_items: bool = True,
+        filter_items: np.ndarray | None = None,
+        recalculate_user: bool = False,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`recommend` with the user's row given as (column, value) arrays: the serving
+        hot path. Models with a numpy scorer (``_score_arrays``) skip building sparse matrices,
+        which cost more than the scoring itself; the others go through :meth:`recommend`.
+        ``columns`` must be unique and within the catalogue."""
+        self._check_fitted()
+        scores = self._score_arrays(int(userid), columns, values, recalculate_user)
+        if scores is None:
+            row = sp.csr_matrix((values, (np.zeros(len(columns), np.int64), columns)), shape=(1, self.n_items))
+            return self.recommend(userid, row, N, filter_already_liked_items, filter_items, recalculate_user)
+        if filter_already_liked_items and len(columns):
+            scores[columns[values != 0]] = -np.inf
+        if filter_items is not None and len(filter_items):
+            banned = np.asarray(filter_items, dtype=np.int64)
+            scores[banned[(banned >= 0) & (banned < scores.shape[0])]] = -np.inf
+        return top_n(scores, N)
+
+    def _score_arrays(self, userid: int, columns: np.ndarray, values: np.ndarray,
+                      recalculate_user: bool) -> np.ndarray | None:
+        """Float64 scores of every item from the row's arrays (a new array the caller may
+        change), or None when the model has no numpy path (``recommend_arrays`` then builds
+        the row)."""
+        return None
+
     def recommend_batch(
         self,
         userids: Sequence[int],

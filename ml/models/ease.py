@@ -72,6 +72,15 @@ class EASERecommender(Recommender):
         scores[np.diff(x.indptr) == 0] = -np.inf  # no history, no prediction
         return scores
 
+    def _score_arrays(self, userid, columns, values, recalculate_user):
+        values = np.asarray(values, dtype=np.float64)
+        kept = values != 0
+        if not kept.any():
+            return np.full(self.n_items, -np.inf)
+        values = np.ones(int(kept.sum())) if self.params["binary"] else values[kept]
+        # x @ B for a one-row x: the weighted sum of the user's items' rows of B
+        return values @ self.weights[np.asarray(columns)[kept]].astype(np.float64)
+
     def similar_items(self, itemid: int, N: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """Items that ``itemid`` predicts most strongly (row ``itemid`` of ``B``)."""
         itemid = self._check_item(itemid)

@@ -73,6 +73,21 @@ class FactorizationRecommender(Recommender):
         """Factors of a user computed from their 1 x n_items row (numpy only); a zero vector
         when the row is empty."""
 
+    def fold_in_arrays(self, columns: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """:meth:`fold_in` from the row's (column, value) arrays; models with a numpy solve
+        override it, the others build the row."""
+        row = sp.csr_matrix((values, (np.zeros(len(columns), np.int64), columns)), shape=(1, self.n_items))
+        return self.fold_in(row)
+
+    def _score_arrays(self, userid, columns, values, recalculate_user):
+        if recalculate_user or not 0 <= userid < self.n_users:
+            user = np.asarray(self.fold_in_arrays(columns, values), dtype=np.float32)
+        else:
+            user = self.user_factors[userid]
+        if not user.any():  # no usable data: no evidence (the caller falls back)
+            return np.full(self.n_items, -np.inf)
+        return (self.item_factors @ user).astype(np.float64)
+
     def user_vector(
         self, userid: int, user_row: sp.csr_matrix, recalculate_user: bool
     ) -> np.ndarray:

@@ -1,7 +1,8 @@
 """The home page's promotion slot: which live campaign this shopper sees, recorded as an impression.
 
-``home_banner`` = ``live_campaigns`` -> ``rank_campaigns`` -> the first one -> one ``home_banner``
-impression (``storefront.tracking.impressions.record_banner``). Ranking is a plain function of the shopper
+``choose_banner`` = ``live_campaigns`` (from the catalog snapshot) -> ``rank_campaigns`` -> the
+first one, recorded by the home page as one ``home_banner`` impression with the page's widgets
+(``storefront.shop.home``). Ranking is a plain function of the shopper
 and the candidate campaigns so that a learnt click model can later be put in front of it
 (score the live campaigns, fall back to these rules) without touching the rest.
 
@@ -15,21 +16,20 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
-
-from storefront.extensions import db
-from storefront.models import Campaign, Category, Product
-from storefront.models.common import utcnow
+from storefront.catalog import snapshot
+from storefront.catalog.snapshot import CampaignCard, CatalogSnapshot
 from storefront.ctr import serving as ctr_serving
-from storefront.tracking import impressions
+from storefront.models import Campaign
+from storefront.models.common import utcnow
+from storefront.extensions import db
 from storefront.recommendations.widgets import current_version
-from storefront.recommendations.rules import recent_events
-from storefront.tracking.visitors import RequestContext, Shopper
-from storefront.tracking.visitors import shopper_of
+from storefront.tracking import impressions
+from storefront.tracking.shopper_facts import RecentEvent, facts_of
+from storefront.tracking.visitors import RequestContext, Shopper, shopper_of
 
 log = logging.getLogger(__name__)
 
@@ -61,23 +61,18 @@ class Interests:
     categories: dict[int, float] = field(default_factory=dict)
     brands: dict[str, float] = field(default_factory=dict)
 
-    def score(self, campaign: Campaign) -> float:
+    def score(self, campaign: CampaignCard) -> float:
         score = self.categories.get(campaign.target_category_id, 0.0) if campaign.target_category_id else 0.0
         if campaign.target_brand:
             score += self.brands.get(campaign.target_brand, 0.0)
         return score
 
 
-def live_campaigns(now: datetime | None = None) -> list[Campaign]:
-    """Active campaigns within their dates at ``now`` (naive UTC, default now), newest first."""
+def live_campaigns(now: datetime | None = None, catalog: CatalogSnapshot | None = None) -> list[CampaignCard]:
+    """Active campaigns within their dates at ``now`` (naive UTC, default now), newest first
+    (the catalog snapshot keeps the active ones in that order; the dates are checked per call)."""
     now = now or utcnow()
-    query = (
-        select(Campaign)
-        .options(joinedload(Campaign.target_category))
-        .where(Campaign.is_active.is_(True), Campaign.starts_at <= now, Campaign.ends_at > now)
-        .order_by(Campaign.starts_at.desc(), Campaign.id)
-    )
-    return list(db.session.scalars(query))
+    return [campaign for campaign in (catalog or snapshot.current()).campaigns if campaign.is_live(now)]
 
 
 def live_campaign(campaign_id: int, now: datetime | None = None) -> Campaign | None:
@@ -85,24 +80,18 @@ def live_campaign(campaign_id: int, now: datetime | None = None) -> Campaign | N
     return campaign if campaign is not None and campaign.is_live(now) else None
 
 
-def shopper_interests(shopper: Shopper) -> Interests:
-    """Categories (with their departments) and brands of the shopper's recent events."""
-    events = recent_events(shopper, RECENT_EVENTS)
-    if not events:
-        return Interests()
-    product_ids = {event.product_id for event in events}
-    brands = dict(db.session.execute(select(Product.id, Product.brand).where(Product.id.in_(product_ids))).all())
-    parents = dict(db.session.execute(
-        select(Category.id, Category.parent_id).where(Category.id.in_({e.category_id for e in events}))
-    ).all())
+def shopper_interests(recent: Sequence[RecentEvent], catalog: CatalogSnapshot) -> Interests:
+    """Categories (with their departments) and brands of the shopper's latest events (newest
+    first; the first ``RECENT_EVENTS`` count)."""
     interests = Interests()
-    for rank, event in enumerate(events):  # newest first
+    for rank, event in enumerate(recent[:RECENT_EVENTS]):
         weight = RECENCY_DECAY ** rank
         _add(interests.categories, event.category_id, weight)
-        if parents.get(event.category_id) is not None:
-            _add(interests.categories, parents[event.category_id], DEPARTMENT_SHARE * weight)
-        if brands.get(event.product_id):
-            _add(interests.brands, brands[event.product_id], weight)
+        node = catalog.categories.get(event.category_id)
+        if node is not None and node.parent_id is not None:
+            _add(interests.categories, node.parent_id, DEPARTMENT_SHARE * weight)
+        if event.brand:
+            _add(interests.brands, event.brand, weight)
     return interests
 
 
@@ -124,46 +113,63 @@ def _rotation(key: str, campaign_id: int) -> int:
     return int.from_bytes(hashlib.blake2b(f"{key}:{campaign_id}".encode(), digest_size=8).digest(), "big")
 
 
-def rank_campaigns(shopper: Shopper, campaigns: list[Campaign], key: str | None = None) -> list[Campaign]:
+def rank_campaigns(shopper: Shopper, interests: Interests, campaigns: list[CampaignCard],
+                   key: str | None = None) -> list[CampaignCard]:
     """``campaigns`` best first for ``shopper``: matching recent interests first (strongest
     first), then the rest in the visitor's stable rotation (``key`` overrides whose)."""
     if len(campaigns) <= 1:
         return list(campaigns)
-    interests = shopper_interests(shopper)
     key = key if key is not None else rotation_key(shopper)
     return sorted(campaigns, key=lambda c: (-interests.score(c), _rotation(key, c.id)))
 
 
-def choose(shopper: Shopper, campaigns: list[Campaign], rotation: str | None = None) -> tuple[Campaign, str]:
+def choose(shopper: Shopper, recent: Sequence[RecentEvent], catalog: CatalogSnapshot,
+           campaigns: list[CampaignCard], rotation: str | None = None) -> tuple[CampaignCard, str]:
     """(the campaign to show, which ranking chose it): the click model published with the
     served version for shoppers in its A/B group (``storefront.ctr.serving``), the rules otherwise
     or when the model fails."""
     served = ctr_serving.ranker_for(current_version())
     if served is not None and len(campaigns) > 1 and ctr_serving.in_treatment(shopper):
         try:
-            recent = recent_events(shopper, RECENT_EVENTS)
-            ranked = ctr_serving.rank_campaigns(served, shopper, recent, campaigns, impressions.BANNER_WIDGET)
+            ranked = ctr_serving.rank_campaigns(served, shopper, recent[:RECENT_EVENTS], campaigns,
+                                                impressions.BANNER_WIDGET)
             return ranked[0], ctr_serving.RERANKED
         except Exception:  # a click-model bug costs the model's choice, never the banner
             log.exception("banner choice by the click model failed; using the rules")
-    return rank_campaigns(shopper, campaigns, rotation)[0], STRATEGY
+    return rank_campaigns(shopper, shopper_interests(recent, catalog), campaigns, rotation)[0], STRATEGY
 
 
-def call_to_action(campaign: Campaign) -> str:
+def call_to_action(campaign: CampaignCard) -> str:
     target = campaign.target_category.name if campaign.target_category is not None else campaign.target_brand
     return f"Shop {target}"
 
 
-def home_banner(ctx: RequestContext, now: datetime | None = None) -> Banner | None:
-    """The banner for this request's shopper, recorded as one impression (not for bots), or
-    None when no campaign is live."""
-    campaigns = live_campaigns(now)
+@dataclass(frozen=True)
+class ChosenBanner:
+    """The campaign chosen for this request's banner, not recorded yet."""
+
+    campaign: CampaignCard
+    strategy: str
+
+    def impression_row(self) -> dict:
+        return impressions.banner_row(self.campaign.id, self.strategy)
+
+    def shown(self, impression_id: int | None) -> Banner:
+        chosen = self.campaign
+        return Banner(
+            campaign_id=chosen.id, headline=chosen.headline, offer=chosen.offer, offer_kind=chosen.offer_kind,
+            body=chosen.body, call_to_action=call_to_action(chosen), impression_id=impression_id,
+        )
+
+
+def choose_banner(ctx: RequestContext, now: datetime | None = None) -> ChosenBanner | None:
+    """The campaign this request's shopper sees, or None when no campaign is live; the caller
+    records its impression with the page's others (``ChosenBanner.impression_row``)."""
+    catalog = snapshot.current(ctx.memo)
+    campaigns = live_campaigns(now, catalog)
     if not campaigns:
         return None
     shopper = shopper_of(ctx)
-    chosen, strategy = choose(shopper, campaigns, rotation_key(shopper, ctx.visitor_token))
-    impression_id = impressions.record_banner(ctx, chosen.id, strategy)
-    return Banner(
-        campaign_id=chosen.id, headline=chosen.headline, offer=chosen.offer, offer_kind=chosen.offer_kind,
-        body=chosen.body, call_to_action=call_to_action(chosen), impression_id=impression_id,
-    )
+    recent = facts_of(shopper, ctx.memo).recent
+    chosen, strategy = choose(shopper, recent, catalog, campaigns, rotation_key(shopper, ctx.visitor_token))
+    return ChosenBanner(chosen, strategy)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import joinedload
 
 from storefront.extensions import db
 from storefront.models import CLICK, OFFER_KINDS, Campaign, Category, Event, Impression, Product
+from storefront.models.campaigns import CampaignValues
 from storefront.models.common import utcnow
 
 
@@ -24,20 +25,6 @@ class CampaignError(ValueError):
     def __init__(self, field: str, message: str):
         super().__init__(message)
         self.field = field
-
-
-@dataclass(frozen=True)
-class CampaignValues:
-    name: str
-    target_category_id: int | None
-    target_brand: str | None
-    offer: str
-    offer_kind: str
-    headline: str
-    body: str
-    starts_at: datetime
-    ends_at: datetime
-    is_active: bool
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,12 @@
-"""Catalog queries: departments, listings, search, and the popularity score behind sorting."""
+"""Catalog queries: listings, search, and the popularity score behind sorting (the menu and the
+category tree come from the catalog snapshot, ``storefront.catalog.snapshot``)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from datetime import timedelta
 
 from sqlalchemy import Select, bindparam, case, func, literal, or_, select, update
-from sqlalchemy.orm import selectinload
 
 from storefront.extensions import db
 from storefront.models import ADD_TO_CART, TRANSACTION, VIEW, Category, Event, Product, Visitor
@@ -25,35 +26,10 @@ POPULARITY_WEIGHTS = {VIEW: 1.0, ADD_TO_CART: 4.0, TRANSACTION: 10.0}
 POPULARITY_WINDOW_DAYS = 30
 
 
-def departments() -> list[Category]:
-    """Root categories with their children loaded (the navigation menu)."""
-    return list(
-        db.session.scalars(
-            select(Category)
-            .where(Category.parent_id.is_(None))
-            .options(selectinload(Category.children))
-            .order_by(Category.name)
-        )
-    )
-
-
-def category_by_slug(slug: str) -> Category | None:
-    return db.session.scalar(select(Category).where(Category.slug == slug))
-
-
 def active_product(product_id: int) -> Product | None:
     """The product, if it exists and is on sale (else its page is a 404)."""
     product = db.session.get(Product, product_id)
     return product if product is not None and product.active else None
-
-
-def _category_ids(category: Category) -> list[int]:
-    """The category and every descendant (departments list their categories' products)."""
-    ids, frontier = [category.id], [category.id]
-    while frontier:
-        frontier = list(db.session.scalars(select(Category.id).where(Category.parent_id.in_(frontier))))
-        ids.extend(frontier)
-    return ids
 
 
 def _sorted(query: Select, sort: str) -> Select:
@@ -66,24 +42,11 @@ def _sorted(query: Select, sort: str) -> Select:
     return query.order_by(*order)
 
 
-def listing(category: Category, sort: str, page: int, per_page: int):
-    """One page of a category's active products (a department includes its categories)."""
-    query = select(Product).where(
-        Product.active.is_(True), Product.category_id.in_(_category_ids(category))
-    )
+def listing(category_ids: Collection[int], sort: str, page: int, per_page: int):
+    """One page of the active products of ``category_ids`` (a category and its descendants:
+    ``CatalogSnapshot.descendants``)."""
+    query = select(Product).where(Product.active.is_(True), Product.category_id.in_(sorted(category_ids)))
     return db.paginate(_sorted(query, sort), page=page, per_page=per_page, error_out=False)
-
-
-def popular_products(limit: int = 8, in_stock: bool = True) -> list[Product]:
-    query = select(Product).where(Product.active.is_(True))
-    if in_stock:
-        query = query.where(Product.stock > 0)
-    return list(db.session.scalars(_sorted(query, "popular").limit(limit)))
-
-
-def newest_products(limit: int = 8) -> list[Product]:
-    query = select(Product).where(Product.active.is_(True), Product.stock > 0)
-    return list(db.session.scalars(_sorted(query, "newest").limit(limit)))
 
 
 def search_terms(query_text: str) -> list[str]:

@@ -35,7 +35,7 @@ from storefront.models import Order
 from storefront.models.common import utcnow
 from storefront.ctr import features
 from storefront.catalog.listings import departments_of_categories
-from storefront.recommendations.rules import RecentEvent
+from storefront.tracking.shopper_facts import RecentEvent
 from storefront.tracking.visitors import Shopper
 from storefront.recommendations.version_extras import extra_for, verified_files
 

@@ -3,6 +3,7 @@ from storefront.models.resources import TYPE_LABELS, TYPE_SLUGS, Asset, Business
 from storefront.models.campaigns import OFFER_KIND_LABELS, OFFER_KINDS, Campaign
 from storefront.models.carts import Cart, CartItem
 from storefront.models.catalog import Category, Product
+from storefront.models.catalog_version import CatalogState
 from storefront.models.customers import ROLE_ADMIN, ROLE_CUSTOMER, Customer, RememberToken, Visitor
 from storefront.models.events import (
     ADD_TO_CART,
@@ -40,5 +41,5 @@ __all__ = [
     "ASSET_VIEW", "FORM_SUBMISSION", "TYPE_LABELS", "TYPE_SLUGS", "Asset", "BusinessUnit", "Lead",
     "asset_business_units",
     "OFFER_KINDS", "OFFER_KIND_LABELS", "Campaign",
-    "Cart", "CartItem", "Category", "Customer", "DataImport", "Event", "Order", "OrderLine", "Product", "Visitor",
+    "Cart", "CartItem", "CatalogState", "Category", "Customer", "DataImport", "Event", "Order", "OrderLine", "Product", "Visitor",
 ]

@@ -7,6 +7,7 @@ vocabulary because the click-through ranker uses it as a categorical feature; th
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, String, Text
@@ -23,6 +24,22 @@ OFFER_KIND_LABELS = {
     "bundle": "Bundle (2 for 1...)",
     "new_arrivals": "New arrivals",
 }
+
+
+@dataclass(frozen=True)
+class CampaignValues:
+    """What an admin sets on a campaign (the form's result; the banner's cached card adds its id)."""
+
+    name: str
+    target_category_id: int | None
+    target_brand: str | None
+    offer: str
+    offer_kind: str
+    headline: str
+    body: str
+    starts_at: datetime
+    ends_at: datetime
+    is_active: bool
 
 
 class Campaign(db.Model):

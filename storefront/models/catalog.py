@@ -36,7 +36,22 @@ class Category(db.Model):
         return f"<Category {self.slug}>"
 
 
-class Product(db.Model):
+class StockRules:
+    """Whether a product (a row, or a cached card of it) can be shown as in stock and sold."""
+
+    stock: int
+    active: bool
+
+    @property
+    def in_stock(self) -> bool:
+        return self.stock > 0
+
+    @property
+    def purchasable(self) -> bool:
+        return self.active and self.stock > 0
+
+
+class Product(StockRules, db.Model):
     __tablename__ = "products"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -54,14 +69,6 @@ class Product(db.Model):
     popularity: Mapped[float] = mapped_column(Float, default=0.0, index=True)
 
     category: Mapped[Category] = relationship(back_populates="products")
-
-    @property
-    def in_stock(self) -> bool:
-        return self.stock > 0
-
-    @property
-    def purchasable(self) -> bool:
-        return self.active and self.stock > 0
 
     def __repr__(self) -> str:
         return f"<Product {self.sku}>"

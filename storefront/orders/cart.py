@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from storefront.extensions import db
 from storefront.models import ADD_TO_CART, REMOVE_FROM_CART, Cart, CartItem, Customer, Product, Visitor
 from storefront.tracking import events as tracking
+from storefront.tracking import shopper_facts
 from storefront.tracking.visitors import RequestContext
 from storefront.tracking.visitors import visitor_of
 
@@ -71,6 +72,25 @@ def current_cart(ctx: RequestContext, create: bool = False) -> Cart | None:
     return cart
 
 
+def item_count(ctx: RequestContext) -> int:
+    """How many items the cart holds (the header's badge): from the shopper's facts when this
+    request already asked for them (a page with widgets), else one sum."""
+    known = shopper_facts.remembered(ctx.memo)
+    if known is not None:
+        return known.cart_count
+    if ctx.logged_in:
+        owner = Cart.customer_id == ctx.customer_id
+    else:
+        visitor = visitor_of(ctx, create=False)
+        if visitor is None:
+            return 0
+        owner = Cart.visitor_id == visitor.id
+    total = db.session.scalar(
+        select(func.coalesce(func.sum(CartItem.quantity), 0)).join(Cart, Cart.id == CartItem.cart_id).where(owner)
+    )
+    return int(total or 0)
+
+
 def summary(ctx: RequestContext) -> CartSummary:
     cart = current_cart(ctx, create=False)
     return CartSummary(cart, list(cart.items) if cart else [])
@@ -92,6 +112,7 @@ def _item(cart: Cart, product_id: int) -> CartItem | None:
 
 def add(ctx: RequestContext, product: Product, quantity: int) -> CartItem:
     """Add ``quantity`` of a product (on top of what the cart holds) and log ``addtocart``."""
+    shopper_facts.forget(ctx.memo)  # the page rendered next must see the new cart
     existing = current_cart(ctx, create=False)
     item = _item(existing, product.id) if existing else None
     # Validate before creating anything, so a refused add writes nothing at all.
@@ -109,6 +130,7 @@ def add(ctx: RequestContext, product: Product, quantity: int) -> CartItem:
 
 def set_quantity(ctx: RequestContext, product_id: int, quantity: int) -> None:
     """Set a line's quantity (0 removes it); the change is logged as add or remove."""
+    shopper_facts.forget(ctx.memo)  # the page rendered next must see the new cart
     cart = current_cart(ctx, create=False)
     item = _item(cart, product_id) if cart else None
     if item is None:
@@ -130,6 +152,7 @@ def set_quantity(ctx: RequestContext, product_id: int, quantity: int) -> None:
 
 
 def remove(ctx: RequestContext, product_id: int) -> None:
+    shopper_facts.forget(ctx.memo)  # the page rendered next must see the new cart
     cart = current_cart(ctx, create=False)
     item = _item(cart, product_id) if cart else None
     if item is None:

@@ -16,6 +16,7 @@ from storefront.extensions import db
 from storefront.models import TRANSACTION, Order, OrderLine, Product
 from storefront.orders import cart as cart_service
 from storefront.tracking import events as tracking
+from storefront.tracking import shopper_facts
 from storefront.tracking.visitors import RequestContext
 from storefront.tracking.visitors import visitor_of
 
@@ -83,6 +84,7 @@ def place_order(ctx: RequestContext, details: ShippingDetails, card_number: str)
     On error the caller must roll back: stock reservations made for earlier lines are part of
     the same unit of work.
     """
+    shopper_facts.forget(ctx.memo)  # the cart empties and the purchases grow
     summary = cart_service.summary(ctx)
     if not summary.items:
         raise CheckoutError("Your cart is empty.")

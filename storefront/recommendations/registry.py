@@ -35,7 +35,6 @@ class WidgetSpec:
     placement: str
     explanation: str  # why the shopper sees it, shown under the title
     audience: str = ANYONE
-    uses_recent: bool = False  # needs the shopper's recent events (one query per page)
     skip_bought: bool = False  # leave out what the shopper bought even when re-buys are allowed
     # Skip what the page's earlier widgets show (two shelves of the same fallback would be the
     # same shelf twice); off for a memory aid like "Recently viewed", which lists what it lists.
@@ -63,9 +62,9 @@ LIKE_YOU_WHY = "Bought by customers whose orders look like yours."
 WIDGETS: tuple[WidgetSpec, ...] = (
     # home: one shelf, personal once the shopper has any history
     WidgetSpec("home_for_you", FOR_YOU_TITLE, FOR_YOU_STEPS, HOME, FOR_YOU_WHY,
-               audience=WITH_HISTORY, uses_recent=True),
+               audience=WITH_HISTORY),
     WidgetSpec("home_trending", TRENDING_TITLE, TRENDING_STEPS, HOME, TRENDING_WHY,
-               audience=WITHOUT_HISTORY, uses_recent=True),
+               audience=WITHOUT_HISTORY),
     # product page, in this order; none repeats a product of an earlier one
     WidgetSpec("product_also_bought", ALSO_BOUGHT_TITLE, ALSO_BOUGHT_STEPS, PRODUCT, ALSO_BOUGHT_WHY),
     WidgetSpec("product_similar", SIMILAR_TITLE, SIMILAR_STEPS, PRODUCT, SIMILAR_WHY),
@@ -74,14 +73,14 @@ WIDGETS: tuple[WidgetSpec, ...] = (
     WidgetSpec("customers_like_you", LIKE_YOU_TITLE, CUSTOMERS_LIKE_YOU_STEPS, PRODUCT, LIKE_YOU_WHY,
                audience=LOGGED_IN, skip_bought=True),
     WidgetSpec("product_recently_viewed", "Recently viewed", (steps.recently_viewed,), PRODUCT,
-               "The items you looked at lately, newest first.", audience=WITH_HISTORY, uses_recent=True,
+               "The items you looked at lately, newest first.", audience=WITH_HISTORY,
                distinct_on_page=False),
-    WidgetSpec("cart_for_you", FOR_YOU_TITLE, FOR_YOU_STEPS, CART, FOR_YOU_WHY, uses_recent=True),
+    WidgetSpec("cart_for_you", FOR_YOU_TITLE, FOR_YOU_STEPS, CART, FOR_YOU_WHY),
     WidgetSpec("category_trending", "Trending in {category}", CATEGORY_STEPS, CATEGORY,
                "Gaining interest in this category lately."),
     WidgetSpec("customers_like_you", LIKE_YOU_TITLE, CUSTOMERS_LIKE_YOU_STEPS, ACCOUNT, LIKE_YOU_WHY,
                audience=LOGGED_IN, skip_bought=True),
-    WidgetSpec("api_user", FOR_YOU_TITLE, FOR_YOU_STEPS, API_USER, FOR_YOU_WHY, uses_recent=True),
+    WidgetSpec("api_user", FOR_YOU_TITLE, FOR_YOU_STEPS, API_USER, FOR_YOU_WHY),
     WidgetSpec("api_similar", SIMILAR_TITLE, SIMILAR_STEPS, API_ITEM, SIMILAR_WHY),
     WidgetSpec("api_bought", ALSO_BOUGHT_TITLE, ALSO_BOUGHT_STEPS, API_ITEM, ALSO_BOUGHT_WHY),
 )

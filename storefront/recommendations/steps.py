@@ -21,19 +21,15 @@ from functools import lru_cache
 from flask import current_app
 
 from ml.serving import LoadedVersion
-from storefront.models import VIEW, Category, Product
+from storefront.catalog.snapshot import NEWEST, CatalogSnapshot, CategoryNode, ProductCard
+from storefront.models import VIEW
 from storefront.ctr import serving as ctr_serving
 from storefront.tracking.visitors import ml_item_id
 from storefront.segments.serving import segments_for
 from storefront.tracking.visitors import customer_key
 from storefront.tracking.visitors import Shopper
-from storefront.recommendations.rules import (
-    BY_NEWEST,
-    RecentEvent,
-    in_category_tree,
-    load_in_order,
-    ranked,
-)
+from storefront.recommendations.rules import load_in_order, ranked
+from storefront.tracking.shopper_facts import RecentEvent
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +47,13 @@ class Ask:
 
     shopper: Shopper
     version: LoadedVersion | None
+    catalog: CatalogSnapshot
     skip: frozenset[int]
     recent: tuple[RecentEvent, ...] = ()
-    product: Product | None = None
-    category: Category | None = None
+    product: ProductCard | None = None
+    category: CategoryNode | None = None
     widget: str = ""
+    bought: frozenset[int] = frozenset()  # what the shopper bought (skipped by some widgets even with re-buys on)
 
 
 class Proposal(NamedTuple):
@@ -64,7 +62,7 @@ class Proposal(NamedTuple):
     ``retrieval`` (the A/B control group)."""
 
     strategy: str
-    products: list[Product]
+    products: list[ProductCard]
     ranking: str | None = None
 
 
@@ -139,7 +137,7 @@ def model_for_user(ask: Ask, missing: int) -> Proposal:
         version.recommend_for_user, ask.shopper.ml_user_id, fold_in_events(version, ask),
         n=wanted, exclude=_excluded(ask), filter_seen=filter_seen,
     )
-    products = load_in_order(_product_ids(scored), ask.skip)
+    products = load_in_order(ask.catalog, _product_ids(scored), ask.skip)
     if ranker is None or not products:
         return Proposal(strategy, products)
     if not rerank:
@@ -159,7 +157,7 @@ def item_model(role: str) -> Step:
         call = getattr(ask.version, role)
         scored = _ask_model(call, ml_item_id(ask.product.id), n=missing * OVERFETCH,
                             exclude=_excluded(ask))
-        return Proposal(MODEL_PREFIX + role, load_in_order(_product_ids(scored), ask.skip))
+        return Proposal(MODEL_PREFIX + role, load_in_order(ask.catalog, _product_ids(scored), ask.skip))
     return step
 
 
@@ -167,7 +165,7 @@ def model_trending(ask: Ask, missing: int) -> Proposal:
     if ask.version is None:
         return Proposal(NO_STRATEGY, [])
     scored = _ask_model(ask.version.popular, n=missing * OVERFETCH, exclude=_excluded(ask))
-    return Proposal(MODEL_PREFIX + "popular", load_in_order(_product_ids(scored), ask.skip))
+    return Proposal(MODEL_PREFIX + "popular", load_in_order(ask.catalog, _product_ids(scored), ask.skip))
 
 
 def model_trending_in_category(ask: Ask, missing: int) -> Proposal:
@@ -175,7 +173,7 @@ def model_trending_in_category(ask: Ask, missing: int) -> Proposal:
         return Proposal(NO_STRATEGY, [])
     scored = _ask_model(ask.version.popular, n=max(TRENDING_POOL, missing * OVERFETCH),
                         exclude=_excluded(ask))
-    found = load_in_order(_product_ids(scored), ask.skip, in_category_tree(ask.category.id))
+    found = load_in_order(ask.catalog, _product_ids(scored), ask.skip, ask.catalog.descendants(ask.category.id))
     return Proposal(MODEL_PREFIX + "popular", found)
 
 
@@ -187,7 +185,7 @@ def customers_like_you(ask: Ask, missing: int) -> Proposal:
         return Proposal(NO_STRATEGY, [])
     scored = _ask_model(segments.customers_like_you_also_bought, customer_key(ask.shopper.customer_id),
                         n=missing * OVERFETCH, exclude_items=_excluded(ask))
-    return Proposal(MODEL_PREFIX + "customer2vec", load_in_order(_product_ids(scored), ask.skip))
+    return Proposal(MODEL_PREFIX + "customer2vec", load_in_order(ask.catalog, _product_ids(scored), ask.skip))
 
 
 def segment_best_sellers(ask: Ask, missing: int) -> Proposal:
@@ -200,7 +198,7 @@ def segment_best_sellers(ask: Ask, missing: int) -> Proposal:
     segment = segments.segment_of(customer_key(customer)) if customer is not None else None
     # no exclusion parameter here: ask for enough that the skipped ones cannot empty the list
     ids = _ask_model(segments.segment_best_sellers, segment, n=missing * OVERFETCH + len(ask.skip))
-    return Proposal(MODEL_PREFIX + "segment_best_sellers", load_in_order(_product_ids([(i, 0.0) for i in ids]), ask.skip))
+    return Proposal(MODEL_PREFIX + "segment_best_sellers", load_in_order(ask.catalog, _product_ids([(i, 0.0) for i in ids]), ask.skip))
 
 
 # -- database fallbacks ----------------------------------------------------------------------------
@@ -210,32 +208,33 @@ def in_recent_categories(ask: Ask, missing: int) -> Proposal:
     categories = list(dict.fromkeys(e.category_id for e in ask.recent))
     if not categories:
         return Proposal("category_popularity", [])
-    found = ranked(missing, ask.skip, Product.category_id.in_(categories), Product.popularity > 0)
+    found = ranked(ask.catalog, missing, ask.skip, categories=categories, popular_only=True)
     return Proposal("category_popularity", found)
 
 
 def same_category(ask: Ask, missing: int) -> Proposal:
     if ask.product is None:
         return Proposal("same_category", [])
-    return Proposal("same_category", ranked(missing, ask.skip, Product.category_id == ask.product.category_id))
+    return Proposal("same_category", ranked(ask.catalog, missing, ask.skip, categories=(ask.product.category_id,)))
 
 
 def in_category(ask: Ask, missing: int) -> Proposal:
     if ask.category is None:
         return Proposal("category_popularity", [])
-    return Proposal("category_popularity", ranked(missing, ask.skip, in_category_tree(ask.category.id)))
+    return Proposal("category_popularity",
+                    ranked(ask.catalog, missing, ask.skip, categories=ask.catalog.descendants(ask.category.id)))
 
 
 def trending(ask: Ask, missing: int) -> Proposal:
     """Popular lately: only products with some recent interest (the rest is "newest")."""
-    return Proposal("trending", ranked(missing, ask.skip, Product.popularity > 0))
+    return Proposal("trending", ranked(ask.catalog, missing, ask.skip, popular_only=True))
 
 
 def newest(ask: Ask, missing: int) -> Proposal:
-    return Proposal("newest", ranked(missing, ask.skip, order=BY_NEWEST))
+    return Proposal("newest", ranked(ask.catalog, missing, ask.skip, order=NEWEST))
 
 
 def recently_viewed(ask: Ask, missing: int) -> Proposal:
     """The products the shopper viewed lately, newest first (still eligible, not skipped)."""
     viewed = [e.product_id for e in ask.recent if e.type == VIEW]
-    return Proposal("recently_viewed", load_in_order(viewed, ask.skip)[:missing])
+    return Proposal("recently_viewed", load_in_order(ask.catalog, viewed, ask.skip)[:missing])

@@ -25,20 +25,21 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 from flask import Flask, current_app
-from sqlalchemy import select
 
 from ml.serving import LoadedVersion, ModelHolder
-from storefront.extensions import db
-from storefront.models import Category, Order, OrderLine, Product
+from storefront.catalog import snapshot
+from storefront.catalog.snapshot import CatalogSnapshot, CategoryNode, ProductCard
+from storefront.models import Product
 from storefront.recommendations import registry
 from storefront.recommendations.registry import API_ITEM_KINDS, WidgetSpec
-from storefront.recommendations.rules import excluded_product_ids, recent_events
+from storefront.recommendations.rules import allow_rebuys, excluded_product_ids
 from storefront.recommendations.steps import MODEL_PREFIX, NO_STRATEGY, Ask
 from storefront.tracking import impressions
+from storefront.tracking.shopper_facts import ShopperFacts, facts_of
 from storefront.tracking.visitors import RequestContext, Shopper, shopper_of
 
 log = logging.getLogger(__name__)
@@ -77,7 +78,7 @@ class WidgetResult:
     title: str
     strategy: str
     model_version: str | None
-    products: list[Product]
+    products: list[ProductCard]
     sources: list[str] = field(default_factory=list)
     context_product_id: int | None = None
     impression_id: int | None = None
@@ -89,41 +90,34 @@ def per_widget() -> int:
     return int(current_app.config.get("RECOMMENDATIONS_PER_WIDGET", 8))
 
 
-def recent_limit() -> int:
-    return int(current_app.config.get("FOLD_IN_EVENTS", 50))
-
-
-def new_ask(ctx: RequestContext, *, product: Product | None = None, category: Category | None = None,
-            with_recent: bool = False) -> Ask:
-    """The shared inputs of one page's widgets; ``with_recent`` loads the fold-in events (one query)."""
+def new_ask(ctx: RequestContext, *, product: Product | ProductCard | None = None,
+            category: CategoryNode | None = None) -> Ask:
+    """The shared inputs of one page's widgets: the shopper's facts (one query per request,
+    shared with the banner and the cart badge) and the catalog snapshot."""
     shopper = shopper_of(ctx)
-    return _ask(shopper, excluded_product_ids(shopper, ctx.memo), product, category,
-                recent_events(shopper, recent_limit()) if with_recent else [])
+    return _ask(shopper, facts_of(shopper, ctx.memo), snapshot.current(ctx.memo), product, category)
 
 
-def customer_ask(customer_id: int, *, product: Product | None = None) -> Ask:
+def customer_ask(customer_id: int, *, product: Product | ProductCard | None = None) -> Ask:
     """The inputs of a widget for a given customer as if they were logged in (the admin's
     preview of what a customer would see), with the same exclusions their own page applies."""
     shopper = Shopper(None, customer_id, logged_in=True)
-    return _ask(shopper, excluded_product_ids(shopper), product, None, [])
+    facts = facts_of(shopper)
+    return _ask(shopper, ShopperFacts(cart=facts.cart, bought=facts.bought), snapshot.current(), product, None)
 
 
-def _ask(shopper: Shopper, excluded: Collection[int], product: Product | None, category: Category | None,
-         recent) -> Ask:
-    skip = set(excluded)
+def _ask(shopper: Shopper, facts: ShopperFacts, catalog: CatalogSnapshot, product, category) -> Ask:
+    skip = set(excluded_product_ids(facts))
     if product is not None:
         skip.add(product.id)
-    return Ask(shopper, current_version(), frozenset(skip), tuple(recent), product, category)
+    return Ask(shopper, current_version(), catalog, frozenset(skip), facts.recent, product, category,
+               bought=facts.bought)
 
 
-def _bought_by(shopper: Shopper) -> set[int]:
+def _bought_by(ask: Ask) -> frozenset[int]:
     """What the shopper bought, when the rules let bought products through (re-buys allowed);
-    otherwise the rules have excluded them already and no query is needed."""
-    if not current_app.config.get("RECOMMEND_PURCHASED", False) or not shopper.known:
-        return set()
-    query = (select(OrderLine.product_id).join(Order, Order.id == OrderLine.order_id)
-             .where(shopper.owns(Order.visitor_id, Order.customer_id)))
-    return set(db.session.scalars(query))
+    otherwise the rules have excluded them already."""
+    return ask.bought if allow_rebuys() else frozenset()
 
 
 def fill(spec: WidgetSpec, ask: Ask, n: int | None = None, also_skip: Collection[int] = ()) -> WidgetResult:
@@ -134,7 +128,7 @@ def fill(spec: WidgetSpec, ask: Ask, n: int | None = None, also_skip: Collection
     ranking: str | None = None
     skip = set(ask.skip) | set(also_skip)
     if spec.skip_bought:
-        skip |= _bought_by(ask.shopper)
+        skip |= _bought_by(ask)
     for step in spec.steps:
         missing = n - len(chosen)
         if missing <= 0:
@@ -179,12 +173,20 @@ def record(ctx: RequestContext, result: WidgetResult) -> WidgetResult:
     return result
 
 
-def shelves(ctx: RequestContext, placement: str, *, product: Product | None = None,
-            category: Category | None = None, n: int | None = None) -> list[WidgetResult]:
+def shelves(ctx: RequestContext, placement: str, *, product: Product | ProductCard | None = None,
+            category: CategoryNode | None = None, n: int | None = None) -> list[WidgetResult]:
     """Every widget placed on ``placement`` that is for this shopper, filled in order (each
     skipping what the earlier ones show) and recorded."""
+    results = fill_shelves(ctx, placement, product=product, category=category, n=n)
+    record_all(ctx, results)
+    return results
+
+
+def fill_shelves(ctx: RequestContext, placement: str, *, product: Product | ProductCard | None = None,
+                 category: CategoryNode | None = None, n: int | None = None) -> list[WidgetResult]:
+    """``shelves`` without recording them (the caller records them with its other impressions)."""
     specs = registry.placed_on(placement)
-    ask = new_ask(ctx, product=product, category=category, with_recent=any(s.uses_recent for s in specs))
+    ask = new_ask(ctx, product=product, category=category)
     results: list[WidgetResult] = []
     shown: list[int] = []
     for spec in specs:
@@ -194,19 +196,21 @@ def shelves(ctx: RequestContext, placement: str, *, product: Product | None = No
         if spec.distinct_on_page:
             shown += [p.id for p in result.products]
         results.append(result)
-    return record_all(ctx, results)
+    return results
 
 
-def record_all(ctx: RequestContext, results: list[WidgetResult]) -> list[WidgetResult]:
-    """Every widget of a page recorded in one insert (one statement, not one per widget)."""
+def record_all(ctx: RequestContext, results: list[WidgetResult], others: Sequence[dict] = ()) -> list[int | None]:
+    """Every widget of a page recorded in one insert (one statement, not one per widget), with
+    the page's ``others`` (impression rows such as a banner's); returns the others' ids."""
     ids = impressions.record_widgets(ctx, [
-        {"widget": r.widget, "strategy": r.strategy, "model_version": r.model_version,
-         "context_product_id": r.context_product_id, "items": [p.id for p in r.products], "ranking": r.ranking}
-        for r in results
+        *({"widget": r.widget, "strategy": r.strategy, "model_version": r.model_version,
+           "context_product_id": r.context_product_id, "items": [p.id for p in r.products], "ranking": r.ranking}
+          for r in results),
+        *others,
     ])
     for result, impression_id in zip(results, ids):
         result.impression_id = impression_id
-    return results
+    return ids[len(results):]
 
 
 def _one(results: list[WidgetResult]) -> WidgetResult | None:
@@ -231,7 +235,7 @@ def account_page(ctx: RequestContext) -> WidgetResult | None:
     return _one(shelves(ctx, registry.ACCOUNT))
 
 
-def category_page(ctx: RequestContext, category: Category) -> WidgetResult | None:
+def category_page(ctx: RequestContext, category: CategoryNode) -> WidgetResult | None:
     return _one(shelves(ctx, registry.CATEGORY, category=category))
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import Integer, String, func, literal, select, union_all
 from sqlalchemy.orm import selectinload
 
 from storefront.extensions import db
@@ -132,25 +132,34 @@ class AssetHistory:
         return bool(self.submitted or self.viewed)
 
 
+_LEAD = "lead"
+
+
 def history(shopper: Shopper) -> AssetHistory:
-    """The shopper's asset events, summed per asset (one grouped query)."""
+    """The shopper's asset events summed per asset, and their leads, in one statement."""
     result = AssetHistory()
     if not shopper.known:
         return result
     count = func.coalesce(Event.properties["count"].as_integer(), 1)
-    query = (
+    events = (
         select(Event.asset_id, Event.type, Asset.type, func.sum(count))
         .join(Asset, Asset.id == Event.asset_id)
         .where(Event.type.in_((FORM_SUBMISSION, ASSET_VIEW)), shopper.owns(Event.visitor_id, Event.customer_id))
         .group_by(Event.asset_id, Event.type, Asset.type)
     )
-    for asset_id, kind, asset_type, total in db.session.execute(query):
+    # A bot-classified submission has a lead but no event: it still must never be suggested.
+    leads = (
+        select(Lead.asset_id, literal(_LEAD, String), Asset.type, literal(1, Integer)).join(Asset)
+        .where(shopper.owns(Lead.visitor_id, Lead.customer_id)).distinct()
+    )
+    lead_rows = []
+    for asset_id, kind, asset_type, total in db.session.execute(union_all(events, leads)):
         if kind == FORM_SUBMISSION:
             result.submitted[int(asset_id)] = (asset_type, int(total or 1))
+        elif kind == _LEAD:
+            lead_rows.append((int(asset_id), asset_type))
         else:
             result.viewed.add(int(asset_id))
-    # A bot-classified submission has a lead but no event: it still must never be suggested.
-    leads = select(Lead.asset_id, Asset.type).join(Asset).where(shopper.owns(Lead.visitor_id, Lead.customer_id))
-    for asset_id, asset_type in db.session.execute(leads.distinct()):
-        result.submitted.setdefault(int(asset_id), (asset_type, 1))
+    for asset_id, asset_type in lead_rows:  # after the events, whose counts win
+        result.submitted.setdefault(asset_id, (asset_type, 1))
     return result

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from storefront.campaigns import banner as campaigns
 from storefront.catalog import listings as catalog
+from storefront.catalog import snapshot
 from storefront.catalog.placeholders import category_svg
 from storefront.extensions import csrf, db
 from storefront.orders import accounts, checkout
@@ -15,6 +15,7 @@ from storefront.orders import cart as cart_service
 from storefront.recommendations import widgets as widgets
 from storefront.resources import suggestions as resource_suggestions
 from storefront.shop import bp
+from storefront.shop.home import home_page
 from storefront.tracking import events as tracking
 from storefront.tracking import dwell, impressions
 from storefront.tracking.visitors import visitor_of
@@ -43,21 +44,23 @@ def _render_and_commit(template: str, status: int = 200, **context):
 @bp.get("/")
 def home():
     ctx = request_context()
+    page = home_page(ctx)
     return _render_and_commit(
-        "shop/home.html", banner=campaigns.home_banner(ctx), widget=widgets.home(ctx),
-        newest=catalog.newest_products(8),
+        "shop/home.html", banner=page.banner, widget=page.widget, newest=page.newest,
         resources_shelf=resource_suggestions.suggested_next(ctx, require_history=True),
     )
 
 
 @bp.get("/c/<slug>")
 def category(slug: str):
-    node = catalog.category_by_slug(slug) or abort(404)
+    ctx = request_context()
+    node = snapshot.current(ctx.memo).category_by_slug(slug) or abort(404)
     sort = request.args.get("sort", catalog.DEFAULT_SORT)
     if sort not in catalog.SORTS:
         sort = catalog.DEFAULT_SORT
-    page = catalog.listing(node, sort, _page(), current_app.config["PRODUCTS_PER_PAGE"])
-    widget = widgets.category_page(request_context(), node) if page.page == 1 else None  # a shelf atop the listing
+    in_tree = snapshot.current(ctx.memo).descendants(node.id)
+    page = catalog.listing(in_tree, sort, _page(), current_app.config["PRODUCTS_PER_PAGE"])
+    widget = widgets.category_page(ctx, node) if page.page == 1 else None  # a shelf atop the listing
     return _render_and_commit(
         "shop/category.html", category=node, page=page, sort=sort, sorts=catalog.SORTS, widget=widget
     )
@@ -67,6 +70,7 @@ def _render_product(product, form: AddToCartForm, status: int = 200):
     ctx = request_context()
     return _render_and_commit(
         "shop/product.html", status, product=product, form=form, widgets=widgets.product_page(ctx, product),
+        category=snapshot.current(ctx.memo).categories.get(product.category_id) or product.category,
         dwell_token=dwell.view_token(ctx, product.id),
     )
 
@@ -215,7 +219,7 @@ def order_confirmation(reference: str):
 
 @bp.get("/img/category/<slug>.svg")
 def category_image(slug: str):
-    node = catalog.category_by_slug(slug) or abort(404)
+    node = snapshot.current().category_by_slug(slug) or abort(404)
     response = Response(category_svg(node.name, node.slug), mimetype="image/svg+xml")
     response.cache_control.public = True
     response.cache_control.max_age = 86400

@@ -3,7 +3,7 @@
 Every rendered widget becomes one ``Impression`` row; links in the widget carry its id and the
 item's position (``?ri=<impression>&rp=<position>``), and the product page turns a *valid* pair
 into a ``click`` event. Valid means: the impression exists, was shown to this shopper, and lists
-this product at that position. The home banner (``record_banner``) works the same way through
+this product at that position. The home banner (``banner_row``, recorded with the page's widgets) works the same way through
 ``/promo/<campaign>?ri=<impression>``: there the impression must name the campaign. Anything
 else (a shared link, a forged or stale parameter, a reload of the same link) is ignored
 silently: a click is evidence for a model, so it must not be possible to manufacture one, and a
@@ -56,7 +56,8 @@ def record_widgets(ctx: RequestContext, widgets: Sequence[dict]) -> list[int | N
     (None for an empty widget, and for all when nothing is logged for this request, as in
     ``record_widget``). Each dict holds ``record_widget``'s keyword arguments."""
     ids: list[int | None] = [None] * len(widgets)
-    shown = [index for index, widget in enumerate(widgets) if widget["items"]]
+    # a banner (``campaign_id``, see ``banner_row``) shows no products and is recorded all the same
+    shown = [index for index, widget in enumerate(widgets) if widget["items"] or widget.get("campaign_id")]
     if not shown or not integrity.may_track(ctx):
         return ids
     rows = [_row(ctx, **{**widgets[index], "items": list(widgets[index]["items"])}) for index in shown]
@@ -76,12 +77,10 @@ def record_widgets(ctx: RequestContext, widgets: Sequence[dict]) -> list[int | N
     return ids
 
 
-def record_banner(ctx: RequestContext, campaign_id: int, strategy: str, ranking: str | None = None) -> int | None:
-    """Store one ``home_banner`` impression of a campaign; its id, or None when nothing is
-    logged for this request (see ``record_widget``). A banner shows no products: ``items`` is empty, ``campaign_id`` says what."""
-    if not integrity.may_track(ctx):
-        return None
-    return _insert(ctx, widget=BANNER_WIDGET, strategy=strategy, items=[], campaign_id=campaign_id, ranking=ranking)
+def banner_row(campaign_id: int, strategy: str, ranking: str | None = None) -> dict:
+    """A ``home_banner`` impression for ``record_widgets`` (recorded with the page's widgets).
+    A banner shows no products: ``items`` is empty, ``campaign_id`` says what."""
+    return {"widget": BANNER_WIDGET, "strategy": strategy, "items": [], "campaign_id": campaign_id, "ranking": ranking}
 
 
 def _row(ctx: RequestContext, *, widget: str, strategy: str, items: list[int], model_version: str | None = None,

@@ -5,12 +5,12 @@ import logging
 from decimal import Decimal
 from urllib.parse import urlencode
 
-from flask import Flask, g, request, url_for
+from flask import Flask, request, url_for
 from sqlalchemy.exc import SQLAlchemyError
 
 from storefront.extensions import db
 
-from storefront.catalog import listings as catalog
+from storefront.catalog import snapshot
 from storefront.orders import cart as cart_service
 from storefront.web.errors import report_outage
 from storefront.web.requests import request_context
@@ -23,7 +23,10 @@ def money(value: Decimal | float | int | None) -> str:
 
 
 def product_image_url(product) -> str:
-    return url_for("shop.category_image", slug=product.category.slug)
+    """The card image (its category's picture); the category from the catalog snapshot, so a
+    listing of database rows does not load each product's category."""
+    node = snapshot.current(request_context().memo).categories.get(product.category_id)
+    return url_for("shop.category_image", slug=node.slug if node is not None else product.category.slug)
 
 
 def page_url(number: int) -> str:
@@ -42,15 +45,19 @@ def register_template_helpers(app: Flask) -> None:
     def shop_context() -> dict:
         # Navigation and cart badge: lazy callables, and safe ones, because the error pages
         # use the same layout and must render even when the database is what failed.
-        return {"nav_departments": _safe(_departments_once, list), "cart_summary": _safe(lambda: cart_service.summary(request_context()), cart_service.CartSummary.empty)}
+        return {"nav_departments": _safe(_departments, list), "cart_count": _safe(_cart_count, int)}
 
 
-def _departments_once() -> list:
-    """The department menu, asked once per request: a page may show it several times (the home
-    page: header, intro and tiles), and each asking cost two statements."""
-    if "nav_departments" not in g:
-        g.nav_departments = catalog.departments()
-    return g.nav_departments
+def _departments() -> list:
+    """The department menu, from the catalog snapshot (no statement, unless the catalog's
+    version is due a check: ``storefront.catalog.snapshot``)."""
+    return snapshot.current(request_context().memo).departments
+
+
+def _cart_count() -> int:
+    """The header's cart badge: from the shopper's facts when the page asked for them (its
+    widgets did), else one small sum."""
+    return cart_service.item_count(request_context())
 
 
 def _safe(function, fallback):

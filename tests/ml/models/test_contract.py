@@ -219,3 +219,25 @@ def test_loading_a_file_that_is_not_a_model_fails_clearly(tmp_path):
     np.savez(path, **IdMap(["u"], ["i"]).to_arrays())
     with pytest.raises(ValueError, match="not a saved ml model"):
         load_model(path)
+
+
+def test_the_array_path_recommends_what_the_sparse_path_does(fitted, small_matrix):
+    """``recommend_arrays`` (serving's hot path: no sparse matrix) answers exactly as
+    ``recommend`` for a trained user, a folded-in one and an unknown one with a fresh row."""
+    name, model = fitted
+    rng = np.random.default_rng(7)
+    for userid in (0, 3, small_matrix.shape[0] + 5):
+        row = small_matrix[min(userid, small_matrix.shape[0] - 1)].copy()
+        extra = rng.choice(model.n_items, 3, replace=False)
+        row = sp.csr_matrix(row + sp.csr_matrix((np.full(3, 2.0), (np.zeros(3, int), extra)), shape=row.shape))
+        row.sort_indices()
+        banned = np.array([extra[0], model.n_items + 4])
+        for recalculate in (False, True):
+            for seen in (True, False):
+                expected = model.recommend(userid, row, N=N, filter_already_liked_items=seen,
+                                           filter_items=banned, recalculate_user=recalculate)
+                got = model.recommend_arrays(userid, row.indices.astype(np.int64), row.data, N=N,
+                                             filter_already_liked_items=seen, filter_items=banned,
+                                             recalculate_user=recalculate)
+                assert got[0].tolist() == expected[0].tolist(), (name, userid, recalculate, seen)
+                np.testing.assert_allclose(got[1], expected[1], rtol=1e-5, atol=1e-6)

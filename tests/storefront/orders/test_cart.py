@@ -173,6 +173,8 @@ def test_header_badge_counts_items(app, shopper):
     add_to_cart(shopper.client, second, 1)
     assert _badge(shopper.client.get("/").get_data(as_text=True)) == 3
     assert _badge(shopper.client.get("/cart").get_data(as_text=True)) == 3
+    # a page without widgets counts with its own query rather than the shopper's facts
+    assert _badge(shopper.client.get("/search?q=product").get_data(as_text=True)) == 3
     shopper.client.post(f"/cart/update/{first}", data={"quantity": "5"})
     assert _badge(shopper.client.get("/").get_data(as_text=True)) == 6
     shopper.client.post(f"/cart/remove/{first}")

@@ -15,11 +15,12 @@ import random
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, text
 
+from storefront.catalog import snapshot
 from storefront.catalog.listings import listing
 from storefront.extensions import db
-from storefront.models import ADD_TO_CART, TRANSACTION, VIEW, Category, Event, Product, Visitor
+from storefront.models import ADD_TO_CART, TRANSACTION, VIEW, Event, Product, Visitor
 from storefront.models.common import utcnow
 from storefront.training.job import run_training
 from tests.helpers import BROWSER_UA
@@ -97,8 +98,9 @@ class Standing:
 
 def standing(app, shop: Shop) -> Standing:
     with app.app_context():
-        category = db.session.scalar(select(Category).where(Category.slug == shop.category_slug))
-        ranked = [p.id for p in listing(category, "popular", 1, 100).items]
+        catalog = snapshot.current()
+        in_tree = catalog.descendants(catalog.category_by_slug(shop.category_slug).id)
+        ranked = [p.id for p in listing(in_tree, "popular", 1, 100).items]
     rank = ranked.index(shop.target) + 1 if shop.target in ranked else None
     page = app.test_client().get(f"/c/{shop.category_slug}", headers={"User-Agent": BROWSER_UA})
     trending = shelves(page).get("category_trending")
