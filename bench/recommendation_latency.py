@@ -38,6 +38,7 @@ from sqlalchemy import func, select  # noqa: E402
 from storefront.models import Order, Product  # noqa: E402
 from storefront.ctr import serving as ctr_serving  # noqa: E402
 from storefront.catalog import snapshot  # noqa: E402
+from storefront.tracking.shopper_facts import ShopperFacts  # noqa: E402
 from storefront.recommendations import widgets as widgets  # noqa: E402
 from storefront.recommendations import registry  # noqa: E402
 from storefront.recommendations.widgets import customer_ask, fill, new_ask  # noqa: E402
@@ -111,7 +112,7 @@ def measure(app, rounds: int) -> list[str]:
             candidates = load_in_order(
                 snapshot.current(), [int(i) for i, _ in version.recommend_for_user(None, recent, n=100, exclude=exclude)], set())
         shopper = Shopper(None, None)
-        score = timed(lambda: ctr_serving.rerank(served, shopper, [], candidates, "bench"))
+        score = timed(lambda: ctr_serving.rerank(served, shopper, ShopperFacts(), candidates, "bench"))
         lines_ctr = [
             f"- service top-10 re-ranked by the click model ({served.ranker.kind}, 100 retrieval candidates): {latency_stats(reranked)}",
             f"- re-ranking {len(candidates)} candidates alone (features + numpy {served.ranker.kind}): {latency_stats(score)}",

@@ -14,6 +14,7 @@ visitors see different campaigns and each campaign gets its share of impressions
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 from collections.abc import Sequence
@@ -28,7 +29,7 @@ from storefront.models.common import utcnow
 from storefront.extensions import db
 from storefront.recommendations.widgets import current_version
 from storefront.tracking import impressions
-from storefront.tracking.shopper_facts import RecentEvent, facts_of
+from storefront.tracking.shopper_facts import RecentEvent, ShopperFacts, facts_of
 from storefront.tracking.visitors import RequestContext, Shopper, shopper_of
 
 log = logging.getLogger(__name__)
@@ -123,7 +124,7 @@ def rank_campaigns(shopper: Shopper, interests: Interests, campaigns: list[Campa
     return sorted(campaigns, key=lambda c: (-interests.score(c), _rotation(key, c.id)))
 
 
-def choose(shopper: Shopper, recent: Sequence[RecentEvent], catalog: CatalogSnapshot,
+def choose(shopper: Shopper, facts: ShopperFacts, catalog: CatalogSnapshot,
            campaigns: list[CampaignCard], rotation: str | None = None) -> tuple[CampaignCard, str]:
     """(the campaign to show, which ranking chose it): the click model published with the
     served version for shoppers in its A/B group (``storefront.ctr.serving``), the rules otherwise
@@ -131,12 +132,16 @@ def choose(shopper: Shopper, recent: Sequence[RecentEvent], catalog: CatalogSnap
     served = ctr_serving.ranker_for(current_version())
     if served is not None and len(campaigns) > 1 and ctr_serving.in_treatment(shopper):
         try:
-            ranked = ctr_serving.rank_campaigns(served, shopper, recent[:RECENT_EVENTS], campaigns,
-                                                impressions.BANNER_WIDGET)
+            ranked = ctr_serving.rank_campaigns(served, shopper, _latest(facts), campaigns, impressions.BANNER_WIDGET)
             return ranked[0], ctr_serving.RERANKED
         except Exception:  # a click-model bug costs the model's choice, never the banner
             log.exception("banner choice by the click model failed; using the rules")
-    return rank_campaigns(shopper, shopper_interests(recent, catalog), campaigns, rotation)[0], STRATEGY
+    return rank_campaigns(shopper, shopper_interests(facts.recent, catalog), campaigns, rotation)[0], STRATEGY
+
+
+def _latest(facts: ShopperFacts) -> ShopperFacts:
+    """The facts with only the events the banner weighs (``RECENT_EVENTS``)."""
+    return dataclasses.replace(facts, recent=facts.recent[:RECENT_EVENTS])
 
 
 def call_to_action(campaign: CampaignCard) -> str:
@@ -170,6 +175,6 @@ def choose_banner(ctx: RequestContext, now: datetime | None = None) -> ChosenBan
     if not campaigns:
         return None
     shopper = shopper_of(ctx)
-    recent = facts_of(shopper, ctx.memo).recent
-    chosen, strategy = choose(shopper, recent, catalog, campaigns, rotation_key(shopper, ctx.visitor_token))
+    facts = facts_of(shopper, ctx.memo)
+    chosen, strategy = choose(shopper, facts, catalog, campaigns, rotation_key(shopper, ctx.visitor_token))
     return ChosenBanner(chosen, strategy)

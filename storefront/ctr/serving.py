@@ -23,7 +23,7 @@ import zlib
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 from flask import current_app
@@ -31,11 +31,10 @@ from sqlalchemy import func, select
 
 from ml.serving import LoadedVersion
 from storefront.extensions import db
-from storefront.models import Order
 from storefront.models.common import utcnow
 from storefront.ctr import features
 from storefront.catalog.listings import departments_of_categories
-from storefront.tracking.shopper_facts import RecentEvent
+from storefront.tracking.shopper_facts import ShopperFacts
 from storefront.tracking.visitors import Shopper
 from storefront.recommendations.version_extras import extra_for, verified_files
 
@@ -96,18 +95,14 @@ def candidate_count() -> int:
 # -- features of one request -----------------------------------------------------------------------
 
 
-def shopper_columns(shopper: Shopper, recent: Sequence[RecentEvent], n: int,
+def shopper_columns(shopper: Shopper, facts: ShopperFacts, n: int,
                     now: datetime | None = None) -> features.Columns:
-    """The user-side feature columns, ``n`` identical rows (one query: their orders)."""
+    """The user-side feature columns, ``n`` identical rows, from the shopper's facts (asked once
+    per request with the page's other facts: ``storefront.tracking.shopper_facts``)."""
     now = now or utcnow()
-    orders, last = 0, None
-    if shopper.known:
-        orders, last = db.session.execute(
-            select(func.count(Order.id), func.max(Order.created_at))
-            .where(shopper.owns(Order.visitor_id, Order.customer_id))
-        ).one()
+    orders, last = facts.orders, facts.last_order_at
     counts: dict[int, int] = {}
-    for event in recent:
+    for event in facts.recent:
         counts[event.category_id] = counts.get(event.category_id, 0) + 1
     top = min((c for c in counts if counts[c] == max(counts.values())), default=None)
     days = (now - last).total_seconds() / 86400 if last else np.nan
@@ -121,7 +116,7 @@ def _context(user: features.Columns, items: features.Columns, widget: str, retri
             "retrieval": retrieval}
 
 
-def candidate_table(served: ServedRanker, shopper: Shopper, recent: Sequence[RecentEvent],
+def candidate_table(served: ServedRanker, shopper: Shopper, facts: ShopperFacts,
                     products: list["Product"], widget: str) -> features.Columns:
     """The click model's input for ``products`` in retrieval order (rank = list position)."""
     items = features.item_columns(
@@ -130,20 +125,20 @@ def candidate_table(served: ServedRanker, shopper: Shopper, recent: Sequence[Rec
         served.buckets,
     )
     ranks = features.retrieval(np.arange(1, len(products) + 1))
-    return _context(shopper_columns(shopper, recent, len(products)), items, widget, ranks)
+    return _context(shopper_columns(shopper, facts, len(products)), items, widget, ranks)
 
 
-def rerank(served: ServedRanker, shopper: Shopper, recent: Sequence[RecentEvent],
+def rerank(served: ServedRanker, shopper: Shopper, facts: ShopperFacts,
            products: list["Product"], widget: str) -> list["Product"]:
     """``products`` (in retrieval order) ordered by predicted click probability (ties keep
     the retrieval order)."""
     if len(products) < 2:
         return products
-    scores = served.ranker.score(candidate_table(served, shopper, recent, products, widget))
+    scores = served.ranker.score(candidate_table(served, shopper, facts, products, widget))
     return [products[i] for i in np.argsort(-scores, kind="stable")]
 
 
-def rank_campaigns(served: ServedRanker, shopper: Shopper, recent: Sequence[RecentEvent],
+def rank_campaigns(served: ServedRanker, shopper: Shopper, facts: ShopperFacts,
                    campaigns: list["Campaign"], widget: str) -> list["Campaign"]:
     """``campaigns`` ordered by predicted click probability of their banner."""
     if len(campaigns) < 2:
@@ -153,5 +148,5 @@ def rank_campaigns(served: ServedRanker, shopper: Shopper, recent: Sequence[Rece
         [c.target_brand for c in campaigns], [c.offer_kind for c in campaigns],
     )
     retrieval = np.full(len(campaigns), features.BANNER, dtype=object)
-    scores = served.ranker.score(_context(shopper_columns(shopper, recent, len(campaigns)), items, widget, retrieval))
+    scores = served.ranker.score(_context(shopper_columns(shopper, facts, len(campaigns)), items, widget, retrieval))
     return [campaigns[i] for i in np.argsort(-scores, kind="stable")]

@@ -29,7 +29,7 @@ from storefront.segments.serving import segments_for
 from storefront.tracking.visitors import customer_key
 from storefront.tracking.visitors import Shopper
 from storefront.recommendations.rules import load_in_order, ranked
-from storefront.tracking.shopper_facts import RecentEvent
+from storefront.tracking.shopper_facts import RecentEvent, ShopperFacts
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,12 @@ class Ask:
     product: ProductCard | None = None
     category: CategoryNode | None = None
     widget: str = ""
-    bought: frozenset[int] = frozenset()  # what the shopper bought (skipped by some widgets even with re-buys on)
+    facts: ShopperFacts = ShopperFacts()  # what the page knows of the shopper (``recent`` is its events)
+
+    @property
+    def bought(self) -> frozenset[int]:
+        """What the shopper bought (skipped by some widgets even with re-buys on)."""
+        return self.facts.bought
 
 
 class Proposal(NamedTuple):
@@ -143,7 +148,7 @@ def model_for_user(ask: Ask, missing: int) -> Proposal:
     if not rerank:
         return Proposal(strategy, products, ctr_serving.RETRIEVAL)
     try:
-        products = ctr_serving.rerank(ranker, ask.shopper, ask.recent, products, ask.widget)
+        products = ctr_serving.rerank(ranker, ask.shopper, ask.facts, products, ask.widget)
     except Exception:  # a click-model bug costs the re-ranking, never the widget
         log.exception("re-ranking failed; serving the retrieval order")
         return Proposal(strategy, products)

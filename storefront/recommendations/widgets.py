@@ -103,15 +103,15 @@ def customer_ask(customer_id: int, *, product: Product | ProductCard | None = No
     preview of what a customer would see), with the same exclusions their own page applies."""
     shopper = Shopper(None, customer_id, logged_in=True)
     facts = facts_of(shopper)
-    return _ask(shopper, ShopperFacts(cart=facts.cart, bought=facts.bought), snapshot.current(), product, None)
+    # as their account page would show it, minus the browsing history of whoever previews it
+    return _ask(shopper, dataclasses.replace(facts, recent=()), snapshot.current(), product, None)
 
 
 def _ask(shopper: Shopper, facts: ShopperFacts, catalog: CatalogSnapshot, product, category) -> Ask:
     skip = set(excluded_product_ids(facts))
     if product is not None:
         skip.add(product.id)
-    return Ask(shopper, current_version(), catalog, frozenset(skip), facts.recent, product, category,
-               bought=facts.bought)
+    return Ask(shopper, current_version(), catalog, frozenset(skip), facts.recent, product, category, facts=facts)
 
 
 def _bought_by(ask: Ask) -> frozenset[int]:

@@ -2,9 +2,9 @@
 
 Every widget of a page, the home banner and the header's cart badge want facts about the same
 person: their latest interest events (the fold-in, "your categories", "Recently viewed", the
-banner's interests), what is in their cart (excluded from widgets, counted in the badge) and
-what they bought (excluded unless re-buys are allowed). Asked separately that was three to five
-statements per page; here it is one ``UNION ALL`` whose rows carry a ``kind`` column, remembered
+banner's interests), what is in their cart (excluded from widgets, counted in the badge), what
+they bought (excluded unless re-buys are allowed) and how many orders they placed, when last
+(the click model's user features). Asked separately that was three to seven statements per page; here it is one ``UNION ALL`` whose rows carry a ``kind`` column, remembered
 in the request context's memo so the rest of the request reads it for free (issue 15).
 
 The events part is shaped for the indexes: the latest ``limit`` ids of the visitor (read in order
@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import DateTime, Integer, String, cast, literal, null, select, union_all
+from sqlalchemy import DateTime, Integer, String, cast, func, literal, null, select, union_all
 
 from storefront.extensions import db
 from storefront.models import ADD_TO_CART, TRANSACTION, VIEW, Cart, CartItem, Event, Order, OrderLine, Product
@@ -33,7 +33,7 @@ from storefront.tracking.visitors import Shopper
 # Events that say "interested in this product" (clicks and removals would only use up slots).
 INTEREST_EVENTS = (VIEW, ADD_TO_CART, TRANSACTION)
 MEMO_KEY = "shopper_facts"
-_EVENT, _CART, _BOUGHT = "event", "cart", "bought"
+_EVENT, _CART, _BOUGHT, _ORDERS = "event", "cart", "bought", "orders"
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,8 @@ class ShopperFacts:
     recent: tuple[RecentEvent, ...] = ()  # newest first
     cart: dict[int, int] = field(default_factory=dict)  # product id -> quantity
     bought: frozenset[int] = frozenset()
+    orders: int = 0  # how many orders they placed (the click model's user features)
+    last_order_at: datetime | None = None
 
     @property
     def cart_count(self) -> int:
@@ -100,26 +102,36 @@ def _ask(shopper: Shopper, limit: int) -> ShopperFacts:
                    cast(null(), Integer), cast(null(), String), cast(null(), DateTime), CartItem.quantity)
             .join(Cart, Cart.id == CartItem.cart_id).where(cart_owner)
         )
+    owned = shopper.owns(Order.visitor_id, Order.customer_id)
     parts.append(
         select(literal(_BOUGHT, String).label("kind"), OrderLine.product_id, cast(null(), String),
                cast(null(), Integer), cast(null(), String), cast(null(), DateTime), cast(null(), Integer))
         .join(Order, Order.id == OrderLine.order_id)
-        .where(shopper.owns(Order.visitor_id, Order.customer_id))
+        .where(owned)
         .distinct()
+    )
+    # one row: how many orders and the latest one's date (the click model's user features)
+    parts.append(
+        select(literal(_ORDERS, String).label("kind"), cast(null(), Integer), cast(null(), String),
+               cast(null(), Integer), cast(null(), String), func.max(Order.created_at), func.count(Order.id))
+        .where(owned)
     )
     recent: list[RecentEvent] = []
     cart: dict[int, int] = {}
     bought: set[int] = set()
+    orders, last_order_at = 0, None
     for kind, product_id, type_, category_id, brand, occurred_at, quantity in db.session.execute(union_all(*parts)):
         if kind == _EVENT:
             recent.append(RecentEvent(product_id, type_, category_id, occurred_at, brand or ""))
         elif kind == _CART:
             cart[product_id] = cart.get(product_id, 0) + int(quantity)
-        else:
+        elif kind == _BOUGHT:
             bought.add(product_id)
+        else:
+            orders, last_order_at = int(quantity or 0), occurred_at
     # A compound select keeps no member's order: the events are put back newest first here.
     recent.sort(key=lambda e: e.occurred_at, reverse=True)
-    return ShopperFacts(tuple(recent), cart, frozenset(bought))
+    return ShopperFacts(tuple(recent), cart, frozenset(bought), orders, last_order_at)
 
 
 def _recent_part(shopper: Shopper, limit: int):

@@ -21,6 +21,7 @@ from storefront.ctr import report as ctr_report
 from storefront.ctr import serving as ctr_serving
 from storefront.training import job as training
 from storefront.ctr.features import FEATURE_COLUMNS
+from storefront.tracking.shopper_facts import facts_of
 from storefront.tracking.visitors import Shopper
 from tests.storefront.support.shop import add_to_cart, ctx, set_product
 
@@ -126,8 +127,8 @@ def test_reranking_orders_by_click_probability_and_keeps_the_rules(seeded, clien
         served = ctr_serving.ranker_for(LoadedVersion.load(Path(seeded.config["MODEL_DIR"]) / version))
         candidates = list(session.scalars(select(Product).where(Product.stock > 0).order_by(Product.id).limit(40)))
         shopper = Shopper(shown.visitor_id, None)
-        ranked = ctr_serving.rerank(served, shopper, [], candidates, FOR_YOU)
-        scores = served.ranker.score(ctr_serving.candidate_table(served, shopper, [], candidates, FOR_YOU))
+        ranked = ctr_serving.rerank(served, shopper, facts_of(shopper), candidates, FOR_YOU)
+        scores = served.ranker.score(ctr_serving.candidate_table(served, shopper, facts_of(shopper), candidates, FOR_YOU))
     assert sorted(p.id for p in ranked) == [p.id for p in candidates]
     by_id = dict(zip((p.id for p in candidates), scores))
     ranked_scores = [by_id[p.id] for p in ranked]

@@ -1,0 +1,138 @@
+"""Pages in one process: time and SQL statements per page against ``/healthz``, and where the
+home page's time goes.
+
+Builds a throw-away demo shop (``flask db upgrade``, ``flask shop seed``, one ``flask ml train``
+without the torch candidates; SQLite in a temporary folder, or ``--postgres URL``: a database
+whose name contains "bench", dropped and re-created), then with the Flask test client, as a
+returning browser that viewed three products (so "Recommended for you" folds them in):
+
+- each page's median wall time over ``--rounds`` requests on a warm worker (production's
+  ``CATALOG_CHECK_INTERVAL`` and ``MODEL_CHECK_INTERVAL``; the tracking limits off, since one
+  client makes every request: ``bench/tracking_overhead.py`` prices them), and its SQL statements;
+- the ratio to ``/healthz`` measured the same way in the same run;
+- a cProfile of ``--profile-rounds`` home-page requests: the functions with the most own time
+  and the most cumulative time (``--top``).
+
+Run: ``PYTHONPATH=. .venv/bin/python bench/page_profile.py [--rounds 300] [--record BENCHMARKS.md]``.
+"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from sqlalchemy import event, select
+
+from bench.live_gunicorn import build_demo_shop
+from bench.recording import record
+from storefront import create_app
+from storefront.extensions import db
+from storefront.models import Category, Product
+
+UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36"
+
+
+def _client(app):
+    client = app.test_client()
+    client.environ_base["HTTP_USER_AGENT"] = UA
+    return client
+
+
+def _targets(app, client) -> dict[str, str]:
+    with app.app_context():
+        products = list(db.session.scalars(select(Product.id).where(Product.active.is_(True), Product.stock > 0)
+                                           .order_by(Product.popularity.desc()).limit(4)))
+        department = db.session.scalar(select(Category.slug).where(Category.parent_id.is_(None)).order_by(Category.id))
+    client.get("/")  # the visitor cookie (a first request logs nothing), then some history
+    for product_id in products[1:]:
+        assert client.get(f"/products/{product_id}").status_code == 200
+    token = client.get(f"/products/{products[0]}").get_data(as_text=True).split('name="csrf_token"', 1)[1]
+    token = token.split('value="', 1)[1].split('"', 1)[0]
+    assert client.post(f"/cart/add/{products[3]}", data={"quantity": "1", "csrf_token": token}).status_code == 302
+    return {"/healthz": "/healthz", "home": "/", "category": f"/c/{department}",
+            "product": f"/products/{products[0]}", "cart": "/cart"}
+
+
+def measure(app, rounds: int) -> dict[str, dict[str, float]]:
+    client = _client(app)
+    targets = _targets(app, client)
+    counted = [0]
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", lambda *_a, **_k: counted.__setitem__(0, counted[0] + 1))
+    results = {}
+    for name, url in targets.items():
+        for _ in range(5):
+            client.get(url)  # warm: templates, snapshot, cards
+        samples, statements = [], []
+        for _ in range(rounds):
+            counted[0] = 0
+            started = time.perf_counter()
+            assert client.get(url).status_code == 200, url
+            samples.append((time.perf_counter() - started) * 1000)
+            statements.append(counted[0])
+        results[name] = {"median": statistics.median(samples), "p95": sorted(samples)[int(0.95 * len(samples)) - 1],
+                         "statements": statistics.median(statements)}
+    return results
+
+
+def profile(app, rounds: int, top: int) -> str:
+    client = _client(app)
+    _targets(app, client)
+    for _ in range(5):
+        client.get("/")
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(rounds):
+        client.get("/")
+    profiler.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out).strip_dirs()
+    stats.sort_stats("tottime").print_stats(top)
+    stats.sort_stats("cumulative").print_stats(top)
+    return out.getvalue()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=300)
+    parser.add_argument("--profile-rounds", type=int, default=200)
+    parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--postgres", metavar="URL", help="a throw-away PostgreSQL database (name contains 'bench')")
+    parser.add_argument("--record", metavar="FILE", help="append the result to this Markdown file")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="sf-page-profile-") as folder:
+        built = build_demo_shop(Path(folder), args.postgres)
+        # development: production's check intervals without its HTTPS-only cookies; the tracking
+        # limits off, since one client makes every request (bench/tracking_overhead.py prices them)
+        app = create_app({"ENV_NAME": "development", "SQLALCHEMY_DATABASE_URI": built["url"],
+                          "MODEL_DIR": str(built["model_dir"]), "TRACKING_LIMITS_ENABLED": False})
+        load_before = os.getloadavg()[0]
+        results = measure(app, args.rounds)
+        report = profile(app, args.profile_rounds, args.top)
+        with app.app_context():
+            dialect = db.engine.dialect.name
+            db.engine.dispose()
+    floor = results["/healthz"]["median"]
+    lines = [
+        f"- demo shop on {dialect}, one process, Flask test client, a returning browser with 3 views and 1 cart item; "
+        f"{args.rounds} requests per page on a warm worker; load average {load_before:.2f} before",
+        "",
+        "| page | median | p95 | vs /healthz | SQL statements |",
+        "|---|---|---|---|---|",
+        *(f"| {name} | {r['median']:.2f} ms | {r['p95']:.2f} ms | {r['median'] / floor:.1f}x | {r['statements']:.0f} |"
+          for name, r in results.items()),
+    ]
+    print("\n".join(lines))
+    print(report)
+    if args.record:
+        record(Path(args.record), "Pages in one process (bench/page_profile.py)", lines)
+
+
+if __name__ == "__main__":
+    main()
