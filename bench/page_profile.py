@@ -104,10 +104,14 @@ def main() -> None:
     parser.add_argument("--profile-rounds", type=int, default=200)
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--postgres", metavar="URL", help="a throw-away PostgreSQL database (name contains 'bench')")
+    parser.add_argument("--shop-dir", help="build the SQLite shop here and keep it, or reuse the one built there")
     parser.add_argument("--record", metavar="FILE", help="append the result to this Markdown file")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="sf-page-profile-") as folder:
-        built = build_demo_shop(Path(folder), args.postgres)
+        if args.shop_dir and (Path(args.shop_dir) / "shop.db").exists():  # a SQLite shop built by an earlier run
+            built = {"url": f"sqlite:///{Path(args.shop_dir) / 'shop.db'}", "model_dir": Path(args.shop_dir) / "models"}
+        else:
+            built = build_demo_shop(Path(args.shop_dir or folder), args.postgres)
         # development: production's check intervals without its HTTPS-only cookies; the tracking
         # limits off, since one client makes every request (bench/tracking_overhead.py prices them)
         app = create_app({"ENV_NAME": "development", "SQLALCHEMY_DATABASE_URI": built["url"],

@@ -20,11 +20,12 @@ from __future__ import annotations
 
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import DateTime, Integer, String, cast, func, literal, null, select, union_all
+from sqlalchemy import DateTime, Integer, String, bindparam, cast, func, literal, null, or_, select, union_all
 
 from storefront.extensions import db
 from storefront.models import ADD_TO_CART, TRANSACTION, VIEW, Cart, CartItem, Event, Order, OrderLine, Product
@@ -92,35 +93,15 @@ def forget(memo: MutableMapping[str, Any]) -> None:
 def _ask(shopper: Shopper, limit: int) -> ShopperFacts:
     if not shopper.known:
         return ShopperFacts()
-    parts = []
-    if limit > 0:
-        parts.append(_recent_part(shopper, limit))
-    cart_owner = _cart_owner(shopper)
-    if cart_owner is not None:
-        parts.append(
-            select(literal(_CART, String).label("kind"), CartItem.product_id, cast(null(), String),
-                   cast(null(), Integer), cast(null(), String), cast(null(), DateTime), CartItem.quantity)
-            .join(Cart, Cart.id == CartItem.cart_id).where(cart_owner)
-        )
-    owned = shopper.owns(Order.visitor_id, Order.customer_id)
-    parts.append(
-        select(literal(_BOUGHT, String).label("kind"), OrderLine.product_id, cast(null(), String),
-               cast(null(), Integer), cast(null(), String), cast(null(), DateTime), cast(null(), Integer))
-        .join(Order, Order.id == OrderLine.order_id)
-        .where(owned)
-        .distinct()
-    )
-    # one row: how many orders and the latest one's date (the click model's user features)
-    parts.append(
-        select(literal(_ORDERS, String).label("kind"), cast(null(), Integer), cast(null(), String),
-               cast(null(), Integer), cast(null(), String), func.max(Order.created_at), func.count(Order.id))
-        .where(owned)
-    )
+    by_visitor, by_customer = shopper.visitor_id is not None, shopper.customer_id is not None
+    cart_by = "customer" if shopper.logged_in else ("visitor" if by_visitor else None)
+    statement = _statement(by_visitor, by_customer, cart_by, limit > 0)
+    params = {"visitor_id": shopper.visitor_id, "customer_id": shopper.customer_id, "limit": limit}
     recent: list[RecentEvent] = []
     cart: dict[int, int] = {}
     bought: set[int] = set()
     orders, last_order_at = 0, None
-    for kind, product_id, type_, category_id, brand, occurred_at, quantity in db.session.execute(union_all(*parts)):
+    for kind, product_id, type_, category_id, brand, occurred_at, quantity in db.session.execute(statement, params):
         if kind == _EVENT:
             recent.append(RecentEvent(product_id, type_, category_id, occurred_at, brand or ""))
         elif kind == _CART:
@@ -134,18 +115,49 @@ def _ask(shopper: Shopper, limit: int) -> ShopperFacts:
     return ShopperFacts(tuple(recent), cart, frozenset(bought), orders, last_order_at)
 
 
-def _recent_part(shopper: Shopper, limit: int):
-    owners = []
-    if shopper.visitor_id is not None:
-        owners.append(Event.visitor_id == shopper.visitor_id)
-    if shopper.customer_id is not None:
-        owners.append(Event.customer_id == shopper.customer_id)
+# Building this statement cost more than running it (~1 ms of SQLAlchemy constructs per page):
+# it is built once per shape, with the shopper's ids and the limit as bound parameters.
+_VISITOR, _CUSTOMER, _LIMIT = bindparam("visitor_id"), bindparam("customer_id"), bindparam("limit")
+
+
+@lru_cache(maxsize=None)
+def _statement(by_visitor: bool, by_customer: bool, cart_by: str | None, with_recent: bool):
+    parts = []
+    if with_recent:
+        parts.append(_recent_part(by_visitor, by_customer))
+    if cart_by is not None:
+        owner = Cart.customer_id == _CUSTOMER if cart_by == "customer" else Cart.visitor_id == _VISITOR
+        parts.append(
+            select(literal(_CART, String).label("kind"), CartItem.product_id, cast(null(), String),
+                   cast(null(), Integer), cast(null(), String), cast(null(), DateTime), CartItem.quantity)
+            .join(Cart, Cart.id == CartItem.cart_id).where(owner)
+        )
+    owned = or_(*([Order.visitor_id == _VISITOR] if by_visitor else []),
+                *([Order.customer_id == _CUSTOMER] if by_customer else []))
+    parts.append(
+        select(literal(_BOUGHT, String).label("kind"), OrderLine.product_id, cast(null(), String),
+               cast(null(), Integer), cast(null(), String), cast(null(), DateTime), cast(null(), Integer))
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(owned)
+        .distinct()
+    )
+    # one row: how many orders and the latest one's date (the click model's user features)
+    parts.append(
+        select(literal(_ORDERS, String).label("kind"), cast(null(), Integer), cast(null(), String),
+               cast(null(), Integer), cast(null(), String), func.max(Order.created_at), func.count(Order.id))
+        .where(owned)
+    )
+    return union_all(*parts)
+
+
+def _recent_part(by_visitor: bool, by_customer: bool):
+    owners = ([Event.visitor_id == _VISITOR] if by_visitor else []) + ([Event.customer_id == _CUSTOMER] if by_customer else [])
     latest = [
         select(
             select(Event.id)
             .where(owner, Event.type.in_(INTEREST_EVENTS))
             .order_by(Event.occurred_at.desc(), Event.id.desc())
-            .limit(limit)
+            .limit(_LIMIT)
             .subquery()
             .c.id
         )
@@ -158,15 +170,7 @@ def _recent_part(shopper: Shopper, limit: int):
         .join(Product, Product.id == Event.product_id)
         .where(Event.id.in_(ids))
         .order_by(Event.occurred_at.desc(), Event.id.desc())
-        .limit(limit)
+        .limit(_LIMIT)
         .subquery()
     )
     return select(*newest.c)
-
-
-def _cart_owner(shopper: Shopper):
-    if shopper.logged_in:
-        return Cart.customer_id == shopper.customer_id
-    if shopper.visitor_id is not None:
-        return Cart.visitor_id == shopper.visitor_id
-    return None
