@@ -47,6 +47,7 @@ from ml.models.base import Recommender
 log = logging.getLogger(__name__)
 
 ScoredItems = list[tuple[str, float]]
+_NONE = np.empty(0, dtype=np.int64)
 
 
 class LoadedVersion:
@@ -119,9 +120,11 @@ class LoadedVersion:
     def _external(
         self, ids: np.ndarray, scores: np.ndarray, banned: np.ndarray, n: int
     ) -> ScoredItems:
-        keep = ~np.isin(ids, banned) & (ids >= 0)
+        keep = ids >= 0
+        if len(banned):  # np.isin's fixed cost is most of a short list's: only when there is a ban
+            keep &= ~np.isin(ids, banned)
         ids, scores = ids[keep][:n], scores[keep][:n]
-        return [(str(i), float(s)) for i, s in zip(self.id_map.item_ids[ids], scores)]
+        return list(zip(self.id_map.item_ids[ids].tolist(), scores.astype(np.float64).tolist()))
 
     def visitor_arrays(
         self, user_id: str | None, recent_items: Sequence[tuple[str, str]]
@@ -171,7 +174,7 @@ class LoadedVersion:
             index, columns, values, N=n, filter_already_liked_items=filter_seen, filter_items=banned,
             recalculate_user=fresh,
         )
-        return self._external(ids, scores, banned, n)
+        return self._external(ids, scores, _NONE, n)  # the model applied the ban already
 
     def _item_to_item(self, role: str, item_id: str, n: int, exclude: Iterable[str]) -> ScoredItems:
         model = self.models.get(role)

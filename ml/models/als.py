@@ -15,7 +15,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from ml.constants import SEED
-from ml.models.factorization import FactorizationRecommender, fold_in_user
+from ml.models.factorization import FactorizationRecommender, fold_in_user, fold_in_user_low_rank
+
+# The low-rank fold-in pays while the user has at most this many items per factor (r <= k / 4).
+LOW_RANK_ITEMS_PER_FACTOR = 0.25
 
 
 class ALSRecommender(FactorizationRecommender):
@@ -48,6 +51,7 @@ class ALSRecommender(FactorizationRecommender):
             num_threads=int(num_threads),
         )
         self._gram: np.ndarray | None = None  # Y^T Y, cached for fold-in
+        self._base_inverse: np.ndarray | None = None  # (Y^T Y + reg I)^-1, for the low-rank fold-in
 
     def _fitted_changed(self) -> None:
         self._gram = None
@@ -65,11 +69,15 @@ class ALSRecommender(FactorizationRecommender):
         if self._gram is None:
             factors = self.item_factors.astype(np.float64)
             self._gram = factors.T @ factors
+            regularized = self._gram + self.params["regularization"] * np.eye(factors.shape[1])
+            self._base_inverse = np.linalg.inv(regularized)
         # implicit's confidence of an observed pair is alpha * r (unobserved pairs: 1)
         confidences = self.params["alpha"] * np.asarray(values[kept], dtype=np.float64)
-        solved = fold_in_user(
-            self.item_factors, self._gram, np.asarray(columns)[kept], confidences, self.params["regularization"]
-        )
+        indices = np.asarray(columns)[kept]
+        if len(indices) <= LOW_RANK_ITEMS_PER_FACTOR * self.item_factors.shape[1]:
+            solved = fold_in_user_low_rank(self.item_factors, self._base_inverse, indices, confidences)
+        else:
+            solved = fold_in_user(self.item_factors, self._gram, indices, confidences, self.params["regularization"])
         return solved.astype(np.float32)
 
     def fit(self, user_items: sp.csr_matrix) -> Self:

@@ -39,6 +39,30 @@ def fold_in_user(
     return np.linalg.solve(a, liked.T @ c)
 
 
+def fold_in_user_low_rank(
+    item_factors: np.ndarray,
+    base_inverse: np.ndarray,
+    item_indices: np.ndarray,
+    confidences: np.ndarray,
+) -> np.ndarray:
+    """:func:`fold_in_user` for a user with few items, through the push-through (Woodbury)
+    identity: with ``G = Y^T Y + reg I`` inverted once per model (``base_inverse``), the k x k
+    solve becomes an r x r one (r = the user's items, a handful on a web request):
+
+        (G + Y_u^T D Y_u)^-1 = G^-1 - G^-1 Y_u^T (I + D Y_u G^-1 Y_u^T)^-1 D Y_u G^-1,  D = C_u - I
+
+    The same solution to rounding (``tests/ml/models/test_internals.py``), at O(k^2 r) instead of
+    O(k^3): 150 -> ~15 us for 3 items and 128 factors. Callers switch to the direct solve when r
+    is not small against k."""
+    liked = item_factors[item_indices].astype(np.float64)
+    c = confidences.astype(np.float64)
+    z = base_inverse @ (liked.T @ c)  # G^-1 b, b = Y_u^T c
+    w = liked @ base_inverse  # Y_u G^-1 (r x k)
+    d = c - 1.0
+    inner = np.eye(len(c)) + d[:, None] * (w @ liked.T)
+    return z - w.T @ np.linalg.solve(inner, d * (liked @ z))
+
+
 class FactorizationRecommender(Recommender):
     """Scores ``user_factors[u] . item_factors[i]``; subclasses provide ``fit`` and ``fold_in``.
 

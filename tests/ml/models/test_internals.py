@@ -127,6 +127,37 @@ def test_als_fold_in_equals_implicits_recalculate_user(small_matrix):
     assert model.recommend(10_000, empty)[0].size == 0
 
 
+def test_the_low_rank_fold_in_solves_the_same_system_as_the_direct_one():
+    """The web request's fold-in (Woodbury, a few items) against the k x k solve, for one to
+    k / 4 items, confidences of exactly 1 (no extra weight) included."""
+    from ml.models.factorization import fold_in_user, fold_in_user_low_rank
+
+    rng = np.random.default_rng(3)
+    factors = rng.normal(scale=0.3, size=(400, 32)).astype(np.float32)
+    wide = factors.astype(np.float64)
+    gram, regularization = wide.T @ wide, 0.05
+    inverse = np.linalg.inv(gram + regularization * np.eye(32))
+    for r in (1, 2, 3, 8):
+        items = rng.choice(400, r, replace=False)
+        confidences = np.concatenate([[1.0], rng.uniform(1.0, 40.0, r - 1)])
+        direct = fold_in_user(factors, gram, items, confidences, regularization)
+        np.testing.assert_allclose(fold_in_user_low_rank(factors, inverse, items, confidences), direct,
+                                   rtol=1e-7, atol=1e-9)
+
+
+def test_als_fold_in_of_a_new_visitor_with_a_few_views_equals_implicits(small_matrix):
+    from implicit.cpu.als import AlternatingLeastSquares
+
+    params = dict(factors=16, regularization=0.1, alpha=5.0, iterations=5, num_threads=1)
+    model = ALSRecommender(**params).fit(small_matrix)
+    reference = AlternatingLeastSquares(**params, random_state=model.params["random_state"])
+    reference.fit(small_matrix, show_progress=False)
+    row = sp.csr_matrix((np.array([1.0, 4.0, 1.0], dtype=np.float32), ([0, 0, 0], [2, 5, 9])),
+                        shape=(1, small_matrix.shape[1]))
+    expected = reference.recalculate_user(0, row)
+    np.testing.assert_allclose(model.fold_in(row), expected, atol=1e-4)
+
+
 def test_bpr_keeps_implicits_bias_column(small_matrix):
     model = BPRRecommender(factors=8, iterations=10, num_threads=1).fit(small_matrix)
     assert model.user_factors.shape[1] == model.item_factors.shape[1] == 9
