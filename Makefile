@@ -60,6 +60,8 @@ bench: install  ## measure, and append the results to BENCHMARKS.md (about 75 mi
 	@if [ -n "$(BENCH_PG_FLAG)" ]; then createdb -h 127.0.0.1 -U postgres sf_bench 2>/dev/null || true; fi
 	PYTHONPATH=. $(BIN)/python bench/tracking_overhead.py --record BENCHMARKS.md
 	PYTHONPATH=. $(BIN)/python bench/recommendation_latency.py --record BENCHMARKS.md
+	PYTHONPATH=. $(BIN)/python bench/page_profile.py --record BENCHMARKS.md
+	PYTHONPATH=. $(BIN)/python bench/admin_pages.py --record BENCHMARKS.md
 	PYTHONPATH=. $(BIN)/python bench/ctr_scoring.py --record BENCHMARKS.md
 	PYTHONPATH=. $(BIN)/python bench/worker_memory.py --record BENCHMARKS.md
 	PYTHONPATH=. $(BIN)/python bench/import_throughput.py $(BENCH_PG_FLAG) --train --record BENCHMARKS.md

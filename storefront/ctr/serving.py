@@ -27,10 +27,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from flask import current_app
-from sqlalchemy import func, select
 
 from ml.serving import LoadedVersion
-from storefront.extensions import db
 from storefront.models.common import utcnow
 from storefront.ctr import features
 from storefront.catalog.listings import departments_of_categories

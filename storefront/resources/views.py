@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import abort, current_app, flash, redirect, render_template, request, send_from_directory, url_for
+from flask import abort, current_app, flash, redirect, request, send_from_directory, url_for
 from flask_login import current_user
 
 from storefront.extensions import db
@@ -13,22 +13,16 @@ from storefront.resources import library as assets
 from storefront.resources import suggestions as asset_suggestions
 from storefront.resources.forms import AssetRequestForm
 from storefront.web.requests import request_context
+from storefront.web.responses import commit_then_render
 
 MAX_PAGE = 10_000
-
-
-def _render_and_commit(template: str, status: int = 200, headers: dict | None = None, **context):
-    """Render, then commit what the request wrote (an asset view), as the shop pages do."""
-    html = render_template(template, **context)
-    db.session.commit()
-    return html, status, headers or {}
 
 
 @bp.get("")
 def library():
     filters = assets.parse_filter(request.args.get("type"), request.args.get("unit"))
     page_number = min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
-    return _render_and_commit(
+    return commit_then_render(
         "resources/library.html", page=assets.library(filters, page_number), filters=filters,
         types=assets.type_choices(), units=assets.unit_choices(),
         shelf=asset_suggestions.suggested_next(request_context(), require_history=True) if page_number == 1 else None,
@@ -44,7 +38,7 @@ def _new_form() -> AssetRequestForm:
 
 def _render_asset(asset, form, status: int = 200, limited: asset_leads.RateLimited | None = None):
     headers = {"Retry-After": str(limited.retry_after)} if limited else None
-    return _render_and_commit(
+    return commit_then_render(
         "resources/asset.html", status, headers, asset=asset, form=form, limited=limited,
         unlocked=assets.has_submitted(request_context(), asset),
         shelf=asset_suggestions.suggested_next(request_context(), context=asset),
@@ -76,7 +70,7 @@ def read(asset_id: int):
     if not assets.has_submitted(request_context(), item):
         flash("Fill in the short form to get this resource.", "info")
         return redirect(url_for("resources.asset", asset_id=item.id))
-    return _render_and_commit(
+    return commit_then_render(
         "resources/read.html", asset=item, paragraphs=[p.strip() for p in item.body.split("\n\n") if p.strip()],
         shelf=asset_suggestions.suggested_next(request_context(), context=item),
     )

@@ -12,6 +12,7 @@ from storefront.catalog.placeholders import category_svg
 from storefront.extensions import csrf, db
 from storefront.orders import accounts, checkout
 from storefront.orders import cart as cart_service
+from storefront.recommendations import registry
 from storefront.recommendations import widgets as widgets
 from storefront.resources import suggestions as resource_suggestions
 from storefront.shop import bp
@@ -20,6 +21,7 @@ from storefront.tracking import events as tracking
 from storefront.tracking import dwell, impressions
 from storefront.tracking.visitors import visitor_of
 from storefront.web.requests import request_context
+from storefront.web.responses import commit_then_render
 from storefront.shop.forms import AddToCartForm, CheckoutForm, RemoveFromCartForm, UpdateCartForm
 
 
@@ -30,22 +32,11 @@ def _page() -> int:
     return min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
 
 
-def _render_and_commit(template: str, status: int = 200, **context):
-    """Render, then commit what the request wrote (the widgets' impressions, a view, a click).
-
-    In this order because a commit expires every loaded object: committing first would reload
-    each product of the page, one query per card, while the template reads it.
-    """
-    html = render_template(template, **context)
-    db.session.commit()
-    return html, status
-
-
 @bp.get("/")
 def home():
     ctx = request_context()
     page = home_page(ctx)
-    return _render_and_commit(
+    return commit_then_render(
         "shop/home.html", banner=page.banner, widget=page.widget, newest=page.newest,
         resources_shelf=resource_suggestions.suggested_next(ctx, require_history=True),
     )
@@ -61,15 +52,20 @@ def category(slug: str):
     in_tree = snapshot.current(ctx.memo).descendants(node.id)
     page = catalog.listing(in_tree, sort, _page(), current_app.config["PRODUCTS_PER_PAGE"])
     widget = widgets.category_page(ctx, node) if page.page == 1 else None  # a shelf atop the listing
-    return _render_and_commit(
+    return commit_then_render(
         "shop/category.html", category=node, page=page, sort=sort, sorts=catalog.SORTS, widget=widget
     )
 
 
 def _render_product(product, form: AddToCartForm, status: int = 200):
+    """The product page again, with a form's error (nothing tracked: the view was)."""
     ctx = request_context()
-    return _render_and_commit(
-        "shop/product.html", status, product=product, form=form, widgets=widgets.product_page(ctx, product),
+    return _product_page(ctx, product, form, widgets.product_page(ctx, product), status)
+
+
+def _product_page(ctx, product, form: AddToCartForm, shelves, status: int = 200):
+    return commit_then_render(
+        "shop/product.html", status, product=product, form=form, widgets=shelves,
         category=snapshot.current(ctx.memo).categories.get(product.category_id) or product.category,
         dwell_token=dwell.view_token(ctx, product.id),
     )
@@ -93,10 +89,12 @@ def dwell_beacon():
 def product(product_id: int):
     item = catalog.active_product(product_id) or abort(404)
     ctx = request_context()
+    shelves = widgets.fill_shelves(ctx, registry.PRODUCT, product=item)  # reads first, writes last
     tracking.track_view(ctx, item)
     # ?ri=<impression>&rp=<position>: the shopper came from a recommendation widget.
     impressions.record_click(ctx, item, request.args.get("ri"), request.args.get("rp"))
-    return _render_product(item, AddToCartForm())
+    widgets.record_all(ctx, shelves)
+    return _product_page(ctx, item, AddToCartForm(), shelves)
 
 
 @bp.get("/search")
@@ -107,7 +105,7 @@ def search():
 
 
 def _render_cart(status: int = 200):
-    return _render_and_commit("shop/cart.html", status, summary=cart_service.summary(request_context()),
+    return commit_then_render("shop/cart.html", status, summary=cart_service.summary(request_context()),
                               widget=widgets.cart(request_context()))
 
 
