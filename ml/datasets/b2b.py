@@ -94,7 +94,11 @@ def _describe_count(value: str) -> str:
 
 
 def _describe_cookie(value: str) -> str:
-    return "is empty" if not value else f"is not a number (digits only): {value!r}"
+    if not value:
+        return "is empty"
+    if value in UNKNOWN_COOKIES:
+        return f"is unknown ({value!r}): the row cannot be attributed to a visitor"
+    return f"is not a number (digits only): {value!r}"
 
 
 def _describe_page(value: str) -> str:
@@ -107,12 +111,19 @@ def _describe_type(value: str) -> str:
     return f"is not a known asset type: {value!r} (known: {', '.join(ASSET_TYPES)})"
 
 
+#: Cookies of visitors the export could not identify (real exports write ``None``): such a row
+#: cannot be attributed to anyone.
+UNKNOWN_COOKIES: frozenset[str] = frozenset({"", "None", "none", "NULL", "null", "nan", "NaN"})
+_ZERO = re.compile(r"0+")
+
 _PAGE_RULE = ColumnRule(PAGE, _matches(_PAGE), _describe_page)
 _SUBMISSION_RULES = (
-    ColumnRule(COOKIE, _matches(_DIGITS), _describe_cookie),
+    ColumnRule(COOKIE, _matches(_DIGITS), _describe_cookie,
+               skip_when=_is_one_of(UNKNOWN_COOKIES), skip_reason="cookie unknown (the visitor was not identified)"),
     ColumnRule(ASSET_TYPE, _is_one_of(ASSET_TYPES), _describe_type),
     _PAGE_RULE,
-    ColumnRule(SUBMISSIONS, _is_positive_count, _describe_count),
+    ColumnRule(SUBMISSIONS, _is_positive_count, _describe_count,
+               skip_when=_matches(_ZERO), skip_reason="form_submissions is 0 (nothing was submitted)"),
 )
 _MAPPING_RULES = (
     ColumnRule(UNIT, _is_not_empty, lambda _: "is empty"),
@@ -120,15 +131,20 @@ _MAPPING_RULES = (
 )
 
 
-def read_submissions(path: str | Path, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> pd.DataFrame:
+def read_submissions(path: str | Path, chunk_rows: int = DEFAULT_CHUNK_ROWS,
+                     skipped: list[tuple[int, str]] | None = None) -> pd.DataFrame:
     """Read ``submissions.csv`` exactly as exported; all rows valid or :class:`DataFormatError`.
 
     Returns the columns ``cookie`` (str, digits, as written), ``gated_asset_type`` (str, one of
     :data:`ASSET_TYPES`), ``page_url`` (str, 64 lowercase hex digits) and ``form_submissions``
     (int64, >= 1), one row per data line in file order. Repeated (cookie, page) rows are kept
     as they are: summing them is the interaction builder's job.
+
+    Strict by default: a cookie ``None`` or a count of 0 is an error like any other. With
+    ``skipped`` (an empty list), such rows (nobody to attribute them to, nothing submitted) are
+    left out instead and appended as ``(line, reason)``; malformed rows are still errors.
     """
-    frame = read_table(path, _SUBMISSION_RULES, chunk_rows)
+    frame = read_table(path, _SUBMISSION_RULES, chunk_rows, skipped)
     frame[PAGE] = frame[PAGE].str.lower()
     frame[SUBMISSIONS] = frame[SUBMISSIONS].astype(np.int64)
     log.info("read %d submission rows from %s", len(frame), path)

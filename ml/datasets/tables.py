@@ -47,6 +47,11 @@ class ColumnRule:
     name: str
     is_valid: Callable[[list[str]], np.ndarray]
     describe: Callable[[str], str]
+    # Values that make a whole row unusable rather than wrong (a cookie ``None``: nobody to
+    # attribute it to): with ``read_table(skipped=[...])`` such rows are left out and listed
+    # with ``skip_reason`` instead of failing the file (``None``: every value is checked).
+    skip_when: Callable[[list[str]], np.ndarray] | None = None
+    skip_reason: str = ""
 
 
 def _is_unnamed(name: str) -> bool:
@@ -80,17 +85,32 @@ def _check_chunk(
     lines: list[int],
     positions: list[int],
     rules: Sequence[ColumnRule],
+    skipped: Problems | None = None,
 ) -> tuple[list[list[str]], Problems]:
     """Validate every rule's column of a chunk; return its stripped values and the bad lines.
 
     Columns are cut out with one ``zip(*records)`` and checked a column at a time, which costs
-    a fraction of checking field by field in the row loop.
+    a fraction of checking field by field in the row loop. With ``skipped`` (a list), rows a
+    rule's ``skip_when`` marks are appended to it and left out, unchecked.
     """
-    columns = list(zip(*records))
+    columns = [[value.strip() for value in field] for field in zip(*records)]
+    keep = np.ones(len(records), dtype=bool)
+    if skipped is not None:
+        for rule, position in zip(rules, positions):
+            if rule.skip_when is None:
+                continue
+            marked = np.asarray(rule.skip_when(columns[position]), dtype=bool) & keep
+            for row in np.flatnonzero(marked):
+                skipped.append((lines[row], rule.skip_reason))
+            keep &= ~marked
+        if not keep.all():
+            rows = np.flatnonzero(keep)
+            columns = [[column[i] for i in rows] for column in columns]
+            lines = [lines[i] for i in rows]
     values: list[list[str]] = []
     problems: Problems = []
     for rule, position in zip(rules, positions):
-        stripped = [value.strip() for value in columns[position]]
+        stripped = columns[position]
         valid = np.asarray(rule.is_valid(stripped), dtype=bool)
         for bad in np.flatnonzero(~valid):
             problems.append((lines[bad], f"{rule.name} {rule.describe(stripped[bad])}"))
@@ -103,7 +123,8 @@ def _is_blank(record: list[str]) -> bool:
 
 
 def read_table(
-    path: str | Path, rules: Sequence[ColumnRule], chunk_rows: int = DEFAULT_CHUNK_ROWS
+    path: str | Path, rules: Sequence[ColumnRule], chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    skipped: Problems | None = None,
 ) -> pd.DataFrame:
     """Read the columns named by ``rules`` as stripped strings, all rows valid, or raise.
 
@@ -111,7 +132,8 @@ def read_table(
     columns); a UTF-8 byte-order mark is accepted; blank lines are skipped. Raises
     :class:`DataFormatError` with ``(line, message)`` for every bad line: an empty file or bad
     header, a wrong number of fields, each invalid value. Line numbers are physical lines
-    (header = 1), where the record starts.
+    (header = 1), where the record starts. With ``skipped`` (an empty list), rows that a rule's
+    ``skip_when`` marks are not problems: they are left out and appended as ``(line, reason)``.
     """
     if chunk_rows < 1:
         raise ValueError("chunk_rows must be >= 1")
@@ -139,15 +161,17 @@ def read_table(
                 records.append(record)
                 lines.append(start)
                 if len(records) >= chunk_rows:
-                    _flush(records, lines, positions, rules, problems, kept)
+                    _flush(records, lines, positions, rules, problems, kept, skipped)
                     records, lines = [], []
-            _flush(records, lines, positions, rules, problems, kept)
+            _flush(records, lines, positions, rules, problems, kept, skipped)
     except UnicodeDecodeError as exc:
         raise DataFormatError(path, problems + [(0, f"is not UTF-8 text ({exc.reason})")]) from None
     except csv.Error as exc:
         raise DataFormatError(path, problems + [(reader.line_num, f"CSV syntax: {exc}")]) from None
     if problems:
         raise DataFormatError(path, sorted(problems, key=lambda problem: problem[0]))
+    if skipped is not None:
+        skipped.sort(key=lambda entry: entry[0])  # each chunk lists them rule by rule
     return pd.DataFrame(
         {rule.name: pd.Series(values, dtype="str") for rule, values in zip(rules, kept)}
     )
@@ -160,11 +184,12 @@ def _flush(
     rules: Sequence[ColumnRule],
     problems: Problems,
     kept: list[list[str]],
+    skipped: Problems | None = None,
 ) -> None:
     """Validate a chunk; keep its values only while the whole file is still valid."""
     if not records:
         return
-    values, chunk_problems = _check_chunk(records, lines, positions, rules)
+    values, chunk_problems = _check_chunk(records, lines, positions, rules, skipped)
     problems.extend(chunk_problems)
     if problems:
         for column in kept:

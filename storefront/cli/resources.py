@@ -25,11 +25,15 @@ _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 @resources_cli.command("import")
 @click.argument("submissions", type=_FILE)
 @click.argument("bu_mapping", type=_FILE)
-def import_command(submissions: Path, bu_mapping: Path):
-    """Import SUBMISSIONS.csv and BU_MAPPING.csv (the marketing export): all or nothing."""
+@click.option("--strict", is_flag=True,
+              help="Refuse the file when a row cannot be attributed (cookie None or empty) or holds 0 submissions.")
+def import_command(submissions: Path, bu_mapping: Path, strict: bool):
+    """Import SUBMISSIONS.csv and BU_MAPPING.csv (the marketing export). Rows that cannot be
+    attributed (cookie None or empty) or hold 0 submissions are skipped and listed by line;
+    a malformed row stops the import with nothing written."""
     from storefront.imports.marketing_export import ExportFormatError, import_export
 
-    run_import(lambda progress: import_export(submissions, bu_mapping, progress), (ExportFormatError,))
+    run_import(lambda progress: import_export(submissions, bu_mapping, progress, strict=strict), (ExportFormatError,))
 
 
 @resources_cli.command("evaluate")

@@ -58,16 +58,33 @@ class ImportReport:
     submissions: int = 0
     up_to_date_pairs: int = 0
     unmatched_mapping_pages: int = 0
+    repeated_pairs: int = 0  # (cookie, page) pairs written on several lines: their counts are added
+    skipped: list[tuple[int, str]] = field(default_factory=list)  # (line, reason) of rows left out
     notes: list[str] = field(default_factory=list)
 
+    def skipped_lines(self, shown: int = 20) -> str:
+        """The skipped rows by reason, with their first ``shown`` line numbers each."""
+        by_reason: dict[str, list[int]] = {}
+        for line, reason in self.skipped:
+            by_reason.setdefault(reason, []).append(line)
+        parts = []
+        for reason, lines in by_reason.items():
+            listed = ", ".join(str(n) for n in lines[:shown]) + (f" and {len(lines) - shown:,} more" if len(lines) > shown else "")
+            parts.append(f"1 row skipped, {reason}: line {listed}" if len(lines) == 1
+                         else f"{len(lines):,} rows skipped, {reason}: lines {listed}")
+        return "; ".join(parts)
+
     def summary(self) -> str:
+        skipped = f" {self.skipped_lines()}." if self.skipped else ""
+        repeated = (f" {self.repeated_pairs:,} visitor/asset pairs were on several lines (their counts added)."
+                    if self.repeated_pairs else "")
         return (
             f"{self.rows:,} rows ({self.pairs:,} visitor/asset pairs): {self.events:,} form_submission "
             f"events for {self.submissions:,} submissions, {self.up_to_date_pairs:,} pairs already "
             f"imported; {self.new_assets:,} new assets ({self.new_assets_without_unit:,} without a "
             f"business unit), {self.new_units:,} new business units, {self.new_links:,} new unit "
             f"links, {self.new_visitors:,} new visitors; {self.unmatched_mapping_pages:,} mapped "
-            f"pages have no asset (ignored)."
+            f"pages have no asset (ignored).{skipped}{repeated}"
         )
 
 
@@ -171,11 +188,13 @@ class ExportFormatError(ValueError):
         super().__init__("\n".join(str(error) for error in errors))
 
 
-def _read_both(submissions_path: str | Path, mapping_path: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _read_both(submissions_path: str | Path, mapping_path: str | Path,
+               skipped: list[tuple[int, str]] | None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Both files, or :class:`ExportFormatError` naming the bad lines of *both* (one round of
-    fixes, not two)."""
+    fixes, not two). ``skipped``: see ``read_submissions`` (None: strict)."""
     frames, errors = [], []
-    for reader, path in ((read_submissions, submissions_path), (read_bu_mapping, mapping_path)):
+    readers = ((lambda path: read_submissions(path, skipped=skipped), submissions_path), (read_bu_mapping, mapping_path))
+    for reader, path in readers:
         try:
             frames.append(reader(path))
         except DataFormatError as error:
@@ -186,18 +205,23 @@ def _read_both(submissions_path: str | Path, mapping_path: str | Path) -> tuple[
 
 
 def import_export(submissions_path: str | Path, mapping_path: str | Path,
-                  progress: Progress | None = None) -> ImportReport:
+                  progress: Progress | None = None, *, strict: bool = False) -> ImportReport:
     """Import both files (see the module doc); flushes, the caller commits.
 
+    Rows that cannot be attributed (cookie ``None`` or empty) or hold nothing (0 submissions)
+    are skipped and listed by line in the report; ``strict`` makes them errors instead.
     Raises :class:`ExportFormatError` (files, line numbers, messages) before writing anything
     when either file is malformed.
     """
     progress = progress or (lambda stage, rows: None)
     progress("reading", 0)
-    submissions, mapping = _read_both(submissions_path, mapping_path)
-    report = ImportReport(rows=len(submissions))
-    pairs = submissions.groupby([COOKIE, PAGE], sort=True)[SUBMISSIONS].sum()
+    skipped: list[tuple[int, str]] | None = None if strict else []
+    submissions, mapping = _read_both(submissions_path, mapping_path, skipped)
+    report = ImportReport(rows=len(submissions), skipped=skipped or [])
+    grouped = submissions.groupby([COOKIE, PAGE], sort=True)[SUBMISSIONS]
+    pairs = grouped.sum()
     report.pairs = len(pairs)
+    report.repeated_pairs = int((grouped.size() > 1).sum())
     progress("assets", 0)
     units = _ensure_units(mapping, report)
     assets = _ensure_assets(_page_types(submissions), set(mapping[PAGE]), report)

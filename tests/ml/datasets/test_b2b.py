@@ -193,3 +193,25 @@ def test_mapping_rows_are_validated(tmp_path):
     )
     assert [(line, msg.split(" ")[0]) for line, msg in problems_of(path, read_bu_mapping)] == [
         (3, "business_unit"), (4, "page_url"), (5, "expected")]
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 2, 100])
+def test_unattributable_rows_are_skipped_by_line_when_asked_and_errors_otherwise(tmp_path, chunk_rows):
+    from ml.data import DataFormatError
+    from ml.datasets.b2b import read_submissions
+
+    path = write(tmp_path, SUB_HEADER
+                 + f"0,{COOKIE_A},None,{PAGE_1},2\n"
+                 + f"1,None,None,{PAGE_1},5\n"  # line 3
+                 + f"2,{COOKIE_B},None,{PAGE_3},0\n"  # line 4
+                 + f"3,NULL,None,not-a-page,1\n"  # line 5: unattributable, so not checked further
+                 + f"4,{COOKIE_B},None,{PAGE_3},1\n")
+    skipped: list[tuple[int, str]] = []
+    frame = read_submissions(path, chunk_rows=chunk_rows, skipped=skipped)
+    assert list(zip(frame["cookie"], frame["form_submissions"])) == [(COOKIE_A, 2), (COOKIE_B, 1)]
+    assert [line for line, _ in skipped] == [3, 4, 5]  # in line order, whatever the chunks
+    assert {reason for _, reason in skipped} == {
+        "cookie unknown (the visitor was not identified)", "form_submissions is 0 (nothing was submitted)"}
+    with pytest.raises(DataFormatError) as error:
+        read_submissions(path, chunk_rows=chunk_rows)  # strict: each is an error on its line
+    assert [line for line, _ in error.value.problems] == [3, 4, 5, 5]

@@ -146,7 +146,7 @@ def test_malformed_files_are_reported_by_line_and_nothing_is_imported(app, runne
         f"1,{COOKIE_B},Gated Pricing,{page(2)},1",  # unknown type
         f"2,1e+37,None,{page(3)},1",  # a cookie mangled by a spreadsheet
         f"3,{COOKIE_C},None,{page(4)[:-1]},1",  # 63 hex digits
-        f"4,{COOKIE_C},None,{page(5)},0",
+        f"4,None,None,{page(5)},0",  # unattributable: skipped, not an error (see below)
         f"5,{COOKIE_C},None,{page(6)},2.5",
         f"6,{COOKIE_C},None",  # too few fields
     ])
@@ -158,7 +158,6 @@ def test_malformed_files_are_reported_by_line_and_nothing_is_imported(app, runne
         "submissions.csv:3: gated_asset_type is not a known asset type: 'Gated Pricing'",
         "submissions.csv:4: cookie is not a number",
         "submissions.csv:5: page_url is not a 64-hex-digit",
-        "submissions.csv:6: form_submissions must be at least 1",
         "submissions.csv:7: form_submissions is not a positive",
         "submissions.csv:8: expected 5 fields, found 3",
         "bu_mapping.csv:3: business_unit is empty",
@@ -212,3 +211,76 @@ def test_the_old_command_name_flask_assets_still_imports(app, runner, tmp_path):
         assert result.exit_code == 0 and "import" in result.output and "evaluate" in result.output
     result = runner.invoke(args=["assets", "import", str(tmp_path / "nope.csv"), str(tmp_path / "nope2.csv")])
     assert result.exit_code != 0 and "does not exist" in result.output
+
+
+# --- what real exports hold: unattributable rows, zeros, and the shapes of a CSV file --------------
+
+
+def _quirky_export(tmp_path, newline: str = "\n", bom: bool = False):
+    """A marketing export as a real one arrives: rows whose cookie is ``None`` or empty (the
+    visitor is unknown), a count of 0, a quoted field, trailing spaces, a repeated row."""
+    lines = [
+        HEADER,
+        f"0,{COOKIE_A},Gated Ebook Forms,{page(1)},3",
+        f"1,None,Gated Ebook Forms,{page(1)},4",  # line 3: nobody to attribute it to
+        f'2,"{COOKIE_B}","Gated Webinar Forms",{page(2)},2',  # quoted fields
+        f"3,{COOKIE_B} ,Gated Webinar Forms ,{page(2)} ,1 ",  # trailing spaces: line 5
+        f"4,,Gated Get Pricing,{page(3)},1",  # line 6: empty cookie
+        f"5,{COOKIE_C},Gated Get Pricing,{page(3)},0",  # line 7: nothing submitted
+        f"6,{COOKIE_A},Gated Ebook Forms,{page(1)},3",  # line 8: line 2 again
+    ]
+    text = newline.join(lines) + newline
+    submissions = tmp_path / "submissions.csv"
+    submissions.write_bytes(("\ufeff" if bom else "").encode() + text.encode("utf-8"))
+    mapping = write_csv(tmp_path / "bu_mapping.csv", MAPPING_HEADER, [f"0,a,{page(1)}", f"1,b,{page(2)}"])
+    return submissions, mapping
+
+
+@pytest.mark.parametrize("newline, bom", [("\n", False), ("\r\n", True)], ids=["lf", "crlf-bom"])
+def test_unattributable_rows_are_skipped_and_listed_and_the_rest_imports(app, runner, tmp_path, newline, bom):
+    submissions, mapping = _quirky_export(tmp_path, newline, bom)
+    result = _import(runner, submissions, mapping)
+    assert result.exit_code == 0, result.output
+    assert "2 rows skipped, cookie unknown (the visitor was not identified): lines 3, 6" in result.output
+    assert "1 row skipped, form_submissions is 0 (nothing was submitted): line 7" in result.output
+    assert "2 visitor/asset pairs were on several lines (their counts added)" in result.output
+    assert _submissions(app) == {
+        (f"b2b-{COOKIE_A}", page(1)): 6,  # the repeated row adds up
+        (f"b2b-{COOKIE_B}", page(2)): 3,  # quoted and space-padded fields read as plain values
+    }
+    with ctx(app) as session:
+        tokens = set(session.scalars(select(Visitor.token)))
+    assert tokens == {f"b2b-{COOKIE_A}", f"b2b-{COOKIE_B}"}  # no visitor "None", none for the zero row
+
+
+def test_strict_refuses_unattributable_rows_and_writes_nothing(app, runner, tmp_path):
+    submissions, mapping = _quirky_export(tmp_path)
+    result = runner.invoke(args=["resources", "import", "--strict", str(submissions), str(mapping)])
+    assert result.exit_code != 0
+    lines = _lines(result.output)
+    for expected in ("submissions.csv:3: cookie is unknown ('None')", "submissions.csv:6: cookie is empty",
+                     "submissions.csv:7: form_submissions must be at least 1"):
+        assert any(line.startswith(expected) for line in lines), (expected, result.output)
+    assert (count(app, Asset), count(app, Visitor), count(app, Event)) == (0, 0, 0)
+
+
+def test_a_malformed_row_still_stops_an_import_that_skips_unattributable_ones(app, runner, tmp_path):
+    submissions, mapping = _quirky_export(tmp_path)
+    with submissions.open("a", encoding="utf-8") as handle:
+        handle.write(f"7,{COOKIE_C},Gated Pricing,{page(4)},1\n")  # line 9: an unknown type
+    result = _import(runner, submissions, mapping)
+    assert result.exit_code != 0
+    assert any(line.startswith("submissions.csv:9: gated_asset_type is not a known asset type")
+               for line in _lines(result.output)), result.output
+    assert (count(app, Asset), count(app, Visitor), count(app, Event)) == (0, 0, 0)
+
+
+def test_a_file_without_the_index_column_imports_the_same(app, runner, tmp_path):
+    submissions = write_csv(tmp_path / "submissions.csv", "cookie,gated_asset_type,page_url,form_submissions", [
+        f"{COOKIE_A},Gated Ebook Forms,{page(1)},3", f"None,Gated Ebook Forms,{page(1)},1",
+    ])
+    mapping = write_csv(tmp_path / "bu_mapping.csv", "business_unit,page_url", [f"a,{page(1)}"])
+    result = _import(runner, submissions, mapping)
+    assert result.exit_code == 0, result.output
+    assert "1 row skipped, cookie unknown" in result.output
+    assert _submissions(app) == {(f"b2b-{COOKIE_A}", page(1)): 3}
