@@ -20,7 +20,7 @@ import scipy.sparse as sp
 from ml.constants import SEED, TIME_COL, USER_COL
 from ml.data.idmap import IdMap
 from ml.data.interactions import build_interactions
-from ml.data.splits import random_split, time_split
+from ml.data.splits import leave_one_out, random_split, time_split
 from ml.models import (
     ALSRecommender,
     BPRRecommender,
@@ -267,7 +267,14 @@ def resolve_candidates(config: TrainingConfig) -> list[CandidateSpec]:
 def split_events(
     events: pd.DataFrame, how: str, test_fraction: float, seed: int
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Train/test events by the configured split (``"time"`` or ``"random"``)."""
+    """Train/test events by the configured split: ``"time"`` (a cut-off leaves ``test_fraction``
+    of the events after it), ``"random"`` (per user, ``test_fraction`` of their items) or
+    ``"leave-one-out"`` (per user with two items or more, their latest one; ``test_fraction``
+    does not apply)."""
     if how == "time":
         return time_split(events, test_fraction)
-    return random_split(events, test_fraction, seed=seed)
+    if how == "leave-one-out":
+        return leave_one_out(events, seed=seed)
+    if how == "random":
+        return random_split(events, test_fraction, seed=seed)
+    raise ValueError(f"unknown split {how!r} (time, random or leave-one-out)")

@@ -16,7 +16,7 @@ from ml.training.candidates import DEEP_CANDIDATES, DEFAULT_CANDIDATES, Candidat
 
 __all__ = ["DEEP_CANDIDATES", "DEFAULT_CANDIDATES", "SPLITS", "TrainingConfig"]
 
-SPLITS = ("time", "random")
+SPLITS = ("time", "random", "leave-one-out")
 
 
 def _default_weights() -> dict[str, float]:
@@ -31,7 +31,8 @@ class TrainingConfig:
       may tune some of them per candidate) and always the definition of the held-out relevant
       items, so that tuned weights can never redefine the test set.
     - ``split``: ``"time"`` (train on the past, test on events after a cut-off; mimics
-      production) or ``"random"`` (per-user random holdout, for data without useful times).
+      production), ``"random"`` (per-user random holdout, for data without useful times) or
+      ``"leave-one-out"`` (each user's latest item).
     - ``candidates``: names from ``CANDIDATES`` or :class:`CandidateSpec` objects;
       ``candidate_params`` overrides default parameters per candidate name.
     - ``search``: tune parameters on a validation split carved out of the training part (never
@@ -54,7 +55,7 @@ class TrainingConfig:
     """
 
     event_weights: Mapping[str, float] = field(default_factory=_default_weights)
-    split: Literal["time", "random"] = "time"
+    split: Literal["time", "random", "leave-one-out"] = "time"
     test_fraction: float = 0.2
     k: int = DEFAULT_K
     candidates: Sequence["str | CandidateSpec"] = DEFAULT_CANDIDATES

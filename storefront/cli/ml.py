@@ -5,6 +5,10 @@ options, call the service, print a readable result, exit non-zero on failure.
 """
 from __future__ import annotations
 
+import csv
+import dataclasses
+import io
+import json
 from pathlib import Path
 
 import click
@@ -85,13 +89,27 @@ def train_command(run_id, if_missing):
 @ml_cli.command("evaluate")
 @click.option("--interactions", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A generic interactions CSV (user_id,item_id[,weight,timestamp,event]); default: the shop's events.")
-@click.option("--split", type=click.Choice(["time", "random"]), default="time", show_default=True)
+@click.option("--split", type=click.Choice(["time", "random", "leave-one-out"]), default="time", show_default=True,
+              help="time: the latest events are the test; random: per user, a share of their items; "
+                   "leave-one-out: each user's latest item.")
+@click.option("--test-fraction", type=click.FloatRange(0.0, 1.0, min_open=True, max_open=True), default=0.2,
+              show_default=True, help="Share held out (time and random splits).")
+@click.option("--seed", type=int, default=42, show_default=True, help="Seed of the split, the models and the user sample.")
+@click.option("--repeats", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Run with seeds SEED, SEED+1...: each metric's mean and 95%% interval over the repeats.")
+@click.option("--search/--no-search", default=False, show_default=True,
+              help="Tune each model on a validation split carved from the training part, as training does.")
+@click.option("--models", help="Comma-separated candidates (default: all), e.g. popularity,als,ease.")
 @click.option("--k", type=click.IntRange(min=1), default=10, show_default=True, help="Cut-off of the metrics.")
-def evaluate_command(interactions, split, k):
-    """Compare every model on a holdout (nothing is published)."""
+@click.option("--format", "output", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+def evaluate_command(interactions, split, test_fraction, seed, repeats, search, models, k, output):
+    """Compare models on a holdout under a stated protocol (nothing is published)."""
     from ml.data import DataFormatError, read_interactions_csv
+    from ml.training.protocol import Protocol
     from storefront.training import data as training_data
 
+    protocol = Protocol(split=split, test_fraction=test_fraction, seed=seed, repeats=repeats, search=search, k=k)
+    candidates = [name.strip() for name in models.split(",") if name.strip()] if models else None
     try:
         if interactions is not None:
             events = read_interactions_csv(interactions)
@@ -100,24 +118,52 @@ def evaluate_command(interactions, split, k):
             events = training_data.load_events_frame()
             training_data.check_enough_feedback(events)
             source = "the shop's events"
-        click.echo(f"Evaluating on {len(events):,} interactions from {source} ({split} split, k={k})...")
+        if output == "table":
+            click.echo(f"Evaluating on {len(events):,} interactions from {source}: {protocol.describe()}...")
         with progress_bar() as update:
             def progress(stage: str, detail: dict) -> None:
                 done = detail["index"] / detail["of"] if "index" in detail else 0.0
                 update(f"{stage} {detail.get('candidate', '')}", done)
 
-            frame = training_data.evaluate_events(events, split=split, k=k, progress=progress)
+            result = training_data.evaluate_events(events, protocol, candidates, progress)
     except (DataFormatError, ValueError) as error:
         raise click.ClickException(str(error)) from None
-    metrics = {
-        name: {c: (None if _missing(v) else v) for c, v in row.items()} if row["status"] == "ok" else {}
-        for name, row in frame.iterrows()
-    }
-    statuses = {name: row["status"] for name, row in frame.iterrows()}
-    click.echo(candidates_table(metrics, None, metric_names(k), statuses))
-    for name, row in frame.iterrows():
-        if row["status"] != "ok":
-            click.echo(f"{name}: {row['status']}: {row['error']}")
+    click.echo(render_evaluation(result, output, source))
+
+
+def render_evaluation(result, output: str, source: str) -> str:
+    """The protocol's results as a table (mean, and +- the 95% half-width with repeats), JSON or CSV."""
+    from ml.training.protocol import as_records
+
+    if output == "json":
+        return json.dumps({"source": source, "protocol": dataclasses.asdict(result.protocol),
+                           "results": as_records(result), "failures": result.failures}, indent=2)
+    if output == "csv":
+        buffer = io.StringIO()
+        records = as_records(result)
+        writer = csv.DictWriter(buffer, fieldnames=list(records[0]) if records else ["model", "metric", "mean"])
+        writer.writeheader()
+        writer.writerows(records)
+        return buffer.getvalue().rstrip("\n")
+    names = metric_names(result.protocol.k)
+    rows = []
+    for model, metrics in result.summary.items():
+        cells = []
+        for name in names:
+            value = metrics.get(name)
+            if value is None:
+                cells.append(None)
+            elif value.half_width is None:
+                cells.append(value.mean)
+            else:
+                cells.append(f"{value.mean:.4f} ± {value.half_width:.4f}")
+        fit = metrics.get("fit_seconds")
+        rows.append([model, *cells, round(fit.mean, 2) if fit is not None else None])
+    lines = [format_table(["model", *names, "fit s"], rows)]
+    lines += [f"{model}: {why}" for model, why in result.failures.items()]
+    if result.protocol.repeats > 1:
+        lines.append(f"± = half-width of the 95% Student-t interval over {result.protocol.repeats} repeats.")
+    return "\n".join(lines)
 
 
 def _missing(value: object) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -18,7 +18,8 @@ from flask import current_app
 
 from ml.constants import WEIGHT_COL
 from ml.data.dwell import DwellCurve
-from ml.training import TrainingConfig, evaluate_frame
+from ml.training import TrainingConfig
+from ml.training.protocol import Protocol, ProtocolResult, evaluate_protocol
 
 from storefront.extensions import db
 from storefront.models import ADD_TO_CART, REMOVE_FROM_CART, TRANSACTION, VIEW
@@ -113,10 +114,10 @@ def check_enough_feedback(events: pd.DataFrame, minimum: int = MIN_TRAINING_EVEN
     )
 
 
-def evaluate_events(events: pd.DataFrame, split: str = "time", k: int = 10,
-                    progress: Callable[[str, dict], None] | None = None) -> pd.DataFrame:
-    """Every candidate at its default parameters on one holdout of ``events``: one row per
-    model with each metric at ``k``, ``fit_seconds``, ``status`` and ``error``. Nothing is
-    published; this answers "which model suits this data" without touching what is served."""
-    config = TrainingConfig(search=False, num_threads=int(current_app.config.get("TRAINING_THREADS", 0)))  # 0: all cores
-    return evaluate_frame(events, split=split, k=k, config=config, progress=progress)
+def evaluate_events(events: pd.DataFrame, protocol: Protocol, candidates: Sequence[str] | None = None,
+                    progress: Callable[[str, dict], None] | None = None) -> ProtocolResult:
+    """The candidates (default: all) under ``protocol`` (``ml.training.protocol``), with the
+    shop's thread setting. Nothing is published; this answers "which model suits this data"
+    without touching what is served."""
+    config = TrainingConfig(num_threads=int(current_app.config.get("TRAINING_THREADS", 0)))  # 0: all cores
+    return evaluate_protocol(events, protocol, config, candidates, progress)

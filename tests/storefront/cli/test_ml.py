@@ -101,7 +101,7 @@ def test_evaluate_an_interactions_file(runner, tmp_path):
     _planted_csv(data)
     result = _invoke(runner, "evaluate", "--interactions", str(data))
     assert result.exit_code == 0, result.output
-    assert f"Evaluating on 960 interactions from {data} (time split, k=10)" in result.output
+    assert f"Evaluating on 960 interactions from {data}: time split, test share 0.2, seed 42, k=10" in result.output
     assert METRIC_HEADER in result.output
     assert "\nals " in result.output and "\nease " in result.output
 
@@ -122,7 +122,8 @@ def test_evaluate_reports_the_bad_line_of_a_broken_file(runner, tmp_path):
 def test_evaluate_the_shop_events(seeded):
     result = _invoke(seeded, "evaluate", "--split", "random")
     assert result.exit_code == 0, result.output
-    assert "from the shop's events (random split, k=10)" in result.output and METRIC_HEADER in result.output
+    assert "from the shop's events: random split, test share 0.2, seed 42, k=10" in result.output
+    assert METRIC_HEADER in result.output
 
 
 def test_evaluate_an_empty_shop(runner):
