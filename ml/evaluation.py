@@ -211,6 +211,7 @@ def evaluate_model(
     k: int = DEFAULT_K,
     users: Sequence[int] | None = None,
     batch_size: int = 1024,
+    per_user: dict[str, np.ndarray] | None = None,
 ) -> dict[str, float | int]:
     """Score a fitted model on held-out interactions; return every metric at ``k``.
 
@@ -219,7 +220,9 @@ def evaluate_model(
     items filtered out; their relevant set is their test items minus their training items (an
     item a model may not recommend cannot count against it). Keys: ``precision@k``,
     ``recall@k``, ``ndcg@k``, ``map@k``, ``hit_rate@k``, ``mrr@k``, ``coverage@k``,
-    ``novelty@k`` and ``n_users`` (users with at least one relevant item).
+    ``novelty@k`` and ``n_users`` (users with at least one relevant item). With ``per_user`` (a
+    dict), ``per_user["ndcg@k"]`` receives each of those users' NDCG in ``users`` order: two
+    models scored on the same users can then be compared pairwise (``ml.training.significance``).
     """
     train = sp.csr_matrix(train_matrix)
     test = sp.csr_matrix(test_matrix)
@@ -248,4 +251,8 @@ def evaluate_model(
     results[f"coverage@{k}"] = catalog_coverage(recommended, train.shape[1], k)
     results[f"novelty@{k}"] = novelty(recommended, item_probabilities(train), k)
     results["n_users"] = sum(1 for rel in relevant if rel)
+    if per_user is not None:
+        per_user[f"ndcg@{k}"] = np.array([
+            _ndcg(_hit_positions(row, rel, k), len(rel), k) for row, rel in zip(recommended, relevant) if rel
+        ])
     return results

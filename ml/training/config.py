@@ -78,6 +78,10 @@ class TrainingConfig:
     torch_time_budget_seconds: float = 20.0
     deep_max_cells: int = 20_000_000
     eval_max_users: int | None = 10_000
+    # The candidate the shop serves now (the active version's champion), if any: a different
+    # candidate replaces it only when it is better beyond the 95% interval of a paired
+    # bootstrap on the holdout (``ml.training.significance``).
+    incumbent: str | None = None
 
     def __post_init__(self) -> None:
         problems = []
@@ -133,5 +137,6 @@ class TrainingConfig:
             "deep_models": self.deep_models,
             "torch_time_budget_seconds": self.torch_time_budget_seconds,
             "deep_max_cells": self.deep_max_cells,
+            "incumbent": self.incumbent,
             "eval_max_users": self.eval_max_users,
         }

@@ -50,6 +50,7 @@ from ml.training.candidates import (
     split_trial,
 )
 from ml.training.config import TrainingConfig
+from ml.training.significance import paired_bootstrap
 from ml.training.result import CandidateResult, TrainingResult
 from ml.training.search import SearchOutcome, search, start_trial
 
@@ -120,7 +121,10 @@ def _evaluate_one(
         model = spec.train(params, cache.fit_data(weights))
         result.fit_seconds = round(time.monotonic() - started, 4)
         started = time.monotonic()
-        result.metrics = evaluate_model(model, cache.matrix(weights), test, k=config.k, users=users)
+        per_user: dict[str, np.ndarray] = {}
+        result.metrics = evaluate_model(model, cache.matrix(weights), test, k=config.k, users=users,
+                                        per_user=per_user)
+        result.per_user_ndcg = per_user[f"ndcg@{config.k}"]
         result.evaluate_seconds = round(time.monotonic() - started, 4)
     except Exception as exc:  # a broken candidate is recorded, never fatal
         log.exception("candidate %s failed", spec.name)
@@ -211,7 +215,7 @@ def train(
         comparison.results, comparison.train.matrix(config.event_weights),
         comparison.test_matrix, config,
     )
-    ranked = ranking(comparison.results, metric, baseline[metric])
+    ranked, selection = select_champion(comparison.results, metric, baseline, config)
     with stages.stage("refit"):
         full = InteractionCache(events)
         spec_map = {spec.name: spec for spec in specs}
@@ -241,7 +245,7 @@ def train(
         champion_model=model.name, champion_params=dict(model.params),
         event_weights=dict(champion.event_weights), baseline=baseline, data=data,
         timings=stages.timings, search=comparison.outcome.trials, trained_until=trained_until,
-        id_map=full.id_map, user_items=user_items, models=models,
+        id_map=full.id_map, user_items=user_items, models=models, selection=selection,
     )
 
 
@@ -284,21 +288,60 @@ def popularity_bar(
     test_matrix: sp.csr_matrix,
     config: TrainingConfig,
 ) -> dict[str, Any]:
-    """Popularity's score on the holdout (computed here when it was not a candidate)."""
+    """Popularity's score on the holdout (computed here when it was not a candidate); the
+    per-user scores travel under ``"per_user"`` (popped before the baseline is saved)."""
     metric = f"ndcg@{config.k}"
     result = results.get("popularity")
     if result is not None and result.status == "ok":
-        return {"name": "popularity", metric: result.metrics[metric]}
+        return {"name": "popularity", metric: result.metrics[metric], "per_user": result.per_user_ndcg}
     model = PopularityRecommender().fit(train_matrix)
     users = evaluation_users(test_matrix, config.eval_max_users, config.seed)
-    score = evaluate_model(model, train_matrix, test_matrix, k=config.k, users=users)[metric]
-    return {"name": "popularity", metric: score}
+    per_user: dict[str, np.ndarray] = {}
+    score = evaluate_model(model, train_matrix, test_matrix, k=config.k, users=users, per_user=per_user)[metric]
+    return {"name": "popularity", metric: score, "per_user": per_user[metric]}
 
 
 def ranking(results: Mapping[str, CandidateResult], metric: str, bar: float) -> list[str]:
     """Candidates that beat the bar, best first (ties keep the configured order)."""
     winners = [r for r in results.values() if r.status == "ok" and r.metrics[metric] > bar]
     return [r.name for r in sorted(winners, key=lambda r: -r.metrics[metric])]
+
+
+def select_champion(results: Mapping[str, CandidateResult], metric: str, baseline: dict[str, Any],
+                    config: TrainingConfig) -> tuple[list[str], dict[str, Any]]:
+    """The candidates to refit, best first, and the record of why (saved in the manifest).
+
+    Eligible: the candidates whose NDCG beats popularity's (each with its paired 95% interval
+    against popularity, for the reader). The best of them is the champion, except when the
+    shop serves another eligible candidate (``config.incumbent``) that the best does not beat
+    beyond the interval: then the serving candidate stays champion, refitted on the new data.
+    """
+    bar_users = baseline.pop("per_user", None)
+    ranked = ranking(results, metric, baseline[metric])
+    scored = {name: r for name, r in results.items() if r.status == "ok" and r.per_user_ndcg is not None}
+    vs_popularity = {}
+    if bar_users is not None:
+        vs_popularity = {name: paired_bootstrap(r.per_user_ndcg, bar_users, seed=config.seed).as_dict()
+                         for name, r in scored.items() if name != "popularity"}
+    selection: dict[str, Any] = {"vs_popularity": vs_popularity, "incumbent": config.incumbent}
+    incumbent = config.incumbent
+    if not ranked:
+        selection["reason"] = f"no candidate beats popularity's {metric}: popularity is published"
+    elif incumbent in ranked and ranked[0] != incumbent and incumbent in scored:
+        challenger = ranked[0]
+        versus = paired_bootstrap(scored[challenger].per_user_ndcg, scored[incumbent].per_user_ndcg, seed=config.seed)
+        selection["vs_incumbent"] = {"challenger": challenger, **versus.as_dict()}
+        if versus.better:
+            selection["reason"] = (f"{challenger} beats the serving {incumbent} by {versus.describe()} {metric} "
+                                   "(95% interval above zero): it replaces it")
+        else:
+            ranked = [incumbent] + [name for name in ranked if name != incumbent]
+            selection["reason"] = (f"{challenger} scores {versus.describe()} {metric} against the serving "
+                                   f"{incumbent}, an interval that includes zero: {incumbent} stays champion")
+    else:
+        kept = " (it was serving already)" if ranked[0] == incumbent else ""
+        selection["reason"] = f"{ranked[0]} has the best {metric} of the candidates that beat popularity{kept}"
+    return ranked, selection
 
 
 def refit_champion(

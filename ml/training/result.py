@@ -36,9 +36,13 @@ class CandidateResult:
     error: str | None = None
     validation_ndcg: float | None = None
     search_trials: int = 0
+    # Each evaluated user's NDCG@k on the holdout (for the paired comparisons; not saved).
+    per_user_ndcg: Any = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        record = asdict(self)
+        record.pop("per_user_ndcg")
+        return record
 
 
 @dataclass
@@ -66,6 +70,9 @@ class TrainingResult:
     id_map: IdMap
     user_items: sp.csr_matrix
     models: dict[str, Recommender]
+    # Why the champion is the champion: each candidate's NDCG difference to popularity and, when
+    # a model was serving, the challenger's to it, with 95% bootstrap intervals; and the reason.
+    selection: dict[str, Any] = field(default_factory=dict)
 
     @property
     def metric(self) -> str:
@@ -81,6 +88,7 @@ class TrainingResult:
             "event_weights": self.event_weights,
             "selection_metric": self.metric,
             "baseline": self.baseline,
+            "selection": self.selection,
             "metrics": {n: c.metrics for n, c in self.candidates.items()},
             "candidates": {n: c.to_dict() for n, c in self.candidates.items()},
             "data": self.data,

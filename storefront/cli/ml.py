@@ -40,11 +40,23 @@ def _echo_run(run: TrainingRun) -> None:
     if recent:
         line += f"; recent popularity {recent:.4f}, {champion_ndcg / recent:.2f}x"
     click.echo(f"\n{line})  * = champion")
+    _echo_selection(params.get("selection") or {})
     click.echo(f"Version:  {run.version}")
     sizes = run.data_sizes or {}
     click.echo("Data:     " + ", ".join(f"{k} {v:,}" for k, v in sizes.items() if isinstance(v, int)))
     click.echo("Timings:  " + ", ".join(f"{k} {v:.1f} s" for k, v in (run.timings or {}).items()))
     _echo_click_model(params)
+
+
+def _echo_selection(selection: dict) -> None:
+    """Why the champion won, and each candidate's NDCG@10 difference to popularity with its 95%
+    paired-bootstrap interval."""
+    if selection.get("reason"):
+        click.echo(f"Why:      {selection['reason']}")
+    versus = selection.get("vs_popularity") or {}
+    if versus:
+        click.echo("vs popularity (NDCG@10 difference, 95% interval): " + ", ".join(
+            f"{name} {d['mean']:+.4f} [{d['low']:+.4f}, {d['high']:+.4f}]" for name, d in versus.items()))
 
 
 def _echo_click_model(params: dict) -> None:

@@ -21,6 +21,7 @@ the outcome) must be visible to the admin page while it runs.
 """
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
@@ -114,7 +115,22 @@ def training_config() -> TrainingConfig:
         num_threads=threads,
         deep_models=bool(current_app.config["TRAINING_DEEP_MODELS"]),
         torch_time_budget_seconds=float(current_app.config["TRAINING_TORCH_BUDGET_SECONDS"]),
+        incumbent=serving_champion(),
     )
+
+
+def serving_champion() -> str | None:
+    """The candidate the active version publishes as its recommender (None: nothing published,
+    or a manifest that cannot be read: then there is no incumbent to defend)."""
+    version = active_version()
+    if version is None:
+        return None
+    try:
+        manifest = json.loads((model_dir() / version / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    champion = manifest.get("champion")
+    return champion if isinstance(champion, str) else None
 
 
 def run_training(run_id: int | None = None, trigger: str = TRIGGER_CLI,
@@ -246,6 +262,7 @@ def _record_success(run: TrainingRun, result: TrainingResult, version: str,
         "event_weights": result.event_weights, "baseline": result.baseline,
         "trained_until": result.trained_until, "candidates": candidates,
         "search_trials": len(result.search), "config": result.config.to_dict(), "extras": extras,
+        "selection": result.selection,
     }
     stage_timings = {("train" if k == "total" else k): v for k, v in result.timings.items()}
     finish_run(

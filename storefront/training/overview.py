@@ -64,6 +64,7 @@ class Dashboard:
     ctr: recommendation_stats.CtrReport
     # the active version's run: every candidate side by side, and the click model's comparison
     candidates: list[dict[str, Any]] = field(default_factory=list)
+    selection_reason: str | None = None
     ctr_offline: ctr_report.OfflineCtr | None = None
     ctr_online: ctr_report.OnlineCtr | None = None
 
@@ -110,6 +111,7 @@ def dashboard(history: int = DEFAULT_HISTORY) -> Dashboard:
         active=active, current=active_run(), runs=runs, chart=chart_points(runs),
         ctr=recommendation_stats.ctr_report(),
         candidates=candidate_rows(served_run) if served_run is not None else [],
+        selection_reason=selection_reason(served_run),
         ctr_offline=ctr_report.offline(served_run), ctr_online=ctr_report.online(),
     )
 
@@ -117,6 +119,7 @@ def dashboard(history: int = DEFAULT_HISTORY) -> Dashboard:
 def candidate_rows(run: TrainingRun) -> list[dict[str, Any]]:
     """One row per candidate of ``run``: name, status, metrics, fit seconds, parameters."""
     candidates = (run.params or {}).get("candidates") or {}
+    versus = ((run.params or {}).get("selection") or {}).get("vs_popularity") or {}
     names = list(candidates) or list(run.metrics or {})
     rows = []
     for name in names:
@@ -127,5 +130,13 @@ def candidate_rows(run: TrainingRun) -> list[dict[str, Any]]:
             "error": info.get("error"), "params": info.get("params") or {},
             "metrics": metrics, "fit_seconds": metrics.get("fit_seconds"),
             "champion": name == run.champion,
+            "vs_popularity": versus.get(name),  # NDCG@10 difference with its 95% interval
         })
     return rows
+
+
+def selection_reason(run: TrainingRun | None) -> str | None:
+    """Why the run's champion won (recorded by runs since the bootstrap rule)."""
+    if run is None:
+        return None
+    return ((run.params or {}).get("selection") or {}).get("reason")

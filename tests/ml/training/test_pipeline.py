@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ml.models import ALSRecommender
+from ml.models import ALSRecommender, ItemKNNRecommender
 from ml.training import (
     ALSO_BOUGHT,
     POPULAR,
@@ -220,3 +220,55 @@ def test_visits_use_the_session_when_known_and_the_day_otherwise():
     )
     keys = basket_keys(frame)
     assert keys.iloc[0] == keys.iloc[1] != keys.iloc[2] == keys.iloc[3]
+
+
+# --- champion selection with a sense of noise -----------------------------------------------------
+
+
+def test_the_paired_bootstrap_separates_a_real_difference_from_noise():
+    from ml.training.significance import paired_bootstrap
+
+    rng = np.random.default_rng(0)
+    base = rng.uniform(0, 1, 2000)
+    better = paired_bootstrap(base + 0.05 + rng.normal(0, 0.1, 2000), base, seed=1)
+    assert better.better and better.low > 0.03 and better.high < 0.07 and better.users == 2000
+    same = paired_bootstrap(base + rng.normal(0, 0.1, 2000), base, seed=1)
+    assert not same.better and same.low < 0 < same.high
+    assert paired_bootstrap(base, base).as_dict() == {"mean": 0.0, "low": 0.0, "high": 0.0, "users": 2000}
+    with pytest.raises(ValueError):
+        paired_bootstrap(base, base[:10])
+
+
+def test_every_candidate_carries_its_interval_against_popularity(result):
+    versus = result.selection["vs_popularity"]
+    assert set(versus) == {n for n, c in result.candidates.items() if c.status == "ok"} - {"popularity"}
+    for name, difference in versus.items():
+        assert difference["low"] <= difference["mean"] <= difference["high"], name
+        assert difference["mean"] == pytest.approx(
+            result.candidates[name].metrics["ndcg@10"] - result.baseline["ndcg@10"], abs=1e-9)
+    assert "beat popularity" in result.selection["reason"]
+    assert "per_user" not in result.baseline and "per_user_ndcg" not in result.summary()["candidates"][result.champion]
+
+
+def test_a_serving_champion_stays_unless_beaten_beyond_the_interval(events):
+    """Two near-identical candidates: whichever serves keeps serving; against a clearly worse
+    serving one, the better candidate takes over."""
+    twin = CandidateSpec("als_twin", ALSRecommender, params={"factors": 64, "regularization": 1.0, "alpha": 1.0,
+                                                             "iterations": 15, "random_state": 8})  # als, another seed
+    config = dict(candidates=("popularity", "als", twin), search=False, num_threads=1)
+    first = train(events, TrainingConfig(**config))
+    ranked = sorted(["als", "als_twin"], key=lambda n: -first.candidates[n].metrics["ndcg@10"])
+    close = first.candidates[ranked[0]].metrics["ndcg@10"] - first.candidates[ranked[1]].metrics["ndcg@10"]
+    assert close < 0.02  # the premise: the two differ by noise
+    kept = train(events, TrainingConfig(**config, incumbent=ranked[1]))
+    assert kept.champion == ranked[1], kept.selection
+    assert kept.selection["vs_incumbent"]["challenger"] == ranked[0]
+    assert kept.selection["vs_incumbent"]["low"] <= 0 and f"{ranked[1]} stays champion" in kept.selection["reason"]
+
+    weak = CandidateSpec("weak_knn", ItemKNNRecommender, params={"similarity": "cosine", "K": 1})
+    beaten = train(events, TrainingConfig(candidates=("popularity", "als", weak), search=False, num_threads=1,
+                                          incumbent="weak_knn"))
+    if beaten.candidates["weak_knn"].metrics["ndcg@10"] > beaten.baseline["ndcg@10"]:
+        assert beaten.champion == "als" and "replaces it" in beaten.selection["reason"]
+    else:  # the weak model does not even beat popularity: it is no incumbent to defend
+        assert beaten.champion == "als" and "vs_incumbent" not in beaten.selection

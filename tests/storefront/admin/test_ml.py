@@ -105,7 +105,7 @@ def test_the_page_shows_the_model_history_and_chart(app, runner, admin_client):
     with app.app_context():
         run = training.run_training(trigger=TRIGGER_SCHEDULE)
         assert run.status == RUN_SUCCEEDED
-        version, champion, ndcg = run.version, run.champion, run.champion_ndcg
+        version, champion, ndcg, run_id = run.version, run.champion, run.champion_ndcg, run.id
         now = utcnow()
         db.session.add_all([
             TrainingRun(status=RUN_SUCCEEDED, champion="als", metrics={"als": {"ndcg@10": 0.25}},
@@ -118,6 +118,11 @@ def test_the_page_shows_the_model_history_and_chart(app, runner, admin_client):
     html = _text(admin_client.get("/admin/ml"))
     assert version in html and f"<strong>{champion}</strong>" in html
     assert f"{ndcg:.4f}" in html
+    with app.app_context():  # each candidate's NDCG@10 difference to popularity, with its interval
+        selection = db.session.get(TrainingRun, run_id).params["selection"]
+    assert "Why this champion: " + selection["reason"] in html
+    for name, difference in selection["vs_popularity"].items():
+        assert f"{difference['mean']:+.4f} <small class=\"muted\">[{difference['low']:+.4f}, {difference['high']:+.4f}]" in html, name
     assert '<td data-label="Duration">42 s</td>' in html  # duration of run #2
     assert "not enough feedback to train: 3 events</td>" in html  # first line of the error only
     assert "more</td>" not in html

@@ -38,6 +38,7 @@ def test_train_prints_the_candidates_champion_version_and_timings(app, seeded):
     for name in DEFAULT_CANDIDATES:
         assert f"\n{name} " in result.output or f"\n*{name} " in result.output
     assert "Champion: " in result.output and "x)" in result.output
+    assert "\nWhy:      " in result.output and "vs popularity (NDCG@10 difference, 95% interval): " in result.output
     with app.app_context():
         version = read_active(current_app.config["MODEL_DIR"])
     assert f"Version:  {version}" in result.output
