@@ -10,6 +10,11 @@ from storefront.extensions import db
 from storefront.models.common import BigIntId, utcnow
 
 
+# The strategy of the impressions the demo seed's click simulation writes: simulated history,
+# labelled as such wherever click-through is reported.
+SIMULATED_STRATEGY = "seed"
+
+
 class Impression(db.Model):
     """One render of one widget: which items, in which order, from which model version.
 

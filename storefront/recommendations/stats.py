@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, case, func, select
 
 from storefront.extensions import db
 from storefront.models import CLICK, Event, Impression
+from storefront.models.recommendations import SIMULATED_STRATEGY
 from storefront.models.common import utcnow
 from storefront.recommendations.registry import WIDGET_TITLES
 
@@ -26,6 +27,7 @@ class CtrRow:
     model_version: str | None  # None: filled by a fallback with no trained model
     impressions: int
     clicks: int
+    simulated: bool = False  # written by the demo seed's click simulation, not by shoppers
 
     @property
     def ctr(self) -> float:
@@ -48,24 +50,26 @@ class CtrReport:
 def ctr_report(days: int = DEFAULT_WINDOW_DAYS, now: datetime | None = None) -> CtrReport:
     """Impressions of the last ``days`` days and the clicks on them."""
     since = (now or utcnow()) - timedelta(days=days)
+    simulated = case((Impression.strategy == SIMULATED_STRATEGY, 1), else_=0)
     # A click joins its impression, so an impression with two clicks is counted once (distinct)
     # and contributes two clicks.
     query = (
         select(
             Impression.widget,
             Impression.model_version,
+            simulated,
             func.count(func.distinct(Impression.id)),
             func.count(Event.id),
         )
         .outerjoin(Event, and_(Event.impression_id == Impression.id, Event.type == CLICK))
         .where(Impression.created_at >= since)
-        .group_by(Impression.widget, Impression.model_version)
+        .group_by(Impression.widget, Impression.model_version, simulated)
     )
     by_version = [
-        CtrRow(widget, version, int(impressions), int(clicked))
-        for widget, version, impressions, clicked in db.session.execute(query)
+        CtrRow(widget, version, int(impressions), int(clicked), bool(is_simulated))
+        for widget, version, is_simulated, impressions, clicked in db.session.execute(query)
     ]
-    by_version.sort(key=lambda row: (row.widget, row.model_version or ""))
+    by_version.sort(key=lambda row: (row.widget, row.simulated, row.model_version or ""))
     totals: dict[str, tuple[int, int]] = {}
     for row in by_version:
         shown, clicked = totals.get(row.widget, (0, 0))

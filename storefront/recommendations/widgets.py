@@ -103,7 +103,7 @@ def customer_ask(customer_id: int, *, product: Product | ProductCard | None = No
     preview of what a customer would see), with the same exclusions their own page applies."""
     shopper = Shopper(None, customer_id, logged_in=True)
     facts = facts_of(shopper)
-    # as their account page would show it, minus the browsing history of whoever previews it
+    # recent events left out, as this preview always did: it shows what the models learnt of the customer
     return _ask(shopper, dataclasses.replace(facts, recent=()), snapshot.current(), product, None)
 
 

@@ -24,10 +24,11 @@ from sqlalchemy import func, insert, select
 from ml.synth.shop import SyntheticShop
 from ml.synth.clicks import BANNER, ClickSimConfig, demo_campaigns, simulate_impressions
 from storefront.extensions import db
+from storefront.models.recommendations import SIMULATED_STRATEGY
 from storefront.models import CLICK, Campaign, Event, Impression
 
 CHUNK = 5_000
-SEED_STRATEGY = "seed"
+SEED_STRATEGY = SIMULATED_STRATEGY
 
 
 @dataclass(frozen=True)

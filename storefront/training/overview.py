@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from ml.artifacts import ArtifactError, read_active
 from ml.registry import ModelRegistry
 from storefront.extensions import db
 from storefront.models import RUN_SUCCEEDED, TrainingRun
+from storefront.models.common import utcnow
 from storefront.ctr import report as ctr_report
 from storefront.recommendations import stats as recommendation_stats
 from storefront.training.runs import active_run, expire_stale_runs, recent_runs
@@ -65,8 +66,31 @@ class Dashboard:
     # the active version's run: every candidate side by side, and the click model's comparison
     candidates: list[dict[str, Any]] = field(default_factory=list)
     selection_reason: str | None = None
+    went_live: WentLive | None = None  # the served version, when it went live lately
     ctr_offline: ctr_report.OfflineCtr | None = None
     ctr_online: ctr_report.OnlineCtr | None = None
+
+
+# How long after a version goes live the admin page says so.
+WENT_LIVE_NOTICE = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class WentLive:
+    version: str
+    champion: str | None
+    at: datetime
+    within_seconds: float  # the workers' check interval (MODEL_CHECK_INTERVAL)
+
+
+def went_live(active: ActiveModel | None, served_run: TrainingRun | None, now: datetime | None = None) -> WentLive | None:
+    """A notice for a version published in the last ``WENT_LIVE_NOTICE`` (its run's finish)."""
+    if active is None or served_run is None or served_run.finished_at is None:
+        return None
+    if (now or utcnow()) - served_run.finished_at > WENT_LIVE_NOTICE:
+        return None
+    return WentLive(active.version, active.champion, served_run.finished_at,
+                    float(current_app.config.get("MODEL_CHECK_INTERVAL", 5.0)))
 
 
 def active_model() -> ActiveModel | None:
@@ -111,7 +135,7 @@ def dashboard(history: int = DEFAULT_HISTORY) -> Dashboard:
         active=active, current=active_run(), runs=runs, chart=chart_points(runs),
         ctr=recommendation_stats.ctr_report(),
         candidates=candidate_rows(served_run) if served_run is not None else [],
-        selection_reason=selection_reason(served_run),
+        selection_reason=selection_reason(served_run), went_live=went_live(active, served_run),
         ctr_offline=ctr_report.offline(served_run), ctr_online=ctr_report.online(),
     )
 

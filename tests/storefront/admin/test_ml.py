@@ -118,6 +118,8 @@ def test_the_page_shows_the_model_history_and_chart(app, runner, admin_client):
     html = _text(admin_client.get("/admin/ml"))
     assert version in html and f"<strong>{champion}</strong>" in html
     assert f"{ndcg:.4f}" in html
+    assert f"Version <code>{version}</code> ({champion}) went live " in html  # finished minutes ago
+    assert '<button type="submit" class="button primary">Retrain now</button>' in html  # nothing running
     with app.app_context():  # each candidate's NDCG@10 difference to popularity, with its interval
         selection = db.session.get(TrainingRun, run_id).params["selection"]
     assert "Why this champion: " + selection["reason"] in html
@@ -146,6 +148,8 @@ def test_the_page_follows_a_running_run(app, admin_client):
     html = _text(admin_client.get("/admin/ml"))
     assert REFRESH in html
     assert "Run #1 is <strong>running</strong>: search: tuning als (12 s left)" in html and "42%" in html
+    assert '<button type="submit" class="button primary" disabled aria-disabled="true">Retrain now</button>' in html
+    assert "(run #1 is running: one run at a time)" in html
 
 
 def test_online_ctr_per_widget_and_model_version(app, admin_client):
@@ -173,19 +177,23 @@ def test_online_ctr_per_widget_and_model_version(app, admin_client):
         impression("home", "v2", clicks=1)
         impression("product", None)
         impression("product", None)
+        simulated = Impression(visitor_id=visitor.id, widget="product", strategy="seed", model_version=None,
+                               items=[product_id], created_at=now - timedelta(days=2))  # the demo seed's
+        session.add(simulated)
         impression("home", "v1", clicks=5, age_days=40)  # outside the 30-day window
         session.commit()
-        assert session.scalar(select(func.count()).select_from(Impression)) == 8
+        assert session.scalar(select(func.count()).select_from(Impression)) == 9
 
     html = _text(admin_client.get("/admin/ml"))
     assert ('<td data-label="Widget">home</td><td data-label="Impressions">5</td><td data-label="Clicks">4</td>'
             '<td data-label="CTR">80.00%</td>') in html  # each cell names its column (stacked cells on phones)
     html = re.sub(r' data-label="[^"]*"', "", html)
     assert "<tr><td>home</td><td>5</td><td>4</td><td>80.00%</td></tr>" in html
-    assert "<tr><td>product</td><td>2</td><td>0</td><td>0.00%</td></tr>" in html
+    assert "<tr><td>product</td><td>3</td><td>0</td><td>0.00%</td></tr>" in html
     assert '<tr><td>home</td><td class="version">v1</td><td>4</td><td>3</td><td>75.00%</td></tr>' in html
     assert '<tr><td>home</td><td class="version">v2</td><td>1</td><td>1</td><td>100.00%</td></tr>' in html
     assert '<td class="version">fallback (no model)</td><td>2</td><td>0</td>' in html
+    assert '<td class="version">simulated history (demo seed)</td><td>1</td><td>0</td>' in html
 
 
 def test_a_run_page_shows_its_candidates(app, runner, admin_client):
