@@ -38,14 +38,31 @@ def import_command(submissions: Path, bu_mapping: Path, strict: bool):
 
 @resources_cli.command("evaluate")
 @click.option("--k", type=click.IntRange(min=1), default=10, show_default=True, help="Cut-off of the metrics.")
-def evaluate_command(k: int):
+@click.option("--seed", type=int, default=42, show_default=True, help="Seed of the holdout's tie-breaks and the models.")
+@click.option("--repeats", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Run with seeds SEED, SEED+1...: each metric's mean and 95%% interval over the repeats.")
+@click.option("--models", help="Comma-separated candidates (default: all).")
+@click.option("--format", "output", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+def evaluate_command(k: int, seed: int, repeats: int, models: str | None, output: str):
     """Compare the asset candidates on a leave-one-out holdout of the shop's form submissions
-    (standard metrics, business-unit and top hit rates, overall and per unit). Publishes nothing."""
+    (each visitor's strongest asset, visitors with two or more; standard metrics, business-unit
+    and top hit rates, overall and per unit). Publishes nothing."""
     from storefront.resources.training import train_on_shop
 
-    result = train_on_shop(k)
-    if result is None:
+    candidates = [name.strip() for name in models.split(",") if name.strip()] if models else None
+    try:
+        results = [train_on_shop(k, seed + repeat, candidates) for repeat in range(repeats)]
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    if results[0] is None:
         raise click.ClickException("Not enough form submissions to evaluate (need two visitors on two assets).")
+    protocol = (f"leave-one-out split (each visitor's strongest asset), "
+                f"{'seed ' + str(seed) if repeats == 1 else f'seeds {seed}..{seed + repeats - 1}'}, k={k}")
+    if repeats > 1 or output != "table":
+        click.echo(_summary(results, protocol, output, k, seed))
+        return
+    result = results[0]
+    click.echo(f"Protocol: {protocol}")
     metrics = {
         name: ({**c.metrics, "fit_seconds": c.fit_seconds} if c.status == "ok" else {})
         for name, c in result.candidates.items()
@@ -67,6 +84,45 @@ def evaluate_command(k: int):
     if result.intra_type_similarity:
         click.echo("\nAverage intra-type similarity (cosine of interaction columns):")
         click.echo(format_table(["type", "similarity"], sorted(result.intra_type_similarity.items())))
+
+
+def _summary(results, protocol: str, output: str, k: int, seed: int) -> str:
+    """Each candidate's metrics over the repeats: mean and 95% interval (``ml.training.protocol``)."""
+    import csv
+    import io
+    import json
+
+    from ml.training.protocol import estimate
+
+    names = [f"{m}@{k}" for m in STANDARD] + [f"bu_hit_rate@{k}", f"top_hit_rate@{k}"]
+    records = []
+    for candidate in results[0].candidates:
+        runs = [r.candidates[candidate] for r in results if candidate in r.candidates]
+        if any(run.status != "ok" for run in runs):
+            continue
+        for name in names:
+            value = estimate([run.metrics.get(name, float("nan")) for run in runs])
+            interval = value.interval
+            records.append({"model": candidate, "metric": name, "mean": value.mean,
+                            "ci95_low": interval[0] if interval else None,
+                            "ci95_high": interval[1] if interval else None,
+                            "repeats": value.n, "split": "leave-one-out", "seed": seed, "k": k})
+    if output == "json":
+        return json.dumps({"protocol": protocol, "results": records}, indent=2)
+    if output == "csv":
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(records[0]) if records else ["model", "metric", "mean"])
+        writer.writeheader()
+        writer.writerows(records)
+        return buffer.getvalue().rstrip("\n")
+    by_model: dict[str, dict[str, str | float]] = {}
+    for record in records:
+        half = None if record["ci95_low"] is None else record["mean"] - record["ci95_low"]
+        by_model.setdefault(record["model"], {})[record["metric"]] = (
+            record["mean"] if half is None else f"{record['mean']:.4f} ± {half:.4f}")
+    rows = [[model, *(values.get(name) for name in names)] for model, values in by_model.items()]
+    footer = f"\n± = half-width of the 95% Student-t interval over {len(results)} repeats." if len(results) > 1 else ""
+    return f"Protocol: {protocol}\n" + format_table(["model", *names], rows) + footer
 
 
 for _command in resources_cli.commands.values():

@@ -14,7 +14,9 @@ team's defaults, validated by ``ml.resources.type_weights``).
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -54,13 +56,19 @@ class AssetFrames:
                 f"{self.submissions[PAGE].nunique():,} assets")
 
 
-def asset_config(k: int = 10) -> AssetConfig:
-    """The asset pipeline's settings for this app (``ValueError`` on a bad weight override)."""
+def asset_config(k: int = 10, seed: int | None = None, candidates: Sequence[str] | None = None) -> AssetConfig:
+    """The asset pipeline's settings for this app (``ValueError`` on a bad weight override or
+    an unknown candidate)."""
     config = current_app.config
+    options: dict[str, Any] = {}
+    if seed is not None:
+        options["seed"] = seed
+    if candidates:
+        options["candidates"] = tuple(candidates)
     return AssetConfig(
         type_weights=dict(config.get("ASSET_TYPE_WEIGHTS") or {}),
         num_threads=int(config.get("TRAINING_THREADS", 0)),
-        k=k,
+        k=k, **options,
     )
 
 
@@ -95,15 +103,16 @@ def load_asset_frames() -> AssetFrames:
     return AssetFrames(submissions, mapping)
 
 
-def train_on_shop(k: int = 10) -> AssetResult | None:
-    """Train and evaluate every asset candidate on the shop's data; None when too little."""
+def train_on_shop(k: int = 10, seed: int | None = None, candidates: Sequence[str] | None = None) -> AssetResult | None:
+    """Train and evaluate every asset candidate (or ``candidates``) on the shop's data; None
+    when too little."""
     frames = load_asset_frames()
     if not frames.enough:
         log.info("asset recommender not trained: %s (need %d visitors and %d assets)",
                  frames.describe(), MIN_VISITORS, MIN_ASSETS)
         return None
     log.info("training the asset recommender on %s", frames.describe())
-    return train_assets(frames.submissions, frames.bu_mapping, asset_config(k))
+    return train_assets(frames.submissions, frames.bu_mapping, asset_config(k, seed, candidates))
 
 
 def headline(result: AssetResult) -> dict[str, object]:

@@ -1,6 +1,8 @@
 """The "Suggested next" widget (model and fallbacks), the asset model build, evaluation, seed."""
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import func, select, update
 
@@ -179,12 +181,25 @@ def test_assets_evaluate_prints_the_metrics(app, runner):
     assert runner.invoke(args=SEED).exit_code == 0
     result = runner.invoke(args=["assets", "evaluate"])
     assert result.exit_code == 0, result.output
-    header = result.output.splitlines()[0]
+    assert result.output.splitlines()[0] == "Protocol: leave-one-out split (each visitor's strongest asset), seed 42, k=10"
+    header = result.output.splitlines()[1]
     for column in ("ndcg@10", "recall@10", "hit_rate@10", "bu_hit_rate@10", "top_hit_rate@10"):
         assert column in header
     for text in ("Champion: ", "Per business unit", "Average intra-type similarity", "\npopularity ",
                  "unit_popularity"):
         assert text in result.output, text
+
+    repeated = runner.invoke(args=["resources", "evaluate", "--repeats", "2", "--models", "popularity,ease",
+                                   "--format", "json"])
+    assert repeated.exit_code == 0, repeated.output
+    payload = json.loads(repeated.stdout)
+    assert payload["protocol"] == "leave-one-out split (each visitor's strongest asset), seeds 42..43, k=10"
+    rows = {(r["model"], r["metric"]): r for r in payload["results"]}
+    assert {model for model, _ in rows} == {"popularity", "ease"}
+    ndcg = rows[("ease", "ndcg@10")]
+    assert ndcg["repeats"] == 2 and ndcg["ci95_low"] <= ndcg["mean"] <= ndcg["ci95_high"]
+    unknown = runner.invoke(args=["resources", "evaluate", "--models", "popularity,nope"])
+    assert unknown.exit_code != 0 and "nope" in unknown.output and "Traceback" not in unknown.output
 
 
 def _asset_snapshot() -> list[tuple]:
