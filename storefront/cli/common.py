@@ -1,6 +1,9 @@
-"""What the command groups share: plain-text tables, progress bars, and the import transaction."""
+"""What the command groups share: plain-text tables, JSON/CSV records, progress bars, and the import transaction."""
 from __future__ import annotations
 
+import csv
+import io
+import json
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -87,3 +90,14 @@ def run_import(work: Callable, format_errors: tuple[type[Exception], ...]) -> No
         return
     source = getattr(report, "file", None)
     click.echo(f"Imported{' ' + source if source else ''} in {time.perf_counter() - started:.1f} s: {report.summary()}")
+
+
+def render_records(records: list[dict], output: str, header: dict) -> str:
+    """Evaluation records (one per model and metric) as JSON (``header`` plus ``results``) or CSV."""
+    if output == "json":
+        return json.dumps({**header, "results": records}, indent=2)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(records[0]) if records else ["model", "metric", "mean"])
+    writer.writeheader()
+    writer.writerows(records)
+    return buffer.getvalue().rstrip("\n")

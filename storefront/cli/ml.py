@@ -5,17 +5,14 @@ options, call the service, print a readable result, exit non-zero on failure.
 """
 from __future__ import annotations
 
-import csv
 import dataclasses
-import io
-import json
 from pathlib import Path
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from storefront.cli.common import candidates_table, format_table, progress_bar
+from storefront.cli.common import candidates_table, format_table, progress_bar, render_records
 from storefront.cli.ctr import ctr_evaluate_command, ctr_sample_command
 from storefront.models import RUN_SUCCEEDED, TRIGGER_CLI, TrainingRun
 
@@ -147,16 +144,9 @@ def render_evaluation(result, output: str, source: str) -> str:
     """The protocol's results as a table (mean, and +- the 95% half-width with repeats), JSON or CSV."""
     from ml.training.protocol import as_records
 
-    if output == "json":
-        return json.dumps({"source": source, "protocol": dataclasses.asdict(result.protocol),
-                           "results": as_records(result), "failures": result.failures}, indent=2)
-    if output == "csv":
-        buffer = io.StringIO()
-        records = as_records(result)
-        writer = csv.DictWriter(buffer, fieldnames=list(records[0]) if records else ["model", "metric", "mean"])
-        writer.writeheader()
-        writer.writerows(records)
-        return buffer.getvalue().rstrip("\n")
+    if output != "table":
+        return render_records(as_records(result), output, {
+            "source": source, "protocol": dataclasses.asdict(result.protocol), "failures": result.failures})
     names = metric_names(result.protocol.k)
     rows = []
     for model, metrics in result.summary.items():

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from storefront.cli.common import candidates_table, format_table, run_import
+from storefront.cli.common import candidates_table, format_table, render_records, run_import
 
 resources_cli = AppGroup("resources", help="Gated B2B content: import the export, evaluate suggestions.")
 # The group's name until the gated content was called "resources" everywhere: scripts keep working.
@@ -88,10 +88,6 @@ def evaluate_command(k: int, seed: int, repeats: int, models: str | None, output
 
 def _summary(results, protocol: str, output: str, k: int, seed: int) -> str:
     """Each candidate's metrics over the repeats: mean and 95% interval (``ml.training.protocol``)."""
-    import csv
-    import io
-    import json
-
     from ml.training.protocol import estimate
 
     names = [f"{m}@{k}" for m in STANDARD] + [f"bu_hit_rate@{k}", f"top_hit_rate@{k}"]
@@ -107,14 +103,8 @@ def _summary(results, protocol: str, output: str, k: int, seed: int) -> str:
                             "ci95_low": interval[0] if interval else None,
                             "ci95_high": interval[1] if interval else None,
                             "repeats": value.n, "split": "leave-one-out", "seed": seed, "k": k})
-    if output == "json":
-        return json.dumps({"protocol": protocol, "results": records}, indent=2)
-    if output == "csv":
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(records[0]) if records else ["model", "metric", "mean"])
-        writer.writeheader()
-        writer.writerows(records)
-        return buffer.getvalue().rstrip("\n")
+    if output != "table":
+        return render_records(records, output, {"protocol": protocol})
     by_model: dict[str, dict[str, str | float]] = {}
     for record in records:
         half = None if record["ci95_low"] is None else record["mean"] - record["ci95_low"]

@@ -49,11 +49,15 @@ class Ask:
     version: LoadedVersion | None
     catalog: CatalogSnapshot
     skip: frozenset[int]
-    recent: tuple[RecentEvent, ...] = ()
+    facts: ShopperFacts = ShopperFacts()  # what the page knows of the shopper
     product: ProductCard | None = None
     category: CategoryNode | None = None
     widget: str = ""
-    facts: ShopperFacts = ShopperFacts()  # what the page knows of the shopper (``recent`` is its events)
+
+    @property
+    def recent(self) -> tuple[RecentEvent, ...]:
+        """The shopper's latest interest events, newest first."""
+        return self.facts.recent
 
     @property
     def bought(self) -> frozenset[int]:

@@ -111,7 +111,7 @@ def _ask(shopper: Shopper, facts: ShopperFacts, catalog: CatalogSnapshot, produc
     skip = set(excluded_product_ids(facts))
     if product is not None:
         skip.add(product.id)
-    return Ask(shopper, current_version(), catalog, frozenset(skip), facts.recent, product, category, facts=facts)
+    return Ask(shopper, current_version(), catalog, frozenset(skip), facts, product, category)
 
 
 def _bought_by(ask: Ask) -> frozenset[int]:
