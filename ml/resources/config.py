@@ -19,6 +19,7 @@ from ml.constants import DEFAULT_K, SEED
 from ml.models import ALSRecommender, EASERecommender, ItemKNNRecommender, PopularityRecommender
 from ml.models.base import Recommender
 from ml.resources.interactions import AssetData
+from ml.resources.blend import UnitBlendRecommender
 from ml.resources.recommender import UnitPopularityRecommender
 from ml.resources.weights import DEFAULT_TYPE_WEIGHTS, type_weights
 
@@ -32,6 +33,9 @@ class AssetCandidate:
     params: Mapping[str, Any] = field(default_factory=dict)
     needs_units: bool = False
     threaded: bool = False
+    # a business-unit blend over another candidate: its ``base_params`` are that candidate's
+    # parameters (with the run's seed and threads), so tuning the base tunes the blend's base
+    base_candidate: str | None = None
 
 
 #: Built-in candidates by name, cheapest first.
@@ -49,8 +53,16 @@ ASSET_CANDIDATES: dict[str, AssetCandidate] = {
                        {"factors": 32, "regularization": 50.0, "alpha": 10.0, "iterations": 15,
                         "random_state": SEED}, threaded=True),
         AssetCandidate("ease", EASERecommender, {"regularization": 400.0}),
+        AssetCandidate("ease_units", UnitBlendRecommender, {"base": "ease", "weight": 0.5},
+                       needs_units=True, base_candidate="ease"),
+        AssetCandidate("als_units", UnitBlendRecommender, {"base": "als", "weight": 0.5},
+                       needs_units=True, base_candidate="als"),
     )
 }
+
+#: Blend weights tried on validation (and plotted against the holdout in the Pareto table): finer
+#: at the low end, where a little affinity already moves most suggestions into the units.
+BLEND_WEIGHTS: tuple[float, ...] = (0.0, 0.02, 0.05, 0.08, 0.1, 0.15, 0.2, 0.3, 0.5, 0.7, 1.0)
 
 
 @dataclass(frozen=True)
@@ -64,6 +76,10 @@ class AssetConfig:
     - ``candidates`` / ``candidate_params``: names of :data:`ASSET_CANDIDATES` and per-name
       parameter overrides. ``ease_max_items``: EASE is skipped above this many assets.
     - ``k``: cut-off of every metric; ``seed``: holdout tie-breaks and model initialisation.
+    - ``min_bu_hit_rate``: marketing's floor in the champion rule (:mod:`ml.resources.champion`).
+    - ``search``: tune EASE, ALS and the blend weights on a validation split carved from the
+      training part (:mod:`ml.resources.tuning`) before the holdout comparison.
+    - ``blend_weights``: the weights the business-unit blends try.
     """
 
     type_weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_TYPE_WEIGHTS))
@@ -74,6 +90,9 @@ class AssetConfig:
     seed: int = SEED
     num_threads: int = 0
     ease_max_items: int = 5000
+    min_bu_hit_rate: float = 0.6
+    search: bool = True
+    blend_weights: Sequence[float] = BLEND_WEIGHTS
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "type_weights", type_weights(self.type_weights))
@@ -82,6 +101,10 @@ class AssetConfig:
             problems.append(f"scale must be 'log' or 'linear', got {self.scale!r}")
         if self.k <= 0:
             problems.append("k must be positive")
+        if not 0.0 <= self.min_bu_hit_rate <= 1.0:
+            problems.append(f"min_bu_hit_rate must be in [0, 1], got {self.min_bu_hit_rate}")
+        if not self.blend_weights or any(not 0.0 <= w <= 1.0 for w in self.blend_weights):
+            problems.append("blend_weights must be a non-empty list of weights in [0, 1]")
         unknown = [c for c in self.candidates if c not in ASSET_CANDIDATES]
         if unknown:
             problems.append(f"unknown candidate(s) {', '.join(unknown)} "
@@ -94,10 +117,13 @@ class AssetConfig:
         if problems:
             raise ValueError("invalid AssetConfig: " + "; ".join(problems))
 
-    def params(self, name: str) -> dict[str, Any]:
-        """A candidate's parameters: defaults, the run's seed and threads, then overrides."""
+    def params(self, name: str, base_overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """A candidate's parameters: defaults, the run's seed and threads, then overrides. A
+        blend's ``base_params`` are its base candidate's, updated with ``base_overrides``."""
         spec = ASSET_CANDIDATES[name]
         params = dict(spec.params)
+        if spec.base_candidate:
+            params["base_params"] = {**self.params(spec.base_candidate), **(base_overrides or {})}
         if "random_state" in params:
             params["random_state"] = self.seed
         if spec.threaded:
@@ -106,7 +132,9 @@ class AssetConfig:
         return params
 
     def skip_reason(self, name: str, n_items: int) -> str | None:
-        if ASSET_CANDIDATES[name].model_cls is EASERecommender and n_items > self.ease_max_items:
+        spec = ASSET_CANDIDATES[name]
+        uses_ease = spec.model_cls is EASERecommender or spec.params.get("base") == "ease"
+        if uses_ease and n_items > self.ease_max_items:
             return f"{n_items} assets exceed the EASE budget of {self.ease_max_items}"
         return None
 
@@ -120,6 +148,9 @@ class AssetConfig:
             "seed": self.seed,
             "num_threads": self.num_threads,
             "ease_max_items": self.ease_max_items,
+            "min_bu_hit_rate": self.min_bu_hit_rate,
+            "search": self.search,
+            "blend_weights": list(self.blend_weights),
         }
 
 

@@ -11,10 +11,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 
+from ml.data.interactions import build_interactions
 from ml.evaluation import METRICS, catalog_coverage, item_probabilities, novelty
 from ml.models.base import Recommender
+from ml.resources.interactions import AssetData, scale_strength
 from ml.resources.metrics import (
     by_count_bucket,
     by_unit,
@@ -59,6 +62,15 @@ def make_holdout(
     )
 
 
+def holdout_from_events(train_events: pd.DataFrame, test_events: pd.DataFrame, data: AssetData,
+                        scale: str) -> Holdout:
+    """The :class:`Holdout` of a split of ``data.events`` (ids of ``data.id_map``), the models
+    fitted on the ``scale``d training strengths."""
+    train_raw, _ = build_interactions(train_events, id_map=data.id_map)
+    test_raw, _ = build_interactions(test_events, id_map=data.id_map)
+    return make_holdout(train_raw, scale_strength(train_raw, scale), test_raw, data.item_units)
+
+
 def recommend_lists(model: Recommender, holdout: Holdout, k: int) -> list[list[int]]:
     """Top ``k`` per evaluation visitor, training assets filtered out."""
     train = holdout.train_fit
@@ -82,6 +94,20 @@ def per_visitor(lists: list[list[int]], holdout: Holdout, k: int) -> dict[str, n
         f"ndcg@{k}": ndcg,
         f"bu_hit_rate@{k}": visitor_unit_hits(lists, holdout.consumed, holdout.item_units, k),
         f"top_hit_rate@{k}": visitor_unit_hits(lists, holdout.strongest, holdout.item_units, k),
+    }
+
+
+def two_goals(model: Recommender, holdout: Holdout, k: int) -> dict[str, float]:
+    """Hit rate, NDCG and business-unit hit rate at ``k`` of a fitted model on ``holdout``
+    (``bu_defined``: whether any visitor's profile had a known unit)."""
+    values = per_visitor(recommend_lists(model, holdout, k), holdout, k)
+    bu = values[f"bu_hit_rate@{k}"]
+    known = ~np.isnan(bu)
+    return {
+        f"hit_rate@{k}": float(values[f"hit_rate@{k}"].mean()) if len(bu) else 0.0,
+        f"ndcg@{k}": float(values[f"ndcg@{k}"].mean()) if len(bu) else 0.0,
+        f"bu_hit_rate@{k}": float(bu[known].mean()) if known.any() else 0.0,
+        "bu_defined": bool(known.any()),
     }
 
 

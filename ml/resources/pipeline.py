@@ -6,11 +6,14 @@ Stages (timed, logged):
    types and business units (:func:`~ml.resources.interactions.prepare_assets`).
 2. ``split``: leave one out, hiding each visitor's *strongest* asset (visitors with >= 2
    assets; see :func:`~ml.resources.interactions.hold_out_strongest` for why not the latest).
-3. ``evaluate``: fit every candidate on the rest, score the standard ranking metrics, BU hit
-   rate and top hit rate at ``k``, per business unit and per interaction-count bucket. A
+3. ``search`` (``config.search``): EASE, ALS and the business-unit blend weights tuned on a
+   validation split carved the same way from the training part (:mod:`ml.resources.tuning`).
+4. ``evaluate``: fit every candidate on the rest, score the standard ranking metrics, BU hit
+   rate and top hit rate at ``k``, per business unit and per interaction-count bucket, and the
+   hit rate / BU hit rate trade-off of every blend weight (:mod:`ml.resources.pareto`). A
    failing candidate is recorded and the run goes on.
-4. ``refit``: the champion, the best NDCG@k among candidates that beat global popularity (else
-   popularity: B2B data is small and sparse, expect popularity to be a hard baseline), is
+5. ``refit``: the champion by marketing's rule (:mod:`ml.resources.champion`: the best hit rate
+   among candidates with BU hit rate >= ``min_bu_hit_rate``, else the highest BU hit rate) is
    fitted again on all interactions, with global popularity as the serving fallback.
 
 Pure: DataFrames in, :class:`~ml.resources.result.AssetResult` out; :func:`ml.resources.save`
@@ -28,12 +31,14 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ml.data.interactions import build_interactions
 from ml.models import PopularityRecommender
 from ml.models.base import Recommender
+from ml.resources.champion import Point, rank_by_rule, why
 from ml.resources.config import ASSET_CANDIDATES, AssetConfig, make_model
-from ml.resources.evaluate import Holdout, evaluate_candidate, make_holdout
+from ml.resources.evaluate import Holdout, evaluate_candidate, holdout_from_events
 from ml.resources.interactions import AssetData, hold_out_strongest, prepare_assets, scale_strength
+from ml.resources.pareto import pareto_table
+from ml.resources.tuning import Tuned, tune
 from ml.resources.metrics import average_intra_type_similarity
 from ml.resources.result import AssetCandidateResult, AssetResult
 
@@ -57,16 +62,16 @@ class _Timer:
 
 
 def _run_candidate(
-    name: str, data: AssetData, holdout: Holdout, config: AssetConfig
-) -> AssetCandidateResult:
-    params = config.params(name)
+    name: str, data: AssetData, holdout: Holdout, config: AssetConfig, params: dict
+) -> tuple[AssetCandidateResult, Recommender | None]:
     model_name = getattr(ASSET_CANDIDATES[name].model_cls, "name", name)
     result = AssetCandidateResult(name, model_name, params)
     reason = config.skip_reason(name, data.id_map.n_items)
     if reason is not None:
         log.info("asset candidate %s skipped: %s", name, reason)
         result.status, result.error = "skipped", reason
-        return result
+        return result, None
+    model = None
     try:
         started = time.monotonic()
         model = make_model(name, params, data).fit(holdout.train_fit)
@@ -79,7 +84,7 @@ def _run_candidate(
     except Exception as exc:  # a broken candidate is recorded, never fatal
         log.exception("asset candidate %s failed", name)
         result.status, result.error = "failed", f"{type(exc).__name__}: {exc}"
-    return result
+    return result, model
 
 
 def _popularity_bar(
@@ -95,23 +100,28 @@ def _popularity_bar(
     return {"name": POPULARITY, metric: result.metrics[metric]}
 
 
-def ranking(results: dict[str, AssetCandidateResult], metric: str, bar: float) -> list[str]:
-    """Candidates that beat the bar, best first (ties keep the configured order).
+def champion_ranking(results: dict[str, AssetCandidateResult], config: AssetConfig) -> list[Point]:
+    """The points of the candidates that ran, in configured order (for the rule and its reason)."""
+    k = config.k
+    return [Point(r.name, r.metrics[f"hit_rate@{k}"], r.metrics[f"bu_hit_rate@{k}"], r.metrics["n_users_bu"] > 0)
+            for r in results.values() if r.status == "ok"]
 
-    The same rule as the shop's training (:mod:`ml.training.pipeline`), kept here so the asset
-    job does not depend on the shop pipeline's internals.
-    """
-    winners = [r for r in results.values() if r.status == "ok" and r.metrics[metric] > bar]
-    return [r.name for r in sorted(winners, key=lambda r: -r.metrics[metric])]
+
+def _params(name: str, config: AssetConfig, tuned: Tuned) -> dict:
+    spec = ASSET_CANDIDATES[name]
+    found = tuned.params.get(name, {})
+    if spec.base_candidate:
+        return {**config.params(name, base_overrides=tuned.params.get(spec.base_candidate)), **found}
+    return {**config.params(name), **found}
 
 
 def _refit(
-    ranked: list[str], data: AssetData, full: sp.csr_matrix, config: AssetConfig
+    ranked: list[str], data: AssetData, full: sp.csr_matrix, params: dict[str, dict]
 ) -> tuple[str, Recommender]:
     """Fit the best candidate on all data; fall down the ranking, then to popularity."""
     for name in ranked:
         try:
-            return name, make_model(name, config.params(name), data).fit(full)
+            return name, make_model(name, params[name], data).fit(full)
         except Exception:
             log.exception("refitting asset champion %s on all data failed; trying the next", name)
     return POPULARITY, PopularityRecommender().fit(full)
@@ -136,26 +146,31 @@ def train_assets(
         data = prepare_assets(submissions, bu_mapping, config.type_weights)
     with timer.stage("split"):
         train_events, test_events = hold_out_strongest(data.events, config.seed)
-        train_raw, _ = build_interactions(train_events, id_map=data.id_map)
-        test_raw, _ = build_interactions(test_events, id_map=data.id_map)
-        train_fit = scale_strength(train_raw, config.scale)
-        holdout = make_holdout(train_raw, train_fit, test_raw, data.item_units)
+        holdout = holdout_from_events(train_events, test_events, data, config.scale)
+    with timer.stage("search"):
+        tuned = Tuned()
+        if config.search:
+            fit_events, validation_events = hold_out_strongest(train_events, config.seed + 1)
+            tuned = tune(data, holdout_from_events(fit_events, validation_events, data, config.scale), config)
+    params = {name: _params(name, config, tuned) for name in config.candidates}
     with timer.stage("evaluate"):
-        results = {name: _run_candidate(name, data, holdout, config) for name in config.candidates}
-    metric = f"ndcg@{config.k}"
+        runs = {name: _run_candidate(name, data, holdout, config, params[name]) for name in config.candidates}
+        results = {name: result for name, (result, _) in runs.items()}
+        pareto = pareto_table(results, {name: model for name, (_, model) in runs.items() if model}, holdout, config)
     baseline = _popularity_bar(results, holdout, config.k)
-    ranked = ranking(results, metric, float(baseline[metric]))
+    points = champion_ranking(results, config)
+    ranked = rank_by_rule(points, config.min_bu_hit_rate)
     with timer.stage("refit"):
         full = scale_strength(data.matrix, config.scale)
-        champion, model = _refit(ranked, data, full, config)
+        champion, model = _refit(ranked, data, full, params)
         popular = PopularityRecommender().fit(full)
         similarity = (
             average_intra_type_similarity(cosine_item_similarity(full), data.item_types)
             if data.id_map.n_items <= SIMILARITY_MAX_ITEMS else {}
         )
-    score = results[champion].metrics.get(metric) if champion in results else None
-    log.info("asset champion: %s (%s=%s, popularity %.4f)", champion, metric, score,
-             baseline[metric])
+    reason = (why(points, champion, config.min_bu_hit_rate, config.k) if champion in results
+              else "no candidate could be evaluated or refitted: global popularity")
+    log.info("asset champion: %s (%s)", champion, reason)
     timer.timings["total"] = round(time.monotonic() - started, 4)
     data_sizes = {
         "submission_rows": len(submissions),
@@ -164,12 +179,13 @@ def train_assets(
         "assets_without_unit": sum(1 for units in data.item_units if not units),
         "business_units": len(data.unit_names),
         "interactions": int(data.matrix.nnz),
-        "train_interactions": int(train_raw.nnz),
+        "train_interactions": int(holdout.train_fit.nnz),
         "test_visitors": len(holdout.users),
     }
     return AssetResult(
         config=config, candidates=results, champion=champion, baseline=baseline, model=model,
         popular=popular, id_map=data.id_map, user_items=full, item_types=data.item_types,
         item_units=data.item_units, unit_names=data.unit_names, data=data_sizes,
-        timings=timer.timings, intra_type_similarity=similarity,
+        timings=timer.timings, intra_type_similarity=similarity, selection=reason, pareto=pareto,
+        search={"tuned": tuned.params, "validation_visitors": tuned.validation_visitors, "trials": tuned.trials},
     )

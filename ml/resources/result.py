@@ -20,6 +20,7 @@ import scipy.sparse as sp
 
 from ml.data.idmap import IdMap
 from ml.models.base import Recommender
+from ml.resources.blend import UnitBlendRecommender
 from ml.resources.recommender import UnitPopularityRecommender
 from ml.resources.config import AssetConfig
 
@@ -31,7 +32,7 @@ FILES: tuple[str, ...] = (DATA_FILE, POPULAR_FILE, MODEL_FILE, SUMMARY_FILE)
 FORMAT_VERSION = 1
 #: Models defined outside ``ml.models`` that :func:`load` may meet; importing them registers
 #: their names with ``Recommender.load``.
-EXTRA_MODELS = (UnitPopularityRecommender,)
+EXTRA_MODELS = (UnitPopularityRecommender, UnitBlendRecommender)
 
 
 @dataclass
@@ -77,6 +78,9 @@ class AssetResult:
     data: dict[str, int]
     timings: dict[str, float]
     intra_type_similarity: dict[str, float]
+    selection: str = ""  # why the champion rule chose the champion (one sentence)
+    pareto: list[dict[str, Any]] = field(default_factory=list)  # see ml.resources.pareto
+    search: dict[str, Any] = field(default_factory=dict)  # tuned params and every trial
 
     @property
     def type_weights(self) -> dict[str, float]:
@@ -106,7 +110,11 @@ class AssetResult:
             "champion": self.champion,
             "champion_model": self.model.name,
             "champion_params": dict(self.model.params),
-            "selection_metric": f"ndcg@{self.config.k}",
+            "selection_rule": (f"best hit_rate@{self.config.k} with bu_hit_rate@{self.config.k} >= "
+                               f"{self.config.min_bu_hit_rate:g}, else the highest bu_hit_rate@{self.config.k}"),
+            "selection_reason": self.selection,
+            "pareto": self.pareto,
+            "search": self.search,
             "baseline": self.baseline,
             "metrics": self.metrics,
             "per_unit": self.per_unit,

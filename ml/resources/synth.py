@@ -76,8 +76,9 @@ def _asset(kind: str, unit: Unit, topic: int, product: int, rng: np.random.Gener
     }
 
 
-def build_library(rng: np.random.Generator, assets_per_topic: int = 3) -> pd.DataFrame:
-    """The asset catalogue (see the module doc); one row per asset, page ids unique."""
+def build_library(rng: np.random.Generator, assets_per_topic: int = 3, unmapped_share: float = 0.05) -> pd.DataFrame:
+    """The asset catalogue (see the module doc); one row per asset, page ids unique.
+    ``unmapped_share``: the share of non-generic assets left out of the mapping."""
     rows = []
     for unit in UNITS:
         for t in range(len(unit.topics)):
@@ -98,7 +99,7 @@ def build_library(rng: np.random.Generator, assets_per_topic: int = 3) -> pd.Dat
     for i in np.flatnonzero(second):
         units[i] = (units[i][0], str(rng.choice(RELATED[units[i][0]])))
     generic = ~content & ~library[ASSET_TYPE].isin((PRICING, DEMO)).to_numpy()
-    unmapped = generic | (rng.random(len(library)) < 0.05)
+    unmapped = generic | (rng.random(len(library)) < unmapped_share)
     library["business_units"] = [() if gone else u for u, gone in zip(units, unmapped)]
     return library
 
@@ -173,13 +174,19 @@ def _journey(rng: np.random.Generator, lib: _Library, n_steps: int) -> list[int]
 
 
 def generate_assets(
-    n_visitors: int = 3000, assets_per_topic: int = 3, seed: int = SEED
+    n_visitors: int = 3000, assets_per_topic: int = 3, seed: int = SEED, unmapped_share: float = 0.05
 ) -> SyntheticAssets:
-    """The synthetic library and submissions (deterministic for a given ``seed``)."""
+    """The synthetic library and submissions (deterministic for a given ``seed``).
+
+    ``unmapped_share`` is the share of content, pricing and demo pages missing from the
+    mapping (generic pages always are): 0.6 gives the shape of a real export where most
+    submitted pages have no business unit."""
     if n_visitors < 1 or not 1 <= assets_per_topic <= len(CONTENT_TYPES):
         raise ValueError("need n_visitors >= 1 and 1 <= assets_per_topic <= 8")
+    if not 0.0 <= unmapped_share <= 1.0:
+        raise ValueError("unmapped_share must be in [0, 1]")
     rng = np.random.default_rng(seed)
-    library = build_library(rng, assets_per_topic)
+    library = build_library(rng, assets_per_topic, unmapped_share)
     cookies = _cookies(rng, n_visitors)
     steps = 1 + np.minimum((rng.pareto(1.3, n_visitors) * 1.2).astype(int), 24)
     lib = _Library.of(library)
