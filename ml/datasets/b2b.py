@@ -28,7 +28,7 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from ml.datasets.tables import DEFAULT_CHUNK_ROWS, ColumnRule, read_table
+from ml.datasets.tables import DEFAULT_CHUNK_ROWS, UNKNOWN_IDS, ColumnRule, Skipped, read_table
 
 log = logging.getLogger(__name__)
 
@@ -112,8 +112,8 @@ def _describe_type(value: str) -> str:
 
 
 #: Cookies of visitors the export could not identify (real exports write ``None``): such a row
-#: cannot be attributed to anyone.
-UNKNOWN_COOKIES: frozenset[str] = frozenset({"", "None", "none", "NULL", "null", "nan", "NaN"})
+#: cannot be attributed to anyone. The same set as the logs' unknown visitor and session ids.
+UNKNOWN_COOKIES: frozenset[str] = UNKNOWN_IDS
 _ZERO = re.compile(r"0+")
 
 _PAGE_RULE = ColumnRule(PAGE, _matches(_PAGE), _describe_page)
@@ -132,7 +132,7 @@ _MAPPING_RULES = (
 
 
 def read_submissions(path: str | Path, chunk_rows: int = DEFAULT_CHUNK_ROWS,
-                     skipped: list[tuple[int, str]] | None = None) -> pd.DataFrame:
+                     skipped: Skipped | None = None) -> pd.DataFrame:
     """Read ``submissions.csv`` exactly as exported; all rows valid or :class:`DataFormatError`.
 
     Returns the columns ``cookie`` (str, digits, as written), ``gated_asset_type`` (str, one of
@@ -141,8 +141,9 @@ def read_submissions(path: str | Path, chunk_rows: int = DEFAULT_CHUNK_ROWS,
     as they are: summing them is the interaction builder's job.
 
     Strict by default: a cookie ``None`` or a count of 0 is an error like any other. With
-    ``skipped`` (an empty list), such rows (nobody to attribute them to, nothing submitted) are
-    left out instead and appended as ``(line, reason)``; malformed rows are still errors.
+    ``skipped`` (an empty list or :class:`~ml.datasets.tables.SkippedRows`), such rows (nobody
+    to attribute them to, nothing submitted) are left out instead and appended as
+    ``(line, reason)``; malformed rows are still errors.
     """
     frame = read_table(path, _SUBMISSION_RULES, chunk_rows, skipped)
     frame[PAGE] = frame[PAGE].str.lower()

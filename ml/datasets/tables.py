@@ -20,7 +20,7 @@ import csv
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -33,6 +33,55 @@ log = logging.getLogger(__name__)
 DEFAULT_CHUNK_ROWS = 100_000
 
 Problems = list[tuple[int, str]]
+
+#: Ids written for someone the exporter could not identify (real exports write ``None``; pandas
+#: re-exports ``nan``): a row holding one cannot be attributed to anyone. One definition for
+#: every reader, so a marketing cookie and a log's visitor id are judged alike.
+UNKNOWN_IDS: frozenset[str] = frozenset({"", "None", "none", "NULL", "null", "nan", "NaN"})
+
+
+class SkippedRows:
+    """Rows a reader left out instead of refusing the file: how many per reason, and the line
+    numbers of the first :attr:`shown` of each.
+
+    Readers ``append``/``extend`` ``(line, reason)`` pairs in line order, as to a list (so
+    :func:`read_table` takes either). A 33M-line log may leave out millions of rows while a
+    report lists a few of each reason, so only those are kept, with the count of the rest.
+    """
+
+    def __init__(self, shown: int = 20) -> None:
+        self.shown = shown
+        self.counts: dict[str, int] = {}
+        self.lines: dict[str, list[int]] = {}
+
+    def append(self, entry: tuple[int, str]) -> None:
+        line, reason = entry
+        count = self.counts.get(reason, 0)
+        self.counts[reason] = count + 1
+        if count < self.shown:
+            self.lines.setdefault(reason, []).append(line)
+
+    def extend(self, entries: Iterable[tuple[int, str]]) -> None:
+        for entry in entries:
+            self.append(entry)
+
+    def __len__(self) -> int:
+        return sum(self.counts.values())
+
+    def describe(self) -> str:
+        """``2 rows skipped, <reason>: lines 3, 6; 1 row skipped, <reason>: line 7``, listing at
+        most :attr:`shown` lines of a reason and saying how many more there were."""
+        parts = []
+        for reason, count in self.counts.items():
+            lines = self.lines[reason]
+            listed = ", ".join(str(n) for n in lines) + (f" and {count - len(lines):,} more" if count > len(lines) else "")
+            parts.append(f"1 row skipped, {reason}: line {listed}" if count == 1
+                         else f"{count:,} rows skipped, {reason}: lines {listed}")
+        return "; ".join(parts)
+
+
+#: Where a reader lists the rows it leaves out: a plain list or a bounded :class:`SkippedRows`.
+Skipped = SkippedRows | list[tuple[int, str]]
 
 
 @dataclass(frozen=True)
@@ -85,24 +134,25 @@ def _check_chunk(
     lines: list[int],
     positions: list[int],
     rules: Sequence[ColumnRule],
-    skipped: Problems | None = None,
+    skipped: Skipped | None = None,
 ) -> tuple[list[list[str]], Problems]:
     """Validate every rule's column of a chunk; return its stripped values and the bad lines.
 
     Columns are cut out with one ``zip(*records)`` and checked a column at a time, which costs
-    a fraction of checking field by field in the row loop. With ``skipped`` (a list), rows a
-    rule's ``skip_when`` marks are appended to it and left out, unchecked.
+    a fraction of checking field by field in the row loop. With ``skipped``, rows a rule's
+    ``skip_when`` marks are appended to it in line order and left out, unchecked.
     """
     columns = [[value.strip() for value in field] for field in zip(*records)]
     keep = np.ones(len(records), dtype=bool)
     if skipped is not None:
+        marks: Problems = []
         for rule, position in zip(rules, positions):
             if rule.skip_when is None:
                 continue
             marked = np.asarray(rule.skip_when(columns[position]), dtype=bool) & keep
-            for row in np.flatnonzero(marked):
-                skipped.append((lines[row], rule.skip_reason))
+            marks.extend((lines[row], rule.skip_reason) for row in np.flatnonzero(marked))
             keep &= ~marked
+        skipped.extend(sorted(marks))  # rule by rule above; chunks come in order: all in line order
         if not keep.all():
             rows = np.flatnonzero(keep)
             columns = [[column[i] for i in rows] for column in columns]
@@ -124,7 +174,7 @@ def _is_blank(record: list[str]) -> bool:
 
 def read_table(
     path: str | Path, rules: Sequence[ColumnRule], chunk_rows: int = DEFAULT_CHUNK_ROWS,
-    skipped: Problems | None = None,
+    skipped: Skipped | None = None,
 ) -> pd.DataFrame:
     """Read the columns named by ``rules`` as stripped strings, all rows valid, or raise.
 
@@ -170,8 +220,6 @@ def read_table(
         raise DataFormatError(path, problems + [(reader.line_num, f"CSV syntax: {exc}")]) from None
     if problems:
         raise DataFormatError(path, sorted(problems, key=lambda problem: problem[0]))
-    if skipped is not None:
-        skipped.sort(key=lambda entry: entry[0])  # each chunk lists them rule by rule
     return pd.DataFrame(
         {rule.name: pd.Series(values, dtype="str") for rule, values in zip(rules, kept)}
     )
@@ -184,7 +232,7 @@ def _flush(
     rules: Sequence[ColumnRule],
     problems: Problems,
     kept: list[list[str]],
-    skipped: Problems | None = None,
+    skipped: Skipped | None = None,
 ) -> None:
     """Validate a chunk; keep its values only while the whole file is still valid."""
     if not records:

@@ -7,9 +7,12 @@ No header, comma separated (a tab-separated copy is accepted too, sniffed from t
 
 Timestamps are ISO 8601 UTC with milliseconds and ``Z`` (``2014-04-07T10:51:09.277Z``).
 ``category`` is ``0`` (unknown), ``1``-``12`` (a category), ``S`` (special offer) or an 8-10
-digit brand id; it is kept as text. Chunked and all-or-nothing exactly like
-:mod:`ml.datasets.retailrocket` (same machinery): every bad line is reported by number in one
-:class:`~ml.data.DataFormatError` and nothing is yielded after the first one.
+digit brand id; it is kept as text. Chunked and all-or-nothing like
+:mod:`ml.datasets.retailrocket` (the machinery of :mod:`ml.datasets.streaming`): every bad line
+is reported by number in one :class:`~ml.data.DataFormatError` and nothing is yielded after the
+first one. A row whose ``session_id`` is ``None``, ``null``, ``NaN`` or empty cannot be
+attributed (a session is the visitor): an error by default, left out and listed when the caller
+passes ``skipped``.
 """
 
 from __future__ import annotations
@@ -21,7 +24,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ml.datasets.retailrocket import DEFAULT_CHUNK_ROWS, LineChunk, Problems, int_problem, parse_chunk, stream_validated
+from ml.datasets.streaming import (
+    DEFAULT_CHUNK_ROWS, Attribution, LineChunk, Problems, Skipped, explain_lines, int_problem, parse_chunk,
+    stream_validated,
+)
 
 CLICK_COLUMNS = ("session_id", "timestamp", "item_id", "category")
 BUY_COLUMNS = ("session_id", "timestamp", "item_id", "price", "quantity")
@@ -29,6 +35,8 @@ TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 _TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?Z")
 _CATEGORY = re.compile(r"0|[1-9]|1[0-2]|S|[0-9]{8,10}")
 _PRICE = re.compile(r"[0-9]{1,12}(\.[0-9]+)?")
+#: The data has no user ids: the session is the visitor, so its id attributes a row.
+SESSION = Attribution("session_id", 0, "session")
 
 
 def _time_problem(value: str) -> str | None:
@@ -43,7 +51,7 @@ def _time_problem(value: str) -> str | None:
 
 def _click_problem(fields: list[str]) -> str | None:
     session, when, item, category = (field.strip() for field in fields)
-    for problem in (int_problem("session_id", session), _time_problem(when), int_problem("item_id", item)):
+    for problem in (SESSION.problem(session), _time_problem(when), int_problem("item_id", item)):
         if problem is not None:
             return problem
     if _CATEGORY.fullmatch(category) is None:
@@ -53,7 +61,7 @@ def _click_problem(fields: list[str]) -> str | None:
 
 def _buy_problem(fields: list[str]) -> str | None:
     session, when, item, price, quantity = (field.strip() for field in fields)
-    for problem in (int_problem("session_id", session), _time_problem(when), int_problem("item_id", item),
+    for problem in (SESSION.problem(session), _time_problem(when), int_problem("item_id", item),
                     int_problem("quantity", quantity)):
         if problem is not None:
             return problem
@@ -68,9 +76,7 @@ def _parse_times(frame: pd.DataFrame) -> pd.Series:
 
 def _convert(chunk: LineChunk, delimiter: str, columns, dtypes, check, extra_ok) -> tuple[pd.DataFrame | None, Problems]:
     def explain(rows: np.ndarray | None = None) -> Problems:
-        picks = range(len(chunk.lines)) if rows is None else rows
-        found = ((chunk.numbers[i], check(chunk.lines[i].split(delimiter))) for i in picks)
-        return [(number, problem) for number, problem in found if problem is not None]
+        return explain_lines(chunk, delimiter, len(columns), check, rows)
 
     try:
         frame = parse_chunk(chunk, delimiter, columns, dtypes)
@@ -101,13 +107,18 @@ def _convert_buys(chunk: LineChunk, delimiter: str):
     return _convert(chunk, delimiter, BUY_COLUMNS, dtypes, _buy_problem, amounts_ok)
 
 
-def iter_clicks(path: str | Path, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[pd.DataFrame]:
+def iter_clicks(path: str | Path, chunk_rows: int = DEFAULT_CHUNK_ROWS,
+                skipped: Skipped | None = None) -> Iterator[pd.DataFrame]:
     """Chunks of a clicks file in file order: ``session_id``, ``item_id`` (int64), ``timestamp``
-    (datetime64[ms], naive UTC) and ``category`` (str: ``0``, ``1``-``12``, ``S`` or a brand id)."""
-    return stream_validated(Path(path), CLICK_COLUMNS, False, chunk_rows, _convert_clicks)
+    (datetime64[ms], naive UTC) and ``category`` (str: ``0``, ``1``-``12``, ``S`` or a brand id).
+    With ``skipped``, rows without a session are left out and appended as ``(line, reason)``
+    instead of being errors (see the module doc)."""
+    return stream_validated(Path(path), CLICK_COLUMNS, False, chunk_rows, _convert_clicks, SESSION, skipped)
 
 
-def iter_buys(path: str | Path, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[pd.DataFrame]:
+def iter_buys(path: str | Path, chunk_rows: int = DEFAULT_CHUNK_ROWS,
+              skipped: Skipped | None = None) -> Iterator[pd.DataFrame]:
     """Chunks of a buys file: ``session_id``, ``item_id``, ``quantity`` (int64, may be 0),
-    ``price`` (float64, may be 0) and ``timestamp`` (datetime64[ms], naive UTC)."""
-    return stream_validated(Path(path), BUY_COLUMNS, False, chunk_rows, _convert_buys)
+    ``price`` (float64, may be 0) and ``timestamp`` (datetime64[ms], naive UTC); ``skipped`` as
+    for :func:`iter_clicks`."""
+    return stream_validated(Path(path), BUY_COLUMNS, False, chunk_rows, _convert_buys, SESSION, skipped)

@@ -3,7 +3,9 @@
 Thin click wrappers over :mod:`storefront.imports.retailrocket` and
 :mod:`storefront.imports.yoochoose`: the command owns the transaction (commit on success,
 rollback on any error, so a bad line or a crash leaves the database as it was) and the progress
-bar (tqdm, silent when the output is not a terminal).
+bar (tqdm, silent when the output is not a terminal). Rows without a visitor or session are
+skipped and listed in the report; ``--strict`` refuses the file instead, like ``flask resources
+import --strict``.
 """
 from __future__ import annotations
 
@@ -26,6 +28,10 @@ _KEEP_INDEXES = click.option(
     help="Never drop the events indexes. A large file into a small shop is faster with them rebuilt at "
          "the end, but on PostgreSQL that locks the events table until the import commits: use this "
          "flag to keep a live shop serving pages during the import.")
+_STRICT = click.option(
+    "--strict", is_flag=True,
+    help="Refuse the file when a row cannot be attributed (visitor or session id None, null, NaN or empty) "
+         "instead of skipping it and listing its line in the report.")
 
 
 def _run(work) -> None:
@@ -41,25 +47,31 @@ def _run(work) -> None:
               help="item_properties_part*.csv (repeat the option, or list the files after it).")
 @click.option("--categories", type=_FILE, help="category_tree.csv")
 @_KEEP_INDEXES
+@_STRICT
 @click.argument("more_properties", nargs=-1, type=_FILE)
 def import_retailrocket_command(events: Path, properties: tuple[Path, ...], categories: Path | None,
-                                keep_indexes: bool, more_properties: tuple[Path, ...]):
-    """Import the Retailrocket EVENTS.csv, with item properties and the category tree."""
+                                keep_indexes: bool, strict: bool, more_properties: tuple[Path, ...]):
+    """Import the Retailrocket EVENTS.csv, with item properties and the category tree. Events
+    without a visitor (visitorid None or empty) are skipped and listed by line; a malformed
+    line stops the import with nothing written."""
     from storefront.imports.retailrocket import import_retailrocket
 
     _run(lambda progress: import_retailrocket(events, [*properties, *more_properties], categories, progress,
-                                              keep_indexes=keep_indexes))
+                                              keep_indexes=keep_indexes, strict=strict))
 
 
 @import_group.command("yoochoose")
 @click.argument("clicks", type=_FILE)
 @click.argument("buys", type=_FILE, required=False)
 @_KEEP_INDEXES
-def import_yoochoose_command(clicks: Path, buys: Path | None, keep_indexes: bool):
-    """Import the RecSys Challenge 2015 CLICKS.dat and, optionally, BUYS.dat."""
+@_STRICT
+def import_yoochoose_command(clicks: Path, buys: Path | None, keep_indexes: bool, strict: bool):
+    """Import the RecSys Challenge 2015 CLICKS.dat and, optionally, BUYS.dat. Rows without a
+    session (session_id None or empty) are skipped and listed by line; a malformed line stops
+    the import with nothing written."""
     from storefront.imports.yoochoose import import_yoochoose
 
-    _run(lambda progress: import_yoochoose(clicks, buys, progress, keep_indexes=keep_indexes))
+    _run(lambda progress: import_yoochoose(clicks, buys, progress, keep_indexes=keep_indexes, strict=strict))
 
 
 @sample_group.command("retailrocket")

@@ -7,7 +7,9 @@ are in :mod:`storefront.imports.retailrocket` and :mod:`storefront.imports.yooch
 
 All or nothing: everything happens in the caller's transaction, and a reader raises
 :class:`~ml.data.DataFormatError` (every bad line, by number) at the end of a file with a bad
-line, so the caller's rollback leaves the database exactly as it was.
+line, so the caller's rollback leaves the database exactly as it was. Rows that cannot be
+attributed to anyone (visitor or session id ``None`` or empty) are not malformed: they are left
+out and listed in the report (:meth:`ImportReport.skipping`), or errors with ``strict``.
 
 Idempotent, two rules:
 
@@ -30,6 +32,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import select, text
 
+from ml.datasets.tables import SkippedRows
 from storefront.database import refresh_statistics, suspend_foreign_keys
 from storefront.extensions import db
 from storefront.models import Category, DataImport
@@ -61,15 +64,27 @@ class ImportReport:
     seconds: float = 0.0
     already_imported: bool = False
     notes: list[str] = field(default_factory=list)
+    # (file name, its rows left out): a merged report covers two files with their own line numbers
+    skipped: list[tuple[str, SkippedRows]] = field(default_factory=list)
+
+    def skipping(self, path: Path, strict: bool) -> SkippedRows | None:
+        """Where the reader of ``path`` lists the rows it leaves out; None (``strict``): it
+        refuses them instead, so the import fails."""
+        if strict:
+            return None
+        rows = SkippedRows()
+        self.skipped.append((path.name, rows))
+        return rows
 
     def summary(self) -> str:
         if self.already_imported:
             return f"{self.file} was already imported ({self.source}): nothing to do."
         rate = self.rows / self.seconds if self.seconds else 0.0
+        skipped = "".join(f" {name}: {rows.describe()}." for name, rows in self.skipped if rows)
         return (f"{self.rows:,} rows in {self.seconds:.1f} s ({rate:,.0f} rows/s): {self.events:,} events "
                 f"({self.duplicates:,} already present), {self.visitors:,} new visitors, {self.products:,} new "
                 f"products, {self.categories:,} new categories, {self.orders:,} new orders "
-                f"({self.order_lines:,} lines).")
+                f"({self.order_lines:,} lines).{skipped}")
 
 
 def file_sha256(path: Path) -> str:

@@ -31,6 +31,7 @@ from sqlalchemy import func, insert, select
 
 from ml.data import DataFormatError
 from ml.datasets.b2b import ASSET_TYPE, COOKIE, PAGE, SUBMISSIONS, UNIT, read_bu_mapping, read_submissions
+from ml.datasets.tables import SkippedRows
 from storefront.extensions import db
 from storefront.models import (
     FORM_SUBMISSION, TYPE_LABELS, Asset, BusinessUnit, Event, Visitor, asset_business_units,
@@ -59,23 +60,11 @@ class ImportReport:
     up_to_date_pairs: int = 0
     unmatched_mapping_pages: int = 0
     repeated_pairs: int = 0  # (cookie, page) pairs written on several lines: their counts are added
-    skipped: list[tuple[int, str]] = field(default_factory=list)  # (line, reason) of rows left out
+    skipped: SkippedRows = field(default_factory=SkippedRows)  # rows left out, by reason and line
     notes: list[str] = field(default_factory=list)
 
-    def skipped_lines(self, shown: int = 20) -> str:
-        """The skipped rows by reason, with their first ``shown`` line numbers each."""
-        by_reason: dict[str, list[int]] = {}
-        for line, reason in self.skipped:
-            by_reason.setdefault(reason, []).append(line)
-        parts = []
-        for reason, lines in by_reason.items():
-            listed = ", ".join(str(n) for n in lines[:shown]) + (f" and {len(lines) - shown:,} more" if len(lines) > shown else "")
-            parts.append(f"1 row skipped, {reason}: line {listed}" if len(lines) == 1
-                         else f"{len(lines):,} rows skipped, {reason}: lines {listed}")
-        return "; ".join(parts)
-
     def summary(self) -> str:
-        skipped = f" {self.skipped_lines()}." if self.skipped else ""
+        skipped = f" {self.skipped.describe()}." if self.skipped else ""
         repeated = (f" {self.repeated_pairs:,} visitor/asset pairs were on several lines (their counts added)."
                     if self.repeated_pairs else "")
         return (
@@ -189,7 +178,7 @@ class ExportFormatError(ValueError):
 
 
 def _read_both(submissions_path: str | Path, mapping_path: str | Path,
-               skipped: list[tuple[int, str]] | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+               skipped: SkippedRows | None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Both files, or :class:`ExportFormatError` naming the bad lines of *both* (one round of
     fixes, not two). ``skipped``: see ``read_submissions`` (None: strict)."""
     frames, errors = [], []
@@ -215,9 +204,9 @@ def import_export(submissions_path: str | Path, mapping_path: str | Path,
     """
     progress = progress or (lambda stage, rows: None)
     progress("reading", 0)
-    skipped: list[tuple[int, str]] | None = None if strict else []
+    skipped = None if strict else SkippedRows()
     submissions, mapping = _read_both(submissions_path, mapping_path, skipped)
-    report = ImportReport(rows=len(submissions), skipped=skipped or [])
+    report = ImportReport(rows=len(submissions), skipped=skipped or SkippedRows())
     grouped = submissions.groupby([COOKIE, PAGE], sort=True)[SUBMISSIONS]
     pairs = grouped.sum()
     report.pairs = len(pairs)

@@ -92,13 +92,16 @@ def _order_lines(loader: EventLoader, snapshots: pd.DataFrame, state: pd.DataFra
 
 def import_retailrocket(events_path: str | Path, properties: Sequence[str | Path] = (),
                         categories: str | Path | None = None, progress: Progress | None = None,
-                        chunk_rows: int = 250_000, keep_indexes: bool = False) -> ImportReport:
+                        chunk_rows: int = 250_000, keep_indexes: bool = False, *,
+                        strict: bool = False) -> ImportReport:
     """Import ``events.csv`` (+ property files, + category tree); flushes, the caller commits.
 
     Raises :class:`~ml.data.DataFormatError` (file, line numbers) when any file is malformed,
     after which the caller's rollback leaves the database as it was. Returns a report with
     ``already_imported`` set, having written nothing, when this events file was imported before.
-    ``keep_indexes``: never drop the events indexes (see :mod:`data_import_bulk`).
+    ``keep_indexes``: never drop the events indexes (see :mod:`data_import_bulk`). Events whose
+    ``visitorid`` is ``None`` or empty are skipped and listed by line in the report; ``strict``
+    makes them errors instead.
     """
     events_path = Path(events_path)
 
@@ -112,7 +115,7 @@ def import_retailrocket(events_path: str | Path, properties: Sequence[str | Path
         fallback = imported_category(writer, report)
         loader = EventLoader(writer, report, "rr:", "rr-", "RR", _product_rows(state, category_ids, fallback))
         writer.maybe_drop_event_indexes(events_path.stat().st_size // 32)  # ~32 bytes a line
-        for chunk in iter_events(events_path, chunk_rows):
+        for chunk in iter_events(events_path, chunk_rows, report.skipping(events_path, strict)):
             batch = EventBatch(
                 visitors=chunk["visitorid"].to_numpy(), items=chunk["itemid"].to_numpy(),
                 types=chunk["event"].to_numpy(dtype=object),

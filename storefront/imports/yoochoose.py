@@ -13,6 +13,9 @@
 - prices: a product takes the latest non-zero price of the buys file; products without one keep
   price 0 and no stock, as for Retailrocket (never sold at an invented price).
 
+A row whose ``session_id`` is ``None`` or empty has no visitor: it is skipped and listed by line
+in the report (each file's own line numbers), or, with ``strict``, fails the import.
+
 Each file is recorded in the ledger on its own (``yoochoose-clicks``, ``yoochoose-buys``), so
 adding the buys file to an earlier clicks-only import imports just the buys.
 """
@@ -67,12 +70,12 @@ def _loader(writer: BulkWriter, report: ImportReport, context: dict) -> EventLoa
     return EventLoader(writer, report, "yc:", "yc-", "YC", _product_rows(categories, imported_category(writer, report), context))
 
 
-def _clicks_body(path: Path, chunk_rows: int):
+def _clicks_body(path: Path, chunk_rows: int, strict: bool):
     def body(writer: BulkWriter, report: ImportReport, progress: Progress) -> None:
         context: dict[str, pd.Series] = {}
         loader = _loader(writer, report, context)
         writer.maybe_drop_event_indexes(path.stat().st_size // 45)  # ~45 bytes a line
-        for chunk in iter_clicks(path, chunk_rows):
+        for chunk in iter_clicks(path, chunk_rows, report.skipping(path, strict)):
             context["category"] = pd.Series(chunk["category"].to_numpy(), index=chunk["item_id"].to_numpy())
             sessions = chunk["session_id"].to_numpy()
             progress("clicks", loader.add(EventBatch(
@@ -82,11 +85,11 @@ def _clicks_body(path: Path, chunk_rows: int):
     return body
 
 
-def _buys_body(path: Path, chunk_rows: int):
+def _buys_body(path: Path, chunk_rows: int, strict: bool):
     def body(writer: BulkWriter, report: ImportReport, progress: Progress) -> None:
         loader = _loader(writer, report, {})
         prices = []
-        for chunk in iter_buys(path, chunk_rows):
+        for chunk in iter_buys(path, chunk_rows, report.skipping(path, strict)):
             sessions = chunk["session_id"].to_numpy()
             batch = EventBatch(
                 visitors=sessions, items=chunk["item_id"].to_numpy(),
@@ -124,16 +127,18 @@ def _order_lines(loader: EventLoader) -> pd.DataFrame:
 
 def import_yoochoose(clicks_path: str | Path, buys_path: str | Path | None = None,
                      progress: Progress | None = None, chunk_rows: int = 250_000,
-                     keep_indexes: bool = False) -> ImportReport:
+                     keep_indexes: bool = False, *, strict: bool = False) -> ImportReport:
     """Import a clicks file and optionally a buys file, in the caller's transaction (it commits).
     Raises :class:`~ml.data.DataFormatError` on a bad line of either file. ``keep_indexes``:
-    never drop the events indexes (see :mod:`data_import_bulk`)."""
+    never drop the events indexes (see :mod:`data_import_bulk`). Rows without a session are
+    skipped and listed by line in the report; ``strict`` makes them errors instead."""
     clicks_path = Path(clicks_path)
-    report = run_import("yoochoose-clicks", clicks_path, _clicks_body(clicks_path, chunk_rows), progress, keep_indexes)
+    report = run_import("yoochoose-clicks", clicks_path, _clicks_body(clicks_path, chunk_rows, strict), progress,
+                        keep_indexes)
     if buys_path is None:
         return report
     buys_path = Path(buys_path)
-    buys = run_import("yoochoose-buys", buys_path, _buys_body(buys_path, chunk_rows), progress, keep_indexes)
+    buys = run_import("yoochoose-buys", buys_path, _buys_body(buys_path, chunk_rows, strict), progress, keep_indexes)
     return merge_reports(report, buys)
 
 
@@ -143,7 +148,8 @@ def merge_reports(first: ImportReport, second: ImportReport) -> ImportReport:
     if second.already_imported:
         first.notes.append(f"{second.file} was already imported")
         return first
-    merged = ImportReport(source="yoochoose", file=f"{first.file} + {second.file}")
+    merged = ImportReport(source="yoochoose", file=f"{first.file} + {second.file}",
+                          skipped=first.skipped + second.skipped)
     for name in ("rows", "events", "duplicates", "visitors", "products", "categories", "orders", "order_lines", "seconds"):
         setattr(merged, name, getattr(first, name) + getattr(second, name))
     db.session.flush()

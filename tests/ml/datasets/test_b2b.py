@@ -204,7 +204,7 @@ def test_unattributable_rows_are_skipped_by_line_when_asked_and_errors_otherwise
                  + f"0,{COOKIE_A},None,{PAGE_1},2\n"
                  + f"1,None,None,{PAGE_1},5\n"  # line 3
                  + f"2,{COOKIE_B},None,{PAGE_3},0\n"  # line 4
-                 + f"3,NULL,None,not-a-page,1\n"  # line 5: unattributable, so not checked further
+                 + "3,NULL,None,not-a-page,1\n"  # line 5: unattributable, so not checked further
                  + f"4,{COOKIE_B},None,{PAGE_3},1\n")
     skipped: list[tuple[int, str]] = []
     frame = read_submissions(path, chunk_rows=chunk_rows, skipped=skipped)

@@ -142,3 +142,67 @@ def test_synthetic_files_read_back(tmp_path):
     tree = read_category_tree(paths["categories"])
     assert set(state["categoryid"].astype(int)) <= set(tree["categoryid"])
     assert paths["events"].read_text().splitlines()[0] == "timestamp,visitorid,event,itemid,transactionid"
+
+
+UNATTRIBUTABLE = (
+    EVENTS
+    + "1433227005008,None,view,248676,\n"  # line 6: no visitor
+    + "1433227005009, ,view,248676,\n"  # 7: empty (spaces)
+    + "1433227005010,null,click,x,\n"  # 8: no visitor, so not checked further
+    + "1433227005011,5,view,248676,\n"  # 9
+    + "1433227005012,,transaction,248676,\n"  # 10: empty
+)
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 2, 100])
+def test_events_without_a_visitor_are_skipped_by_line_when_asked(tmp_path, chunk_rows):
+    from ml.datasets.tables import SkippedRows
+
+    text = "\ufeff" + UNATTRIBUTABLE.replace("\n", "\r\n")
+    path = _write(tmp_path, text)
+    skipped = SkippedRows()
+    frame = _all(path, chunk_rows=chunk_rows, skipped=skipped)
+    assert frame["visitorid"].tolist() == [257597, 992329, 992329, 992329, 5]
+    assert skipped.describe() == "4 rows skipped, visitorid unknown (the visitor was not identified): lines 6, 7, 8, 10"
+    listed: list[tuple[int, str]] = []  # a plain list works too, in line order across chunks
+    _all(path, chunk_rows=chunk_rows, skipped=listed)
+    assert [line for line, _ in listed] == [6, 7, 8, 10]
+
+
+@pytest.mark.parametrize("chunk_rows", [2, 100])
+def test_events_without_a_visitor_are_errors_by_default(tmp_path, chunk_rows):
+    with pytest.raises(DataFormatError) as caught:
+        _all(_write(tmp_path, UNATTRIBUTABLE), chunk_rows=chunk_rows)
+    assert [line for line, _ in caught.value.problems] == [6, 7, 8, 10]
+    message = str(caught.value)
+    assert "events.csv:6: visitorid is unknown ('None'): the row cannot be attributed to a visitor" in message
+    assert "events.csv:7: visitorid is empty: the row cannot be attributed to a visitor" in message
+
+
+def test_skipping_still_refuses_malformed_lines(tmp_path):
+    text = UNATTRIBUTABLE + "1433227005013,7,click,248676,\n" + "1433227005014,None,view\n"
+    skipped: list[tuple[int, str]] = []
+    with pytest.raises(DataFormatError) as caught:
+        _all(_write(tmp_path, text), skipped=skipped)
+    assert caught.value.problems == [(11, "event is not one of view, addtocart, transaction: 'click'"),
+                                     (12, "expected 5 fields, found 3")]
+
+
+def test_a_short_line_hidden_by_a_long_one_is_reported_not_a_crash(tmp_path):
+    # Equal delimiter totals over the chunk: each line's own count must still be checked.
+    text = EVENTS + "1433227005013,7,view,2\n" + "1433227005014,7,view,2,,\n"
+    for skipped in (None, []):
+        with pytest.raises(DataFormatError) as caught:
+            _all(_write(tmp_path, text), skipped=skipped)
+        assert caught.value.problems == [(6, "expected 5 fields, found 4"), (7, "expected 5 fields, found 6")]
+
+
+def test_skipped_rows_keep_the_first_lines_of_each_reason_and_count_the_rest():
+    from ml.datasets.tables import SkippedRows
+
+    rows = SkippedRows(shown=3)
+    rows.extend((line, "a") for line in range(10, 60))
+    rows.append((70, "b"))
+    assert len(rows) == 51 and rows.lines == {"a": [10, 11, 12], "b": [70]}
+    assert rows.describe() == "50 rows skipped, a: lines 10, 11, 12 and 47 more; 1 row skipped, b: line 70"
+    assert not SkippedRows() and SkippedRows().describe() == ""

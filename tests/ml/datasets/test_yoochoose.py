@@ -51,6 +51,31 @@ def test_bad_clicks_and_buys_are_reported_by_line(tmp_path):
         list(iter_buys(_write(tmp_path, "buys.dat", BUYS + "1,2014-04-06T18:44:58.314Z,2,-5,1\n")))
 
 
+
+@pytest.mark.parametrize("chunk_rows", [1, 3, 100])
+def test_rows_without_a_session_are_skipped_by_line_when_asked(tmp_path, chunk_rows):
+    from ml.datasets.tables import SkippedRows
+
+    clicks = ("None,2014-04-07T10:51:09.277Z,214536502,0\n"  # line 1: no session (the first line too)
+              + CLICKS  # 2-5
+              + ",2014-04-07T10:51:09.277Z,214536502,0\n"  # 6: empty
+              + "NaN,not-a-time,1,99\n")  # 7: no session, so not checked further
+    path = tmp_path / "clicks.dat"
+    path.write_bytes(("\ufeff" + clicks.replace("\n", "\r\n")).encode())
+    skipped = SkippedRows()
+    frame = pd.concat(list(iter_clicks(path, chunk_rows, skipped=skipped)), ignore_index=True)
+    assert frame["session_id"].tolist() == [1, 1, 2, 2]
+    assert skipped.describe() == "3 rows skipped, session_id unknown (the session was not identified): lines 1, 6, 7"
+    with pytest.raises(DataFormatError) as caught:
+        list(iter_clicks(path, chunk_rows))
+    assert [line for line, _ in caught.value.problems] == [1, 6, 7]
+    assert "clicks.dat:1: session_id is unknown ('None'): the row cannot be attributed to a session" in str(caught.value)
+    buys = tmp_path / "buys.dat"
+    buys.write_text(BUYS + "null,2014-04-06T18:44:58.314Z,214537888,12462,1\n")
+    listed: list[tuple[int, str]] = []
+    assert sum(len(chunk) for chunk in iter_buys(buys, skipped=listed)) == 2
+    assert listed == [(3, "session_id unknown (the session was not identified)")]
+
 def test_synthetic_yoochoose_files_read_back_and_are_deterministic(tmp_path):
     first = write_yoochoose(tmp_path / "a", n_sessions=300, seed=4)
     second = write_yoochoose(tmp_path / "b", n_sessions=300, seed=4)

@@ -46,9 +46,9 @@ TREE = "categoryid,parentid\n1016,213\n213,\n809,169\n"
 @pytest.fixture
 def files(tmp_path):
     paths = {}
-    for name, text in (("events.csv", EVENTS), ("p1.csv", PROPERTIES_1), ("p2.csv", PROPERTIES_2), ("tree.csv", TREE)):
+    for name, content in (("events.csv", EVENTS), ("p1.csv", PROPERTIES_1), ("p2.csv", PROPERTIES_2), ("tree.csv", TREE)):
         paths[name] = tmp_path / name
-        paths[name].write_text(text)
+        paths[name].write_text(content)
     return paths
 
 
