@@ -73,6 +73,9 @@ class Config:
     RECOMMENDATIONS_PER_WIDGET = 8
     RECOMMEND_PURCHASED = False  # may widgets suggest what the shopper already bought?
     FOLD_IN_EVENTS = 50  # most recent events of a visitor folded in at request time
+    # Marketing's floor for "Suggested next" assets: the champion is the best hit rate among
+    # the candidates whose business-unit hit rate@10 reaches it (ml.resources.champion).
+    ASSET_MIN_BU_HIT_RATE = 0.6
 
     # Training job
     TRAINING_INTERVAL_SECONDS = 3600  # periodic retraining (flask ml scheduler)
@@ -217,7 +220,7 @@ _ENV_INTS = {
     "REMEMBER_COOKIE_DURATION", "PASSWORD_RESET_MAX_AGE_SECONDS", "REGISTRATION_LINK_MAX_AGE_SECONDS",
     "MAIL_PORT", "MAIL_TIMEOUT_SECONDS",
 }
-_ENV_FLOATS = {"CTR_RERANK_SHARE", "SCREEN_COHORT_VISITORS_PER_ADDRESS"}
+_ENV_FLOATS = {"CTR_RERANK_SHARE", "SCREEN_COHORT_VISITORS_PER_ADDRESS", "ASSET_MIN_BU_HIT_RATE"}
 _ENV_BOOLS = {"TRAINING_DEEP_MODELS", "CTR_ENABLED", "RATELIMIT_ENABLED", "TRACKING_LIMITS_ENABLED", "ALLOW_SQLITE_IN_PRODUCTION", "HSTS_INCLUDE_SUBDOMAINS"}
 _ENV_BOOLS |= {"MAIL_USE_TLS"}
 

@@ -60,6 +60,8 @@ ASSET_CANDIDATES: dict[str, AssetCandidate] = {
     )
 }
 
+SPLITS: tuple[str, ...] = ("leave-one-out", "random", "time")
+
 #: Blend weights tried on validation (and plotted against the holdout in the Pareto table): finer
 #: at the low end, where a little affinity already moves most suggestions into the units.
 BLEND_WEIGHTS: tuple[float, ...] = (0.0, 0.02, 0.05, 0.08, 0.1, 0.15, 0.2, 0.3, 0.5, 0.7, 1.0)
@@ -80,6 +82,9 @@ class AssetConfig:
     - ``search``: tune EASE, ALS and the blend weights on a validation split carved from the
       training part (:mod:`ml.resources.tuning`) before the holdout comparison.
     - ``blend_weights``: the weights the business-unit blends try.
+    - ``split``: ``"leave-one-out"`` (each visitor's strongest asset, the default: an export has
+      no times), ``"random"`` (per visitor, ``test_fraction`` of their assets) or ``"time"``
+      (the latest ``test_fraction`` of the submissions; needs a ``timestamp`` per submission).
     """
 
     type_weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_TYPE_WEIGHTS))
@@ -92,6 +97,8 @@ class AssetConfig:
     ease_max_items: int = 5000
     min_bu_hit_rate: float = 0.6
     search: bool = True
+    split: str = "leave-one-out"
+    test_fraction: float = 0.2
     blend_weights: Sequence[float] = BLEND_WEIGHTS
 
     def __post_init__(self) -> None:
@@ -101,6 +108,10 @@ class AssetConfig:
             problems.append(f"scale must be 'log' or 'linear', got {self.scale!r}")
         if self.k <= 0:
             problems.append("k must be positive")
+        if self.split not in SPLITS:
+            problems.append(f"split must be one of {', '.join(SPLITS)}, got {self.split!r}")
+        if not 0.0 < self.test_fraction < 1.0:
+            problems.append(f"test_fraction must be between 0 and 1, got {self.test_fraction}")
         if not 0.0 <= self.min_bu_hit_rate <= 1.0:
             problems.append(f"min_bu_hit_rate must be in [0, 1], got {self.min_bu_hit_rate}")
         if not self.blend_weights or any(not 0.0 <= w <= 1.0 for w in self.blend_weights):
@@ -151,6 +162,8 @@ class AssetConfig:
             "min_bu_hit_rate": self.min_bu_hit_rate,
             "search": self.search,
             "blend_weights": list(self.blend_weights),
+            "split": self.split,
+            "test_fraction": self.test_fraction,
         }
 
 

@@ -17,9 +17,10 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ml.constants import ITEM_COL, SEED, USER_COL, WEIGHT_COL
+from ml.constants import ITEM_COL, SEED, TIME_COL, USER_COL, WEIGHT_COL
 from ml.data.idmap import IdMap
 from ml.data.interactions import build_interactions
+from ml.data.splits import random_split, time_split
 from ml.datasets.b2b import ASSET_TYPE, COOKIE, PAGE, SUBMISSIONS, UNIT
 from ml.resources.weights import interaction_strength
 
@@ -103,17 +104,18 @@ def prepare_assets(
     if len(submissions) == 0:
         raise ValueError("there are no form submissions to learn from")
     strength = interaction_strength(submissions, type_weights)
-    events = (
-        pd.DataFrame(
-            {
-                USER_COL: submissions[COOKIE].astype(str).to_numpy(),
-                ITEM_COL: submissions[PAGE].astype(str).to_numpy(),
-                WEIGHT_COL: strength.to_numpy(),
-            }
-        )
-        .groupby([USER_COL, ITEM_COL], as_index=False, sort=True)[WEIGHT_COL]
-        .sum()
-    )
+    columns = {
+        USER_COL: submissions[COOKIE].astype(str).to_numpy(),
+        ITEM_COL: submissions[PAGE].astype(str).to_numpy(),
+        WEIGHT_COL: strength.to_numpy(),
+    }
+    # the shop's submissions carry the time of the latest one per pair (the time split needs
+    # it); an export has none
+    timed = TIME_COL in submissions.columns
+    if timed:
+        columns[TIME_COL] = submissions[TIME_COL].to_numpy()
+    grouped = pd.DataFrame(columns).groupby([USER_COL, ITEM_COL], as_index=False, sort=True)
+    events = grouped.agg({WEIGHT_COL: "sum", TIME_COL: "max"}) if timed else grouped[WEIGHT_COL].sum()
     matrix, id_map = build_interactions(events)
     types = _asset_types(submissions).reindex(id_map.item_ids).to_numpy(dtype=str)
     mapping = bu_mapping.assign(**{UNIT: bu_mapping[UNIT].astype(str).str.strip()})
@@ -126,6 +128,28 @@ def prepare_assets(
         id_map.n_users, id_map.n_items, matrix.nnz, unknown,
     )
     return AssetData(events, id_map, matrix, types, item_units, unit_names)
+
+
+def split_assets(events: pd.DataFrame, split: str, seed: int = SEED,
+                 test_fraction: float = 0.2) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Train and test rows of :attr:`AssetData.events` under one of
+    :data:`~ml.resources.config.SPLITS` (see :class:`~ml.resources.config.AssetConfig`).
+
+    ``ValueError`` when a time split is asked of submissions without usable times (an imported
+    export has none, and all imported events share the import's time)."""
+    if split == "leave-one-out":
+        return hold_out_strongest(events, seed)
+    if split == "random":
+        return random_split(events, test_fraction, seed)
+    if split != "time":
+        raise ValueError(f"unknown split {split!r}")
+    if TIME_COL not in events.columns or events[TIME_COL].nunique() < 2:
+        raise ValueError("the submissions carry no usable times (an imported export has none): "
+                         "use the leave-one-out or random split")
+    train, test = time_split(events, test_fraction)
+    if train.empty or test.empty:
+        raise ValueError("the time split leaves nothing to train on or to test: too few distinct times")
+    return train.reset_index(drop=True), test.reset_index(drop=True)
 
 
 def hold_out_strongest(

@@ -4,8 +4,9 @@ Stages (timed, logged):
 
 1. ``prepare``: visitor x asset strengths (type weight x submissions, summed per pair), asset
    types and business units (:func:`~ml.resources.interactions.prepare_assets`).
-2. ``split``: leave one out, hiding each visitor's *strongest* asset (visitors with >= 2
-   assets; see :func:`~ml.resources.interactions.hold_out_strongest` for why not the latest).
+2. ``split``: by default leave one out, hiding each visitor's *strongest* asset (visitors with
+   >= 2 assets; see :func:`~ml.resources.interactions.hold_out_strongest` for why not the
+   latest); ``config.split`` may ask for a per-visitor random or a time split instead.
 3. ``search`` (``config.search``): EASE, ALS and the business-unit blend weights tuned on a
    validation split carved the same way from the training part (:mod:`ml.resources.tuning`).
 4. ``evaluate``: fit every candidate on the rest, score the standard ranking metrics, BU hit
@@ -36,7 +37,7 @@ from ml.models.base import Recommender
 from ml.resources.champion import Point, rank_by_rule, why
 from ml.resources.config import ASSET_CANDIDATES, AssetConfig, make_model
 from ml.resources.evaluate import Holdout, evaluate_candidate, holdout_from_events
-from ml.resources.interactions import AssetData, hold_out_strongest, prepare_assets, scale_strength
+from ml.resources.interactions import AssetData, prepare_assets, scale_strength, split_assets
 from ml.resources.pareto import pareto_table
 from ml.resources.tuning import Tuned, tune
 from ml.resources.metrics import average_intra_type_similarity
@@ -145,12 +146,13 @@ def train_assets(
     with timer.stage("prepare"):
         data = prepare_assets(submissions, bu_mapping, config.type_weights)
     with timer.stage("split"):
-        train_events, test_events = hold_out_strongest(data.events, config.seed)
+        train_events, test_events = split_assets(data.events, config.split, config.seed, config.test_fraction)
         holdout = holdout_from_events(train_events, test_events, data, config.scale)
     with timer.stage("search"):
         tuned = Tuned()
         if config.search:
-            fit_events, validation_events = hold_out_strongest(train_events, config.seed + 1)
+            fit_events, validation_events = split_assets(train_events, config.split, config.seed + 1,
+                                                         config.test_fraction)
             tuned = tune(data, holdout_from_events(fit_events, validation_events, data, config.scale), config)
     params = {name: _params(name, config, tuned) for name in config.candidates}
     with timer.stage("evaluate"):

@@ -127,6 +127,42 @@ def hit_rate_chart(breakdown: list[dict[str, Any]], k: int) -> dict[str, Any] | 
     }
 
 
+def pareto_chart(rows: list[dict[str, Any]], k: int, floor: float) -> dict[str, Any] | None:
+    """Hit rate (x) against business-unit hit rate (y) of every candidate: one curve per
+    business-unit blend through its weights, one point per other model, and marketing's floor
+    as a dashed line. None without rows."""
+    if not rows:
+        return None
+    blends: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        if row.get("weight") is not None:
+            blends.setdefault(row["candidate"], []).append(row)
+    singles = [row for row in rows if row.get("weight") is None]
+    datasets: list[dict[str, Any]] = [
+        {"label": name, "colour": i, "line": True,
+         "data": [{"x": round(r["hit_rate"], 6), "y": round(r["bu_hit_rate"], 6)} for r in points],
+         "tips": [f"{name}, weight {r['weight']:g}{' (chosen)' if r['chosen'] else ''}: hit rate {r['hit_rate']:.3f}, "
+                  f"BU hit rate {r['bu_hit_rate']:.3f}" for r in points]}
+        for i, (name, points) in enumerate(blends.items())
+    ]
+    datasets += [
+        {"label": row["candidate"], "colour": len(blends) + i,
+         "data": [{"x": round(row["hit_rate"], 6), "y": round(row["bu_hit_rate"], 6)}],
+         "tips": [f"{row['candidate']}: hit rate {row['hit_rate']:.3f}, BU hit rate {row['bu_hit_rate']:.3f}"]}
+        for i, row in enumerate(singles)
+    ]
+    top = nice_ceiling(max(r["hit_rate"] for r in rows))
+    datasets.append({"label": f"floor {floor:g}", "colour": GREY, "line": True, "dashed": True, "points": False,
+                     "data": [{"x": 0, "y": floor}, {"x": top, "y": floor}]})
+    return {
+        "type": "scatter",
+        "title": f"Hit rate@{k} against business-unit hit rate@{k} per candidate and blend weight",
+        "x": {"title": f"hit rate@{k}", "min": 0, "max": top, "format": "score"},
+        "y": {"title": f"BU hit rate@{k}", "min": 0, "max": 1, "format": "score"},
+        "datasets": datasets,
+    }
+
+
 def customer_map_chart(points: CustomerMap, colouring_label: str, link: str) -> dict[str, Any]:
     """The customer map as a scatter: one dataset (and legend entry) per segment or cluster, a
     tooltip and a link (``link`` with ``{id}``) per customer, the same scale on both axes."""

@@ -10,7 +10,7 @@ from datetime import datetime
 from flask import Response, redirect, render_template, request, stream_with_context, url_for
 
 from storefront.admin import bp
-from storefront.admin.charts import HIT_RATE_SERIES, hit_rate_chart
+from storefront.admin.charts import HIT_RATE_SERIES, hit_rate_chart, pareto_chart
 from storefront.resources import leads as asset_leads
 from storefront.resources import recommender as asset_models
 from storefront.resources import performance as asset_performance
@@ -51,10 +51,13 @@ def resources_performance():
 def resources_model():
     version, summary = asset_models.active_summary()
     report = asset_performance.model_report(version, summary) if version and summary else None
-    chart = hit_rate_chart(report.breakdown, report.k) if report else None
+    charts = {
+        "hit-rate": hit_rate_chart(report.breakdown, report.k) if report else None,
+        "pareto": pareto_chart(list(report.pareto), report.k, report.min_bu_hit_rate) if report else None,
+    }
     return render_template(
         "admin/resources_model.html", version=version, report=report, section="model",
-        charts={"hit-rate": chart} if chart else {}, series=HIT_RATE_SERIES,
+        charts={key: chart for key, chart in charts.items() if chart}, series=HIT_RATE_SERIES,
         candidate_metrics=asset_performance.CANDIDATE_METRICS, unit_metrics=asset_performance.UNIT_METRICS,
     )
 

@@ -38,26 +38,36 @@ def import_command(submissions: Path, bu_mapping: Path, strict: bool):
 
 @resources_cli.command("evaluate")
 @click.option("--k", type=click.IntRange(min=1), default=10, show_default=True, help="Cut-off of the metrics.")
-@click.option("--seed", type=int, default=42, show_default=True, help="Seed of the holdout's tie-breaks and the models.")
+@click.option("--split", type=click.Choice(["leave-one-out", "random", "time"]), default="leave-one-out", show_default=True,
+              help="leave-one-out: each visitor's strongest asset; random: a share of each visitor's assets; "
+                   "time: the latest share of the submissions (not for an imported export: it has no times).")
+@click.option("--test-fraction", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.2, show_default=True,
+              help="Test share of the random and time splits.")
+@click.option("--search/--no-search", default=True, show_default=True,
+              help="Tune EASE, ALS and the business-unit blend weights on a validation split of the training part, as training does.")
+@click.option("--min-bu-hit-rate", type=click.FloatRange(0, 1), default=None,
+              help="Marketing's floor in the champion rule (default: ASSET_MIN_BU_HIT_RATE, 0.6).")
+@click.option("--seed", type=int, default=42, show_default=True, help="Seed of the split, the tie-breaks and the models.")
 @click.option("--repeats", type=click.IntRange(min=1), default=1, show_default=True,
               help="Run with seeds SEED, SEED+1...: each metric's mean and 95%% interval over the repeats.")
 @click.option("--models", help="Comma-separated candidates (default: all).")
 @click.option("--format", "output", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
-def evaluate_command(k: int, seed: int, repeats: int, models: str | None, output: str):
-    """Compare the asset candidates on a leave-one-out holdout of the shop's form submissions
-    (each visitor's strongest asset, visitors with two or more; standard metrics, business-unit
-    and top hit rates, overall and per unit). Publishes nothing."""
+def evaluate_command(k: int, split: str, test_fraction: float, search: bool, min_bu_hit_rate: float | None,
+                     seed: int, repeats: int, models: str | None, output: str):
+    """Compare the asset candidates on a holdout of the shop's form submissions (standard
+    metrics, business-unit and top hit rates, overall and per unit; the hit rate / business-unit
+    hit rate trade-off of every candidate and blend weight). Publishes nothing."""
     from storefront.resources.training import train_on_shop
 
     candidates = [name.strip() for name in models.split(",") if name.strip()] if models else None
+    options = {"split": split, "test_fraction": test_fraction, "search": search, "min_bu_hit_rate": min_bu_hit_rate}
     try:
-        results = [train_on_shop(k, seed + repeat, candidates) for repeat in range(repeats)]
+        results = [train_on_shop(k, seed + repeat, candidates, **options) for repeat in range(repeats)]
     except ValueError as error:
         raise click.ClickException(str(error)) from None
     if results[0] is None:
         raise click.ClickException("Not enough form submissions to evaluate (need two visitors on two assets).")
-    protocol = (f"leave-one-out split (each visitor's strongest asset), "
-                f"{'seed ' + str(seed) if repeats == 1 else f'seeds {seed}..{seed + repeats - 1}'}, k={k}")
+    protocol = _protocol(results[0].config, repeats)
     if repeats > 1 or output != "table":
         click.echo(_summary(results, protocol, output, k, seed))
         return
@@ -70,10 +80,7 @@ def evaluate_command(k: int, seed: int, repeats: int, models: str | None, output
     statuses = {name: c.status for name, c in result.candidates.items()}
     names = [f"{m}@{k}" for m in STANDARD] + [f"bu_hit_rate@{k}", f"top_hit_rate@{k}"]
     click.echo(candidates_table(metrics, result.champion, names, statuses))
-    selection = f"ndcg@{k}"
-    click.echo(f"\nChampion: {result.champion} ({selection} "
-               f"{(metrics.get(result.champion) or {}).get(selection, float('nan')):.4f}; popularity "
-               f"{result.baseline[selection]:.4f})  * = champion")
+    click.echo(f"\nChampion: {result.champion}  * = champion\nWhy:      {result.selection}")
     click.echo("Data:     " + ", ".join(f"{key} {value:,}" for key, value in result.data.items()))
     names = [f"{m}@{k}" for m in UNIT_METRICS]
     rows = [[unit, int(values.get("n_visitors", 0)), *(values.get(n) for n in names)]
@@ -81,9 +88,26 @@ def evaluate_command(k: int, seed: int, repeats: int, models: str | None, output
     if rows:
         click.echo(f"\nPer business unit ({result.champion}):")
         click.echo(format_table(["unit", "visitors", *names], rows))
+    if result.pareto:
+        click.echo(f"\nHit rate vs business-unit hit rate@{k} (front: no other row is better on both; "
+                   f"weight: the blend's, chosen on validation = 'chosen'):")
+        click.echo(format_table(
+            ["candidate", "weight", f"hit_rate@{k}", f"bu_hit_rate@{k}", f"ndcg@{k}", "front", f">= {result.config.min_bu_hit_rate:g}", "chosen"],
+            [[row["candidate"], "" if row["weight"] is None else row["weight"], row["hit_rate"], row["bu_hit_rate"], row["ndcg"],
+              "*" if row["front"] else "", "yes" if row["meets_minimum"] else "", "chosen" if row["weight"] is not None and row["chosen"] else ""]
+             for row in result.pareto]))
     if result.intra_type_similarity:
         click.echo("\nAverage intra-type similarity (cosine of interaction columns):")
         click.echo(format_table(["type", "similarity"], sorted(result.intra_type_similarity.items())))
+
+
+def _protocol(config, repeats: int) -> str:
+    """The protocol in words (what makes two runs' numbers comparable)."""
+    split = ("leave-one-out split (each visitor's strongest asset)" if config.split == "leave-one-out"
+             else f"{config.split} split, test share {config.test_fraction:g}")
+    seeds = f"seed {config.seed}" if repeats == 1 else f"seeds {config.seed}..{config.seed + repeats - 1}"
+    tuned = "tuned on a validation split of the training part" if config.search else "default parameters"
+    return f"{split}, {seeds}, k={config.k}, {tuned}, champion floor bu_hit_rate >= {config.min_bu_hit_rate:g}"
 
 
 def _summary(results, protocol: str, output: str, k: int, seed: int) -> str:
@@ -102,7 +126,7 @@ def _summary(results, protocol: str, output: str, k: int, seed: int) -> str:
             records.append({"model": candidate, "metric": name, "mean": value.mean,
                             "ci95_low": interval[0] if interval else None,
                             "ci95_high": interval[1] if interval else None,
-                            "repeats": value.n, "split": "leave-one-out", "seed": seed, "k": k})
+                            "repeats": value.n, "split": results[0].config.split, "seed": seed, "k": k})
     if output != "table":
         return render_records(records, output, {"protocol": protocol})
     by_model: dict[str, dict[str, str | float]] = {}

@@ -134,6 +134,10 @@ class ModelReport:
     similarity: list[tuple[str, float]]  # (type label, average intra-type similarity)
     breakdown: list[dict[str, Any]]
     data: dict[str, int]
+    selection: str = ""  # why the champion rule chose the champion
+    pareto: tuple[dict[str, Any], ...] = ()  # ml.resources.pareto rows
+    min_bu_hit_rate: float = 0.6
+    split: str = "leave-one-out"
 
 
 def model_report(version: str, summary: dict[str, Any]) -> ModelReport:
@@ -145,7 +149,7 @@ def model_report(version: str, summary: dict[str, Any]) -> ModelReport:
          "metrics": {m: (c.get("metrics") or {}).get(f"{m}@{k}") for m in CANDIDATE_METRICS}}
         for name, c in (summary.get("candidates") or {}).items()
     ]
-    candidates.sort(key=lambda c: -(c["metrics"]["ndcg"] if c["metrics"]["ndcg"] is not None else -1.0))
+    candidates.sort(key=lambda c: -(c["metrics"]["hit_rate"] if c["metrics"]["hit_rate"] is not None else -1.0))
     per_unit = [
         {"code": code, "name": names.get(code, code), "n_visitors": int(values.get("n_visitors", 0)),
          "metrics": {m: values.get(f"{m}@{k}") for m in UNIT_METRICS}}
@@ -155,5 +159,9 @@ def model_report(version: str, summary: dict[str, Any]) -> ModelReport:
         ((TYPE_LABELS.get(t, t), float(v)) for t, v in (summary.get("intra_type_similarity") or {}).items()),
         key=lambda item: -item[1],
     )
+    config = summary.get("config") or {}
     return ModelReport(version, k, str(summary.get("champion", "")), summary.get("baseline") or {}, candidates,
-                       per_unit, similarity, list(summary.get("breakdown") or []), dict(summary.get("data") or {}))
+                       per_unit, similarity, list(summary.get("breakdown") or []), dict(summary.get("data") or {}),
+                       selection=str(summary.get("selection_reason") or ""), pareto=tuple(summary.get("pareto") or ()),
+                       min_bu_hit_rate=float(config.get("min_bu_hit_rate", 0.6)),
+                       split=str(config.get("split", "leave-one-out")))

@@ -24,6 +24,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from ml.resources import AssetConfig, AssetResult, save, train_assets
+from ml.constants import TIME_COL
 from ml.datasets.b2b import ASSET_TYPE, ASSET_TYPES, COOKIE, PAGE, SUBMISSIONS, UNIT
 from ml.registry import ExtraWriter
 from storefront.extensions import db
@@ -56,15 +57,18 @@ class AssetFrames:
                 f"{self.submissions[PAGE].nunique():,} assets")
 
 
-def asset_config(k: int = 10, seed: int | None = None, candidates: Sequence[str] | None = None) -> AssetConfig:
-    """The asset pipeline's settings for this app (``ValueError`` on a bad weight override or
-    an unknown candidate)."""
+def asset_config(k: int = 10, seed: int | None = None, candidates: Sequence[str] | None = None,
+                 **protocol: Any) -> AssetConfig:
+    """The asset pipeline's settings for this app (``ValueError`` on a bad weight override, an
+    unknown candidate or a bad protocol). ``protocol``: ``split``, ``test_fraction``, ``search``
+    or ``min_bu_hit_rate`` for an evaluation (``ASSET_MIN_BU_HIT_RATE`` otherwise)."""
     config = current_app.config
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = {"min_bu_hit_rate": float(config.get("ASSET_MIN_BU_HIT_RATE", 0.6))}
     if seed is not None:
         options["seed"] = seed
     if candidates:
         options["candidates"] = tuple(candidates)
+    options.update({key: value for key, value in protocol.items() if value is not None})
     return AssetConfig(
         type_weights=dict(config.get("ASSET_TYPE_WEIGHTS") or {}),
         num_threads=int(config.get("TRAINING_THREADS", 0)),
@@ -76,21 +80,24 @@ def load_asset_frames() -> AssetFrames:
     """Every ``form_submission`` summed per (user, asset), and every asset's business units."""
     count = func.coalesce(Event.properties["count"].as_integer(), 1)
     query = (
-        select(Event.visitor_id, Event.customer_id, Event.asset_id, Asset.type, func.sum(count))
+        select(Event.visitor_id, Event.customer_id, Event.asset_id, Asset.type, func.sum(count),
+               func.max(Event.occurred_at))
         .join(Asset, Asset.id == Event.asset_id)
         .where(Event.type == FORM_SUBMISSION)
         .group_by(Event.visitor_id, Event.customer_id, Event.asset_id, Asset.type)
     )
     rows = db.session.execute(query).all()
     known = set(ASSET_TYPES)
-    strange = {kind for *_, kind, _ in rows if kind not in known}
+    strange = {kind for *_, kind, _, _ in rows if kind not in known}
     if strange:
         log.warning("assets of unknown type(s) %s are weighted as 'Unspecified'", sorted(strange))
     submissions = pd.DataFrame({
         COOKIE: pd.Series([ml_user_id(v, c) for v, c, *_ in rows], dtype="str"),
-        ASSET_TYPE: pd.Series([k if k in known else "Unspecified" for *_, k, _ in rows], dtype="str"),
-        PAGE: pd.Series([str(a) for _, _, a, _, _ in rows], dtype="str"),
-        SUBMISSIONS: np.maximum(np.asarray([int(n or 1) for *_, n in rows], dtype=np.int64), 1),
+        ASSET_TYPE: pd.Series([k if k in known else "Unspecified" for *_, k, _, _ in rows], dtype="str"),
+        PAGE: pd.Series([str(a) for _, _, a, _, _, _ in rows], dtype="str"),
+        SUBMISSIONS: np.maximum(np.asarray([int(n or 1) for *_, n, _ in rows], dtype=np.int64), 1),
+        # the latest submission of the pair: what the time split of an evaluation orders by
+        TIME_COL: pd.to_datetime(pd.Series([when for *_, when in rows], dtype="object"), utc=True),
     })
     links = db.session.execute(
         select(BusinessUnit.code, asset_business_units.c.asset_id)
@@ -103,25 +110,27 @@ def load_asset_frames() -> AssetFrames:
     return AssetFrames(submissions, mapping)
 
 
-def train_on_shop(k: int = 10, seed: int | None = None, candidates: Sequence[str] | None = None) -> AssetResult | None:
+def train_on_shop(k: int = 10, seed: int | None = None, candidates: Sequence[str] | None = None,
+                  **protocol: Any) -> AssetResult | None:
     """Train and evaluate every asset candidate (or ``candidates``) on the shop's data; None
-    when too little."""
+    when too little. ``protocol``: see :func:`asset_config`."""
     frames = load_asset_frames()
     if not frames.enough:
         log.info("asset recommender not trained: %s (need %d visitors and %d assets)",
                  frames.describe(), MIN_VISITORS, MIN_ASSETS)
         return None
     log.info("training the asset recommender on %s", frames.describe())
-    return train_assets(frames.submissions, frames.bu_mapping, asset_config(k, seed, candidates))
+    return train_assets(frames.submissions, frames.bu_mapping, asset_config(k, seed, candidates, **protocol))
 
 
 def headline(result: AssetResult) -> dict[str, object]:
     """The few numbers worth showing on a training run without opening the artifact."""
     k = result.config.k
     best = result.metrics.get(result.champion, {})
-    names = (f"ndcg@{k}", f"recall@{k}", f"bu_hit_rate@{k}", f"top_hit_rate@{k}")
+    names = (f"hit_rate@{k}", f"ndcg@{k}", f"recall@{k}", f"bu_hit_rate@{k}", f"top_hit_rate@{k}")
     return {
         "champion": result.champion,
+        "why": result.selection,
         **{name: best.get(name) for name in names},
         f"popularity_ndcg@{k}": result.baseline.get(f"ndcg@{k}"),
         "visitors": result.data.get("visitors"), "assets": result.data.get("assets"),

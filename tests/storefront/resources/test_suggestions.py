@@ -141,9 +141,19 @@ def test_the_admin_model_page_shows_metrics_and_a_hit_rate_chart(app, runner):
     html = admin.get("/admin/resources/model").get_data(as_text=True)
     for text in ("unit_popularity", "item_knn", "als", "ease", "bu_hit_rate@10", "top_hit_rate@10", "ndcg@10",
                  "recall@10", '<tr class="champion">', '<canvas data-chart="hit-rate"', "BU hit rate@10",
-                 "Per business unit", "Security", "Average intra-type similarity", "Webinar"):
+                 "Per business unit", "Security", "Average intra-type similarity", "Webinar",
+                 "Hit rate against business-unit hit rate", '<canvas data-chart="pareto"', "ease_units", "(chosen)",
+                 "ASSET_MIN_BU_HIT_RATE", "Why "):
         assert text in html, text
-    chart = assert_charts_drawn_without_inline_code(html)["hit-rate"]
+    charts = assert_charts_drawn_without_inline_code(html)
+    with app.app_context():
+        pareto = asset_models.active_summary()[1]["pareto"]
+    curves = {d["label"]: d for d in charts["pareto"]["datasets"]}
+    assert [p["x"] for p in curves["ease_units"]["data"]] == [
+        pytest.approx(r["hit_rate"], abs=1e-6) for r in pareto if r["candidate"] == "ease_units"]
+    assert curves["floor 0.6"]["dashed"] and {p["y"] for p in curves["floor 0.6"]["data"]} == {0.6}
+    assert html.count("<tr", html.index('class="cart-table metrics-table pareto-table"')) >= len(pareto)
+    chart = charts["hit-rate"]
     with app.app_context():
         breakdown = asset_models.active_summary()[1]["breakdown"]
     # One point per interaction bucket with visitors (an empty bucket is a gap, not a 0), y from 0 to 1.
@@ -181,25 +191,59 @@ def test_assets_evaluate_prints_the_metrics(app, runner):
     assert runner.invoke(args=SEED).exit_code == 0
     result = runner.invoke(args=["assets", "evaluate"])
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines()[0] == "Protocol: leave-one-out split (each visitor's strongest asset), seed 42, k=10"
+    assert result.output.splitlines()[0] == (
+        "Protocol: leave-one-out split (each visitor's strongest asset), seed 42, k=10, "
+        "tuned on a validation split of the training part, champion floor bu_hit_rate >= 0.6")
     header = result.output.splitlines()[1]
     for column in ("ndcg@10", "recall@10", "hit_rate@10", "bu_hit_rate@10", "top_hit_rate@10"):
         assert column in header
-    for text in ("Champion: ", "Per business unit", "Average intra-type similarity", "\npopularity ",
-                 "unit_popularity"):
+    for text in ("Champion: ", "Why:      best hit rate@10", "Per business unit", "Average intra-type similarity",
+                 "\npopularity ", "unit_popularity", "Hit rate vs business-unit hit rate@10", "ease_units", "als_units",
+                 "chosen"):
         assert text in result.output, text
 
     repeated = runner.invoke(args=["resources", "evaluate", "--repeats", "2", "--models", "popularity,ease",
                                    "--format", "json"])
     assert repeated.exit_code == 0, repeated.output
     payload = json.loads(repeated.stdout)
-    assert payload["protocol"] == "leave-one-out split (each visitor's strongest asset), seeds 42..43, k=10"
+    assert payload["protocol"].startswith("leave-one-out split (each visitor's strongest asset), seeds 42..43, k=10, ")
     rows = {(r["model"], r["metric"]): r for r in payload["results"]}
     assert {model for model, _ in rows} == {"popularity", "ease"}
     ndcg = rows[("ease", "ndcg@10")]
     assert ndcg["repeats"] == 2 and ndcg["ci95_low"] <= ndcg["mean"] <= ndcg["ci95_high"]
     unknown = runner.invoke(args=["resources", "evaluate", "--models", "popularity,nope"])
     assert unknown.exit_code != 0 and "nope" in unknown.output and "Traceback" not in unknown.output
+
+
+def test_assets_evaluate_takes_the_split_the_search_and_the_floor(app, runner):
+    assert runner.invoke(args=SEED).exit_code == 0
+    random = runner.invoke(args=["resources", "evaluate", "--split", "random", "--test-fraction", "0.3", "--no-search",
+                                 "--min-bu-hit-rate", "0.9", "--models", "popularity,unit_popularity,ease",
+                                 "--format", "json"])
+    assert random.exit_code == 0, random.output
+    payload = json.loads(random.stdout)
+    assert payload["protocol"] == ("random split, test share 0.3, seed 42, k=10, default parameters, "
+                                   "champion floor bu_hit_rate >= 0.9")
+    assert {r["split"] for r in payload["results"]} == {"random"}
+    table = runner.invoke(args=["resources", "evaluate", "--split", "time", "--models", "popularity,unit_popularity,ease",
+                                "--min-bu-hit-rate", "0.9"])
+    assert table.exit_code == 0, table.output
+    assert table.output.startswith("Protocol: time split, test share 0.2, seed 42, k=10, tuned on a validation")
+    # the floor decides: unit popularity stays in the units, EASE does not reach 0.9
+    assert "Champion: unit_popularity" in table.output and ">= 0.9" in table.output
+    bad = runner.invoke(args=["resources", "evaluate", "--split", "sideways"])
+    assert bad.exit_code != 0 and "sideways" in bad.output and "Traceback" not in bad.output
+
+
+def test_a_time_split_of_an_export_without_times_is_refused_with_a_reason(app, runner, tmp_path):
+    from ml.resources.synth import generate_assets, write_export
+
+    data = generate_assets(n_visitors=200, seed=3)
+    submissions, mapping = write_export(data.submissions, data.bu_mapping, tmp_path)
+    assert runner.invoke(args=["resources", "import", str(submissions), str(mapping)]).exit_code == 0
+    refused = runner.invoke(args=["resources", "evaluate", "--split", "time"])
+    assert refused.exit_code != 0 and "no usable times" in refused.output and "Traceback" not in refused.output
+    assert runner.invoke(args=["resources", "evaluate", "--split", "random", "--no-search"]).exit_code == 0
 
 
 def _asset_snapshot() -> list[tuple]:
