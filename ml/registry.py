@@ -20,7 +20,7 @@ import shutil
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Mapping, Protocol
+from typing import Any, Callable, Collection, Mapping, Protocol
 
 import numpy as np
 import scipy.sparse as sp
@@ -175,15 +175,16 @@ class ModelRegistry:
         write_atomic(self.model_dir / ACTIVE_FILE, version + "\n")
         log.info("activated model version %s", version)
 
-    def prune(self, keep: int = 5) -> list[str]:
-        """Delete all but the ``keep`` newest versions, never the active one; return the
-        deleted names. Temporary files and directories of publishes abandoned over an hour ago
-        are removed too."""
+    def prune(self, keep: int = 5, protect: Collection[str] = ()) -> list[str]:
+        """Delete all but the ``keep`` newest versions, never the active one nor those in
+        ``protect`` (e.g. the challengers of running online experiments); return the deleted
+        names. Temporary files and directories of publishes abandoned over an hour ago are
+        removed too."""
         if keep < 0:
             raise ValueError("keep must be >= 0")
-        active = self.active_version()
+        spared = {self.active_version(), *protect}
         versions = self.versions()
-        doomed = [v for v in versions[: max(len(versions) - keep, 0)] if v != active]
+        doomed = [v for v in versions[: max(len(versions) - keep, 0)] if v not in spared]
         for version in doomed:
             shutil.rmtree(self.model_dir / version)
             log.info("pruned model version %s", version)

@@ -97,10 +97,12 @@ def register_recommender(app: Flask) -> None:
     """One model holder per app (``app.extensions["recommender"]``): it loads the active model
     version lazily and notices a newly activated one without a restart."""
     from storefront.catalog import snapshot
+    from storefront.experiments import serving as experiments
     from storefront.recommendations.widgets import init_app
 
     init_app(app)
     snapshot.init_app(app)  # the catalog per version, kept the same way (storefront.catalog.snapshot)
+    experiments.init_app(app)  # running A/B tests per catalog version, and their challenger versions
 
 
 def register_blueprints(app: Flask) -> None:

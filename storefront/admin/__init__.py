@@ -7,3 +7,4 @@ from storefront.admin import resources  # noqa: E402,F401  (gated-content pages)
 from storefront.admin import customers  # noqa: E402,F401
 from storefront.admin import dashboard  # noqa: E402,F401
 from storefront.admin import campaigns  # noqa: E402,F401  (promotional campaigns)
+from storefront.admin import experiments  # noqa: E402,F401  (A/B tests of model versions, on Admin -> ML)

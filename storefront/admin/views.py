@@ -6,10 +6,13 @@ from flask_login import current_user
 
 from storefront.admin import bp
 from storefront.admin.charts import calibration_chart, ndcg_chart
+from storefront.admin.experiment_forms import ExperimentActionForm, ExperimentForm
 from storefront.admin.forms import RetrainForm
 from storefront.extensions import db, login_manager
 from storefront.models import TRIGGER_ADMIN, TrainingRun
 from storefront.analytics import overview as admin_overview
+from storefront.experiments import management as experiment_admin
+from storefront.experiments import report as experiment_report
 from storefront.training import job as training
 from storefront.training import overview as training_overview
 
@@ -28,16 +31,26 @@ def index():
     return render_template("admin/index.html", overview=admin_overview.overview())
 
 
-@bp.get("/ml")
-def ml_dashboard():
+def render_ml_page(experiment_form: ExperimentForm | None = None, status: int = 200):
+    """Admin -> ML; ``experiment_form``: a rejected start of an A/B test, shown with its errors."""
     board = training_overview.dashboard()
+    experiments = experiment_report.board()
+    if experiment_form is None:
+        experiment_form = ExperimentForm()
+    experiment_form.set_choices(experiment_admin.widget_choices(), experiment_admin.challenger_choices())
     db.session.commit()  # runs found dead while building the page are recorded as failed
     charts = {"ndcg": ndcg_chart(board.chart),
               "calibration": calibration_chart(board.ctr_offline.models) if board.ctr_offline else None}
     return render_template(
         "admin/ml.html", board=board, form=RetrainForm(), metric_columns=training_overview.METRIC_COLUMNS,
-        charts={key: spec for key, spec in charts.items() if spec},
-    )
+        charts={key: spec for key, spec in charts.items() if spec}, experiments=experiments,
+        experiment_form=experiment_form, action_form=ExperimentActionForm(),
+    ), status
+
+
+@bp.get("/ml")
+def ml_dashboard():
+    return render_ml_page()
 
 
 @bp.post("/ml/retrain")

@@ -18,6 +18,7 @@ from storefront.models.events import (
     Event,
     RateBucket,
 )
+from storefront.models.experiments import Experiment
 from storefront.models.imports import DataImport
 from storefront.models.orders import STATUS_PAID, Order, OrderLine
 from storefront.models.recommendations import Impression
@@ -41,5 +42,5 @@ __all__ = [
     "ASSET_VIEW", "FORM_SUBMISSION", "TYPE_LABELS", "TYPE_SLUGS", "Asset", "BusinessUnit", "Lead",
     "asset_business_units",
     "OFFER_KINDS", "OFFER_KIND_LABELS", "Campaign",
-    "Cart", "CartItem", "CatalogState", "Category", "Customer", "DataImport", "Event", "Order", "OrderLine", "Product", "Visitor",
+    "Cart", "CartItem", "CatalogState", "Category", "Customer", "DataImport", "Event", "Experiment", "Order", "OrderLine", "Product", "Visitor",
 ]

@@ -26,6 +26,10 @@ class Impression(db.Model):
     ``ranking`` says which ordering produced what was shown when an experiment compares two:
     ``retrieval`` (the model's own order, the control group) or ``ctr`` (re-ranked by the
     click-through model); None when no such choice was made.
+
+    ``experiment_id`` and ``arm`` (``champion`` / ``challenger``) say which A/B test of model
+    versions the widget was in, and which version's side the shopper was assigned to
+    (``storefront.experiments``); None outside an experiment.
     """
 
     __tablename__ = "impressions"
@@ -44,3 +48,5 @@ class Impression(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"), index=True)
     ranking: Mapped[str | None] = mapped_column(String(16))
+    experiment_id: Mapped[int | None] = mapped_column(ForeignKey("experiments.id"), index=True)
+    arm: Mapped[str | None] = mapped_column(String(16))

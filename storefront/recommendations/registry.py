@@ -43,6 +43,11 @@ class WidgetSpec:
     def title_for(self, category_name: str | None = None) -> str:
         return self.title.format(category=category_name or "")
 
+    @property
+    def reads_model(self) -> bool:
+        """Whether a model version fills it (first): only such a widget can A/B test two versions."""
+        return any(getattr(step, "reads_model", False) for step in self.steps)
+
 
 FOR_YOU_STEPS = (steps.model_for_user, steps.in_recent_categories, steps.trending, steps.newest)
 TRENDING_STEPS = (steps.model_trending, steps.trending, steps.newest)
@@ -100,6 +105,15 @@ def spec(name: str, placement: str | None = None) -> WidgetSpec:
         if candidate.name == name and (placement is None or candidate.placement == placement):
             return candidate
     raise KeyError(name)
+
+
+def model_widgets() -> list[WidgetSpec]:
+    """The widgets a model version fills, one per name (a name on two pages is one widget)."""
+    found: dict[str, WidgetSpec] = {}
+    for candidate in WIDGETS:
+        if candidate.reads_model:
+            found.setdefault(candidate.name, candidate)
+    return list(found.values())
 
 
 #: Widget name -> title, for the admin's click-through table (a category page's title is generic).

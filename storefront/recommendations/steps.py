@@ -78,6 +78,13 @@ class Proposal(NamedTuple):
 Step = Callable[[Ask, int], Proposal]
 
 
+def reads_model(step: Step) -> Step:
+    """Mark a step that fills from ``ask.version``: a widget with one can be an A/B test of two
+    model versions (``storefront.experiments`` swaps the version under it)."""
+    step.reads_model = True  # type: ignore[attr-defined]
+    return step
+
+
 # -- model steps ---------------------------------------------------------------------------------
 
 
@@ -132,6 +139,7 @@ def fold_in_events(version: LoadedVersion, ask: Ask) -> list[tuple[str, str]]:
     ]
 
 
+@reads_model
 def model_for_user(ask: Ask, missing: int) -> Proposal:
     version = ask.version
     if version is None:
@@ -160,6 +168,7 @@ def model_for_user(ask: Ask, missing: int) -> Proposal:
 
 
 def item_model(role: str) -> Step:
+    @reads_model
     def step(ask: Ask, missing: int) -> Proposal:
         if ask.version is None or ask.product is None:
             return Proposal(NO_STRATEGY, [])
@@ -170,6 +179,7 @@ def item_model(role: str) -> Step:
     return step
 
 
+@reads_model
 def model_trending(ask: Ask, missing: int) -> Proposal:
     if ask.version is None:
         return Proposal(NO_STRATEGY, [])
@@ -177,6 +187,7 @@ def model_trending(ask: Ask, missing: int) -> Proposal:
     return Proposal(MODEL_PREFIX + "popular", load_in_order(ask.catalog, _product_ids(scored), ask.skip))
 
 
+@reads_model
 def model_trending_in_category(ask: Ask, missing: int) -> Proposal:
     if ask.version is None or ask.category is None:
         return Proposal(NO_STRATEGY, [])
@@ -186,6 +197,7 @@ def model_trending_in_category(ask: Ask, missing: int) -> Proposal:
     return Proposal(MODEL_PREFIX + "popular", found)
 
 
+@reads_model
 def customers_like_you(ask: Ask, missing: int) -> Proposal:
     """What the customer's nearest Customer2Vec neighbours bought, similarity-weighted, minus
     what the customer bought (as of training; later purchases are in ``ask.skip``)."""
@@ -197,6 +209,7 @@ def customers_like_you(ask: Ask, missing: int) -> Proposal:
     return Proposal(MODEL_PREFIX + "customer2vec", load_in_order(ask.catalog, _product_ids(scored), ask.skip))
 
 
+@reads_model
 def segment_best_sellers(ask: Ask, missing: int) -> Proposal:
     """The best sellers of the customer's RFM segment; the whole shop's (as of training) for a
     customer who had no orders then."""

@@ -33,6 +33,7 @@ from flask import Flask, current_app
 from ml.serving import LoadedVersion, ModelHolder
 from storefront.catalog import snapshot
 from storefront.catalog.snapshot import CatalogSnapshot, CategoryNode, ProductCard
+from storefront.experiments import serving as experiments
 from storefront.models import Product
 from storefront.recommendations import registry
 from storefront.recommendations.registry import API_ITEM_KINDS, WidgetSpec
@@ -84,6 +85,8 @@ class WidgetResult:
     impression_id: int | None = None
     ranking: str | None = None  # "ctr" / "retrieval" when the click model was consulted
     explanation: str = ""
+    experiment_id: int | None = None  # the A/B test of model versions it was part of, if any
+    arm: str | None = None  # "champion" / "challenger" in that test
 
 
 def per_widget() -> int:
@@ -150,6 +153,21 @@ def fill(spec: WidgetSpec, ask: Ask, n: int | None = None, also_skip: Collection
     )
 
 
+def fill_for(ctx: RequestContext, spec: WidgetSpec, ask: Ask, n: int | None = None,
+             also_skip: Collection[int] = ()) -> WidgetResult:
+    """``fill`` for this shopper: in a widget under an A/B test (``storefront.experiments``),
+    from the version of the shopper's arm, with the same rules and fallbacks, and the arm noted
+    for the impression."""
+    exposure = experiments.exposure(ctx, spec.name)
+    if exposure is None:
+        return fill(spec, ask, n, also_skip)
+    if exposure.version is not None:
+        ask = dataclasses.replace(ask, version=exposure.version)
+    result = fill(spec, ask, n, also_skip)
+    result.experiment_id, result.arm = exposure.experiment_id, exposure.arm
+    return result
+
+
 # -- the widgets of each page ----------------------------------------------------------------------
 
 
@@ -168,7 +186,7 @@ def record(ctx: RequestContext, result: WidgetResult) -> WidgetResult:
     result.impression_id = impressions.record_widget(
         ctx, widget=result.widget, strategy=result.strategy, model_version=result.model_version,
         context_product_id=result.context_product_id, items=[p.id for p in result.products],
-        ranking=result.ranking,
+        ranking=result.ranking, experiment_id=result.experiment_id, arm=result.arm,
     )
     return result
 
@@ -192,7 +210,7 @@ def fill_shelves(ctx: RequestContext, placement: str, *, product: Product | Prod
     for spec in specs:
         if not _shown_to(spec, ask):
             continue
-        result = fill(spec, ask, n, also_skip=shown if spec.distinct_on_page else ())
+        result = fill_for(ctx, spec, ask, n, also_skip=shown if spec.distinct_on_page else ())
         if spec.distinct_on_page:
             shown += [p.id for p in result.products]
         results.append(result)
@@ -204,7 +222,8 @@ def record_all(ctx: RequestContext, results: list[WidgetResult], others: Sequenc
     the page's ``others`` (impression rows such as a banner's); returns the others' ids."""
     ids = impressions.record_widgets(ctx, [
         *({"widget": r.widget, "strategy": r.strategy, "model_version": r.model_version,
-           "context_product_id": r.context_product_id, "items": [p.id for p in r.products], "ranking": r.ranking}
+           "context_product_id": r.context_product_id, "items": [p.id for p in r.products], "ranking": r.ranking,
+           "experiment_id": r.experiment_id, "arm": r.arm}
           for r in results),
         *others,
     ])
@@ -246,7 +265,7 @@ def api_user(ctx: RequestContext, n: int) -> WidgetResult | None:
 def api_item(ctx: RequestContext, product: Product, kind: str, n: int) -> WidgetResult:
     """``kind`` is ``similar`` or ``bought`` (checked by the caller, see ``API_ITEM_KINDS``)."""
     spec = registry.spec(API_ITEM_KINDS[kind])
-    return record(ctx, fill(spec, new_ask(ctx, product=product), n))
+    return record(ctx, fill_for(ctx, spec, new_ask(ctx, product=product), n))
 
 
 def customer_preview(customer_id: int, *, product: Product | None = None) -> WidgetResult:

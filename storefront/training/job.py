@@ -47,6 +47,7 @@ from storefront.resources import training as asset_training
 from storefront.ctr import training as ctr_training
 from storefront.segments import training as segments
 from storefront.catalog.listings import refresh_popularity
+from storefront.experiments.management import running_challengers
 from storefront.tracking.screening import screen_visitors
 from storefront.training.data import (
     MIN_TRAINING_EVENTS, NotEnoughFeedback, check_enough_feedback, load_events_frame,
@@ -224,10 +225,18 @@ def _since(started: float) -> float:
 
 
 def _prune(registry: ModelRegistry) -> None:
-    """Old versions go; a failure here must not turn a published, active version into a failed run."""
+    """Old versions go, except the challengers of running A/B tests (an experiment outlives
+    several hourly runs); a failure here must not turn a published, active version into a
+    failed run."""
     keep = int(current_app.config.get("MODEL_VERSIONS_KEPT", DEFAULT_VERSIONS_KEPT))
     try:
-        registry.prune(keep=keep)
+        protect = running_challengers()
+    except Exception:  # not knowing which versions a test serves: prune nothing this time
+        log.exception("cannot read the running experiments; old model versions are kept")
+        db.session.rollback()
+        return
+    try:
+        registry.prune(keep=keep, protect=protect)
     except OSError:
         log.exception("pruning old model versions failed")
 

@@ -1,0 +1,1 @@
+"""Online A/B tests of two model versions on one widget: assignment, serving, results, admin services."""
