@@ -17,7 +17,7 @@ class ExperimentForm(FlaskForm):
     share_percent = IntegerField(
         "Challenger's share of shoppers (%)", default=DEFAULT_SHARE_PERCENT,
         validators=[InputRequired("Enter the challenger's share."),
-                    NumberRange(1, 99, "The challenger's share must be between 1 and 99%.")])
+                    NumberRange(1, 99, "The challenger's share must be between 1 and 99%%.")])  # %-formatted
     min_clicks = IntegerField(
         "Minimum clicks per arm before a lift is shown", default=DEFAULT_MIN_CLICKS,
         validators=[InputRequired("Enter the minimum sample."),

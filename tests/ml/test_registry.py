@@ -120,6 +120,14 @@ def test_prune_keeps_the_newest_and_never_the_active(result, tmp_path):
     assert registry.active_version() == versions[0] and not abandoned.exists()
 
 
+def test_prune_spares_the_protected_versions(result, tmp_path):
+    """An online experiment's challenger outlives the hourly runs that publish newer versions."""
+    registry = ModelRegistry(tmp_path)
+    versions = [registry.publish(result) for _ in range(4)]
+    assert registry.prune(keep=1, protect={versions[1]}) == [versions[0], versions[2]]
+    assert registry.versions() == [versions[1], versions[3]]
+
+
 def test_extras_are_published_hashed_and_verified(tmp_path, result):
     """Extra artifacts (segments, assets) live in the same version and are checked like the rest."""
     from ml.artifacts import ArtifactError, verify_version

@@ -105,3 +105,34 @@ def test_the_home_page_writes_its_banner_and_shelf_impressions_in_one_insert(app
     with app.app_context():
         widgets = set(db.session.scalars(select(Impression.widget)))
     assert {"home_banner", "home_for_you"} <= widgets
+
+
+def test_a_running_experiment_costs_a_warm_page_nothing(app, shop):
+    """Running A/B tests are kept with the catalog snapshot (their table moves its version):
+    the home page asks the same statements with one running on its widget as without."""
+    from ml.registry import ModelRegistry
+    from storefront.experiments import management
+    from storefront.models import Impression
+
+    older = train_and_publish(app, seed=11)  # a second version; the first stays active
+    registry = ModelRegistry(app.config["MODEL_DIR"])
+    registry.activate(next(v for v in registry.versions() if v != older))
+    client = browser_client(app)
+    client.get(f"/products/{shop['product']}")
+    statements = _count_statements(app)
+    client.get("/")
+    statements.clear()
+    client.get("/")
+    without = len(statements)
+    with app.app_context():
+        management.start_experiment("home_for_you", older, 50, 300, "test@example.com")
+        db.session.commit()
+    client.get("/")  # the first page after the start reads the snapshot and the experiments again
+    statements.clear()
+    assert client.get("/").status_code == 200
+    assert len(statements) == without <= CEILINGS["home"], statements
+    assert any(sql.startswith("INSERT INTO impressions") for sql in statements)
+    with app.app_context():
+        latest = db.session.scalars(select(Impression).where(Impression.widget == "home_for_you")
+                                    .order_by(Impression.id.desc())).first()
+        assert latest.experiment_id is not None and latest.arm in ("champion", "challenger")
