@@ -19,6 +19,7 @@ import math
 import os
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
@@ -50,6 +51,19 @@ ScoredItems = list[tuple[str, float]]
 _NONE = np.empty(0, dtype=np.int64)
 
 
+def _naive_utc(value: object) -> datetime | None:
+    """A datetime or ISO string as a naive UTC datetime (the database's convention); None for
+    anything else."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if not isinstance(value, datetime):
+        return None
+    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+
+
 class LoadedVersion:
     """One published version in memory: its manifest, id map, users' rows and models."""
 
@@ -67,6 +81,11 @@ class LoadedVersion:
         self.user_items = user_items
         self.models = models
         self.event_weights = {str(k): float(v) for k, v in manifest["event_weights"].items()}
+        # The training rows were decayed towards the latest training event; a recent event is
+        # decayed the same way (events after training count fully), so rows and fold-in agree.
+        half_life = (manifest.get("config") or {}).get("recency_half_life_days")
+        self.half_life_days = float(half_life) if half_life else None
+        self.trained_until = _naive_utc(manifest.get("trained_until"))
 
     @classmethod
     def load(cls, version_dir: str | os.PathLike[str]) -> "LoadedVersion":
@@ -142,14 +161,26 @@ class LoadedVersion:
             columns, values = np.empty(0, np.int64), np.empty(0, np.float32)
         if not recent_items:
             return index, columns, values, False
-        new_columns = self.id_map.item_indices([item for item, _ in recent_items])
-        weights = np.array([self.event_weights.get(str(t), 0.0) for _, t in recent_items], dtype=np.float32)
+        new_columns = self.id_map.item_indices([event[0] for event in recent_items])
+        weights = np.array([self.event_weights.get(str(event[1]), 0.0) for event in recent_items], dtype=np.float32)
+        if self.half_life_days and self.trained_until is not None:
+            weights *= self._decay(recent_items)
         keep = (new_columns >= 0) & (weights > 0)
         if not keep.any():
             return index, columns, values, False
         merged, where = np.unique(np.concatenate([columns, new_columns[keep]]), return_inverse=True)
         totals = np.bincount(where, weights=np.concatenate([values, weights[keep]])).astype(np.float32)
         return index, merged, totals, True
+
+    def _decay(self, recent_items: Sequence[tuple]) -> np.ndarray:
+        """``0.5 ** (days before the end of training / half-life)`` per event (1 for an event
+        after training or one given without a time)."""
+        ages = np.zeros(len(recent_items))
+        for position, event in enumerate(recent_items):
+            when = _naive_utc(event[2]) if len(event) > 2 else None
+            if when is not None:
+                ages[position] = max((self.trained_until - when).total_seconds(), 0.0) / 86_400.0
+        return np.power(0.5, ages / self.half_life_days).astype(np.float32)
 
     # -- scoring ----------------------------------------------------------------------------------
     def recommend_for_user(
@@ -163,7 +194,8 @@ class LoadedVersion:
     ) -> ScoredItems:
         """Top ``n`` (item id, score) for a visitor, best first.
 
-        ``recent_items`` are (item id, event type) pairs since training; with any, factor models
+        ``recent_items`` are (item id, event type) or (item id, event type, time) since training
+        (a time lets a version trained with a recency half-life decay older events); with any, factor models
         fold the visitor in from their whole row (numpy solve), item-based models score from
         the row as always, popularity ignores it. ``filter_seen`` drops items in that row.
         An unknown visitor without usable events gets ``[]`` from a personalised champion.

@@ -59,19 +59,24 @@ class InteractionCache:
     """Weighted matrices of one events frame, built once per distinct weight mapping.
 
     The search tries several event weightings; the matrix of each is reused by every trial and
-    candidate that asks for the same weights.
+    candidate that asks for the same weights. With ``half_life_days`` (and event times) every
+    event also counts ``0.5 ** (age / half_life)``, its age measured from the frame's latest
+    event: a shopper's recent browsing outweighs last year's orders in their row.
     """
 
-    def __init__(self, events: pd.DataFrame, id_map: IdMap | None = None) -> None:
+    def __init__(self, events: pd.DataFrame, id_map: IdMap | None = None,
+                 half_life_days: float | None = None) -> None:
         self.events = events
         self.id_map = IdMap.from_frame(events) if id_map is None else id_map
+        self.half_life_days = half_life_days if TIME_COL in events.columns and len(events) else None
         self._matrices: dict[tuple[tuple[str, float], ...], sp.csr_matrix] = {}
 
     def matrix(self, weights: Mapping[str, float]) -> sp.csr_matrix:
         key = tuple(sorted((str(k), float(v)) for k, v in weights.items()))
         if key not in self._matrices:
             self._matrices[key], _ = build_interactions(
-                self.events, weights=weights, id_map=self.id_map
+                self.events, weights=weights, id_map=self.id_map,
+                time_decay_half_life_days=self.half_life_days,
             )
         return self._matrices[key]
 

@@ -73,6 +73,9 @@ class TrainingConfig:
         default_factory=lambda: {"min_support": 2, "min_lift": 1.0, "max_neighbours": 50}
     )
     trending_half_life_days: float = 7.0
+    # Every event's weight halves with each half-life of age (from the latest event), in the
+    # matrices every candidate is fitted on and in the served visitor rows; None: no decay.
+    recency_half_life_days: float | None = None
     num_threads: int = 0
     deep_models: bool = True
     torch_time_budget_seconds: float = 20.0
@@ -101,6 +104,9 @@ class TrainingConfig:
             )
         if self.eval_max_users is not None and self.eval_max_users < 1:
             problems.append("eval_max_users must be >= 1 (or None for every user)")
+        if self.recency_half_life_days is not None and not (
+                self.recency_half_life_days > 0 and math.isfinite(self.recency_half_life_days)):
+            problems.append("recency_half_life_days must be a positive number or None")
         if not self.trending_half_life_days > 0:
             problems.append("trending_half_life_days must be > 0")
         bad = sorted(name for name, w in self.event_weights.items() if not w >= 0)
@@ -133,6 +139,7 @@ class TrainingConfig:
             "similar_params": dict(self.similar_params),
             "also_bought_params": dict(self.also_bought_params),
             "trending_half_life_days": self.trending_half_life_days,
+            "recency_half_life_days": self.recency_half_life_days,
             "num_threads": self.num_threads,
             "deep_models": self.deep_models,
             "torch_time_budget_seconds": self.torch_time_budget_seconds,

@@ -139,7 +139,7 @@ def _compare(
         train_events, test_events = split_events(
             events, config.split, config.test_fraction, config.seed
         )
-        cache = InteractionCache(train_events)
+        cache = InteractionCache(train_events, half_life_days=config.recency_half_life_days)
         test_matrix, _ = build_interactions(test_events, config.event_weights, id_map=cache.id_map)
     results: dict[str, CandidateResult] = {}
     eligible = []
@@ -217,7 +217,7 @@ def train(
     )
     ranked, selection = select_champion(comparison.results, metric, baseline, config)
     with stages.stage("refit"):
-        full = InteractionCache(events)
+        full = InteractionCache(events, half_life_days=config.recency_half_life_days)
         spec_map = {spec.name: spec for spec in specs}
         champion, model = refit_champion(comparison.results, spec_map, full, ranked, config)
     log.info("champion: %s (%s=%s, popularity %.4f)", champion.name, metric,

@@ -33,12 +33,14 @@ class Protocol:
     repeats: int = 1
     search: bool = False
     k: int = 10
+    half_life_days: float | None = None  # recency decay of the training rows (None: none)
 
     def describe(self) -> str:
         share = "" if self.split == "leave-one-out" else f", test share {self.test_fraction:g}"
         tuned = "tuned on a validation split of the training part" if self.search else "default parameters"
         seeds = f"seed {self.seed}" if self.repeats == 1 else f"seeds {self.seed}..{self.seed + self.repeats - 1}"
-        return f"{self.split} split{share}, {seeds}, k={self.k}, binary-gain NDCG, seen items removed, {tuned}"
+        decay = f", recency half-life {self.half_life_days:g} days" if self.half_life_days else ""
+        return f"{self.split} split{share}, {seeds}, k={self.k}, binary-gain NDCG, seen items removed, {tuned}{decay}"
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,7 @@ def evaluate_protocol(events: pd.DataFrame, protocol: Protocol, base: TrainingCo
     runs = []
     for repeat in range(protocol.repeats):
         config = dataclasses.replace(base, seed=protocol.seed + repeat, test_fraction=protocol.test_fraction,
-                                     search=protocol.search)
+                                     search=protocol.search, recency_half_life_days=protocol.half_life_days)
         runs.append(evaluate_frame(events, split=protocol.split, k=protocol.k,
                                    candidates=tuple(candidates) if candidates else config.candidates,
                                    config=config, progress=progress))
@@ -112,5 +114,6 @@ def as_records(result: ProtocolResult) -> list[dict]:
                 "repeats": value.n, "split": result.protocol.split,
                 "test_fraction": None if result.protocol.split == "leave-one-out" else result.protocol.test_fraction,
                 "seed": result.protocol.seed, "k": result.protocol.k, "search": result.protocol.search,
+                "half_life_days": result.protocol.half_life_days,
             })
     return records

@@ -108,7 +108,7 @@ def search(
     fit_part, check_part = split_events(
         train_events, config.split, config.validation_fraction, config.seed
     )
-    cache = InteractionCache(fit_part)
+    cache = InteractionCache(fit_part, half_life_days=config.recency_half_life_days)
     relevant, _ = build_interactions(check_part, config.event_weights, id_map=cache.id_map)
     if relevant.nnz == 0:
         log.warning("validation split is empty: hyper-parameter search skipped")

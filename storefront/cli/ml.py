@@ -110,14 +110,17 @@ def train_command(run_id, if_missing):
               help="Tune each model on a validation split carved from the training part, as training does.")
 @click.option("--models", help="Comma-separated candidates (default: all), e.g. popularity,als,ease.")
 @click.option("--k", type=click.IntRange(min=1), default=10, show_default=True, help="Cut-off of the metrics.")
+@click.option("--half-life", "half_life", type=click.FloatRange(min=0.0, min_open=True), default=None,
+              help="Recency: every training event counts 0.5 ** (age / DAYS), age from the latest event (default: no decay).")
 @click.option("--format", "output", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
-def evaluate_command(interactions, split, test_fraction, seed, repeats, search, models, k, output):
+def evaluate_command(interactions, split, test_fraction, seed, repeats, search, models, k, half_life, output):
     """Compare models on a holdout under a stated protocol (nothing is published)."""
     from ml.data import DataFormatError, read_interactions_csv
     from ml.training.protocol import Protocol
     from storefront.training import data as training_data
 
-    protocol = Protocol(split=split, test_fraction=test_fraction, seed=seed, repeats=repeats, search=search, k=k)
+    protocol = Protocol(split=split, test_fraction=test_fraction, seed=seed, repeats=repeats, search=search, k=k,
+                        half_life_days=half_life)
     candidates = [name.strip() for name in models.split(",") if name.strip()] if models else None
     try:
         if interactions is not None:
