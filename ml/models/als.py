@@ -60,17 +60,20 @@ class ALSRecommender(FactorizationRecommender):
         row = sp.csr_matrix(user_row)
         return self.fold_in_arrays(row.indices, row.data)
 
+    def _ensure_gram(self) -> None:
+        if self._gram is None:
+            factors = self.item_factors.astype(np.float64)
+            self._gram = factors.T @ factors
+            regularized = self._gram + self.params["regularization"] * np.eye(factors.shape[1])
+            self._base_inverse = np.linalg.inv(regularized)
+
     def fold_in_arrays(self, columns: np.ndarray, values: np.ndarray) -> np.ndarray:
         """The exact solve from the row's arrays: the cached Gram matrix plus a k x k system
         built from the user's own items (no sparse matrix, no pass over the catalogue)."""
         kept = values != 0
         if not kept.any():
             return np.zeros(self.item_factors.shape[1], dtype=np.float32)
-        if self._gram is None:
-            factors = self.item_factors.astype(np.float64)
-            self._gram = factors.T @ factors
-            regularized = self._gram + self.params["regularization"] * np.eye(factors.shape[1])
-            self._base_inverse = np.linalg.inv(regularized)
+        self._ensure_gram()
         # implicit's confidence of an observed pair is alpha * r (unobserved pairs: 1)
         confidences = self.params["alpha"] * np.asarray(values[kept], dtype=np.float64)
         indices = np.asarray(columns)[kept]
@@ -79,6 +82,20 @@ class ALSRecommender(FactorizationRecommender):
         else:
             solved = fold_in_user(self.item_factors, self._gram, indices, confidences, self.params["regularization"])
         return solved.astype(np.float32)
+
+    def contributions(self, columns, values, items):
+        """Exact for the folded-in user (as implicit's ``explain``): with confidences c_j = alpha
+        x r_j, u = A^-1 sum_j c_j y_j where A = Y^T Y + reg I + sum_j (c_j - 1) y_j y_j^T, so
+        item j adds c_j * y_i^T A^-1 y_j to item i's score."""
+        columns = np.asarray(columns, dtype=np.int64)
+        confidences = self.params["alpha"] * np.asarray(values, dtype=np.float64)
+        factors = self.item_factors.astype(np.float64)
+        self._ensure_gram()
+        mine = factors[columns]
+        system = self._gram + self.params["regularization"] * np.eye(factors.shape[1])
+        system += (mine * (confidences - 1.0)[:, None]).T @ mine
+        solved = np.linalg.solve(system, mine.T)  # k x m: A^-1 y_j per user item
+        return (factors[np.asarray(items, dtype=np.int64)] @ solved) * confidences[None, :]
 
     def fit(self, user_items: sp.csr_matrix) -> Self:
         from implicit.cpu.als import AlternatingLeastSquares

@@ -201,6 +201,13 @@ class Recommender(abc.ABC):
         the row)."""
         return None
 
+    def contributions(self, columns: np.ndarray, values: np.ndarray, items: np.ndarray) -> np.ndarray | None:
+        """How much each of the user's items (``columns`` with ``values``, a row as arrays) adds
+        to each of ``items``' scores: a ``len(items) x len(columns)`` array, or None when the
+        model's score does not decompose over the user's items (popularity, neural models).
+        What "Because you viewed X" names: the user's item that contributed most."""
+        return None
+
     def recommend_batch(
         self,
         userids: Sequence[int],

@@ -81,6 +81,14 @@ class EASERecommender(Recommender):
         # x @ B for a one-row x: the weighted sum of the user's items' rows of B
         return values @ self.weights[np.asarray(columns)[kept]].astype(np.float64)
 
+    def contributions(self, columns, values, items):
+        # a score is x @ B: item j of the row adds x_j * B[j, i] to item i
+        values = np.asarray(values, dtype=np.float64)
+        if self.params["binary"]:
+            values = (values != 0).astype(np.float64)
+        weights = self.weights[np.asarray(columns, dtype=np.int64)][:, np.asarray(items, dtype=np.int64)]
+        return (weights.astype(np.float64) * values[:, None]).T
+
     def similar_items(self, itemid: int, N: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """Items that ``itemid`` predicts most strongly (row ``itemid`` of ``B``)."""
         itemid = self._check_item(itemid)

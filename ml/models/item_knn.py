@@ -83,6 +83,11 @@ class ItemKNNRecommender(Recommender):
     def _score_batch(self, userids, user_items, recalculate_user) -> np.ndarray:
         return sparse_scores(sp.csr_matrix(user_items, dtype=np.float32) @ self.similarity)
 
+    def contributions(self, columns, values, items):
+        # a score is row @ S: item j of the row adds value_j * S[j, i] to item i
+        block = self.similarity[np.asarray(columns, dtype=np.int64)][:, np.asarray(items, dtype=np.int64)]
+        return (block.toarray().astype(np.float64) * np.asarray(values, dtype=np.float64)[:, None]).T
+
     def similar_items(self, itemid: int, N: int = 10) -> tuple[np.ndarray, np.ndarray]:
         itemid = self._check_item(itemid)
         return top_n(sparse_scores(self.similarity[itemid])[0], N)
