@@ -22,6 +22,7 @@ from storefront.models.experiments import Experiment
 from storefront.models.imports import DataImport
 from storefront.models.orders import STATUS_PAID, Order, OrderLine
 from storefront.models.recommendations import Impression
+from storefront.models.widget_settings import WidgetSetting
 from storefront.models.training import (
     ACTIVE_STATUSES,
     RUN_FAILED,
@@ -43,4 +44,5 @@ __all__ = [
     "asset_business_units",
     "OFFER_KINDS", "OFFER_KIND_LABELS", "Campaign",
     "Cart", "CartItem", "CatalogState", "Category", "Customer", "DataImport", "Event", "Experiment", "Order", "OrderLine", "Product", "Visitor",
+    "WidgetSetting",
 ]

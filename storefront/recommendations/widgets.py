@@ -11,7 +11,8 @@ products). Each step gets a fresh, frozen ``Ask`` whose ``skip`` holds the shopp
 plus what the widget (and the earlier widgets of the page) already show; a model list cut short
 by the rules is topped up by the next step rather than shown half empty. A widget records as its
 ``strategy`` the step that supplied its first item and carries the model version only when the
-model supplied any; ``sources`` keeps the step of every item.
+model supplied any; ``sources`` keeps the step of every item. A widget set to a diversity level
+(``storefront.recommendations.diversity``) has its model steps' candidates re-ranked by MMR.
 
 **The widgets of a page.** Views call one function per page with the request context and get
 ready-to-render ``WidgetResult``s; each non-empty one has already been recorded
@@ -35,7 +36,7 @@ from storefront.catalog import snapshot
 from storefront.catalog.snapshot import CatalogSnapshot, CategoryNode, ProductCard
 from storefront.experiments import serving as experiments
 from storefront.models import Product
-from storefront.recommendations import registry
+from storefront.recommendations import diversity, registry
 from storefront.recommendations.registry import API_ITEM_KINDS, WidgetSpec
 from storefront.recommendations.rules import allow_rebuys, excluded_product_ids
 from storefront.recommendations.steps import MODEL_PREFIX, NO_STRATEGY, Ask
@@ -132,11 +133,15 @@ def fill(spec: WidgetSpec, ask: Ask, n: int | None = None, also_skip: Collection
     skip = set(ask.skip) | set(also_skip)
     if spec.skip_bought:
         skip |= _bought_by(ask)
+    level = diversity.level_of(spec.name, ask.catalog.version)  # the admin's, kept per catalog version
     for step in spec.steps:
         missing = n - len(chosen)
         if missing <= 0:
             break
         proposal = step(dataclasses.replace(ask, skip=frozenset(skip), widget=spec.name), missing)
+        if level != diversity.DIVERSITY_NONE and getattr(step, "reads_model", False):
+            # MMR picks the slots from the model's over-fetched candidates (fallbacks keep their order)
+            proposal = proposal._replace(products=diversity.diversify(proposal.products, level, missing))
         ranking = ranking or proposal.ranking
         for product in proposal.products:
             if len(chosen) < n and product.id not in skip:
