@@ -136,10 +136,12 @@ def evaluate_diversity(events: pd.DataFrame, labels: pd.DataFrame, model: str, p
                        event_weights: Mapping[str, float] | None = None, *, split: str = "time",
                        test_fraction: float = 0.2, k: int = DEFAULT_K, overfetch: int = OVERFETCH,
                        levels: Mapping[str, float] = LEVELS, relevance: str = "rank", seed: int = SEED,
-                       max_users: int | None = 10_000, progress: Progress | None = None) -> DiversityReport:
+                       half_life_days: float | None = None, max_users: int | None = 10_000,
+                       progress: Progress | None = None) -> DiversityReport:
     """Fit candidate ``model`` (a name of ``ml.training.candidates.CANDIDATES``) with ``params``
-    (default: its defaults) on the training part and report every level (see the module doc).
-    ``labels``: ``item_id``, ``category``, ``brand`` of the catalogue's items."""
+    (default: its defaults) and ``event_weights`` (and, like training, ``half_life_days``'s recency
+    decay) on the training part and report every level (see the module doc). ``labels``:
+    ``item_id``, ``category``, ``brand`` of the catalogue's items."""
     from ml.constants import DEFAULT_EVENT_WEIGHTS
 
     if model not in CANDIDATES:
@@ -151,7 +153,7 @@ def evaluate_diversity(events: pd.DataFrame, labels: pd.DataFrame, model: str, p
     notify = progress or (lambda stage, detail: None)
     events = prepare_events(events)
     train_events, test_events = split_events(events, split, test_fraction, seed)
-    cache = InteractionCache(train_events)
+    cache = InteractionCache(train_events, half_life_days=half_life_days)
     test, _ = build_interactions(test_events, DEFAULT_EVENT_WEIGHTS, id_map=cache.id_map)
     notify("fit", {"model": model})
     fitted = spec.train(_params(spec, params, seed), cache.fit_data(weights))
