@@ -175,3 +175,28 @@ def test_every_button_needs_a_csrf_token(app, app_config, versions):
     with strict.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+def test_once_both_arms_have_the_minimum_sample_the_page_shows_the_lifts(app, admin_client, versions):
+    from storefront.models import CLICK, Event, Visitor
+    from storefront.models.experiments import CHAMPION
+
+    experiment_id = start(app, versions[0], min_clicks=1)
+    with ctx(app) as session:
+        for arm, shown, clicked in ((CHAMPION, 4, 1), (CHALLENGER, 4, 3)):
+            for n in range(shown):
+                visitor = Visitor(token=f"lift-{arm}-{n}")
+                session.add(visitor)
+                session.flush()
+                impression = Impression(visitor_id=visitor.id, widget="home_for_you", strategy="model:als", items=[1],
+                                        experiment_id=experiment_id, arm=arm, created_at=utcnow())
+                session.add(impression)
+                session.flush()
+                if n < clicked:
+                    session.add(Event(visitor_id=visitor.id, type=CLICK, impression_id=impression.id))
+        session.commit()
+    block = _block(_text(admin_client.get("/admin/ml")), experiment_id)
+    assert "not enough data yet" not in block and "Challenger − champion, with its 95% interval" in block
+    # CTR 25% -> 75%: +50.00 points; half-width 1.96 * sqrt(.25 * .75 / 4 + .75 * .25 / 4) = 60.01
+    assert re.search(r'<th scope="row">CTR</th><td data-label="Lift">\+50\.00 pp <small class="muted">'
+                     r'\[-10\.01, \+110\.01\]</small></td>\s*<td data-label="Verdict">no difference shown</td>', block)
