@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import click
+from flask.cli import with_appcontext
 
 from storefront.cli.common import format_table, render_records
 
@@ -19,6 +20,7 @@ from storefront.cli.common import format_table, render_records
               help="What MMR scales to [0, 1]: the candidate's rank (what the widgets use) or the model's score.")
 @click.option("--seed", type=int, default=42, show_default=True, help="Seed of the split, the model and the bootstrap.")
 @click.option("--format", "output", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@with_appcontext  # a plain command added to the ml group: it needs the app for the database
 def evaluate_diversity_command(model, split, test_fraction, k, relevance, seed, output):
     """NDCG@k and intra-list diversity @k of each diversity level (none/low/medium/high)."""
     from storefront.training import diversity
