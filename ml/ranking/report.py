@@ -23,11 +23,12 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ml.constants import DEFAULT_K, ITEM_COL, SEED
+from ml.constants import DEFAULT_EVENT_WEIGHTS, DEFAULT_K, ITEM_COL, SEED
 from ml.data.interactions import build_interactions
 from ml.evaluation import evaluation_users
-from ml.ranking.diversity import BRAND_SIMILARITY, LEVELS, codes, intra_list_diversity, mmr, rank_relevance
+from ml.ranking.diversity import BRAND_SIMILARITY, LEVELS, UNKNOWN, codes, intra_list_diversity, mmr, rank_relevance
 from ml.training.candidates import CANDIDATES, InteractionCache, split_events
+from ml.training.config import TrainingConfig
 from ml.training.pipeline import prepare_events
 from ml.training.significance import Difference, paired_bootstrap
 
@@ -104,12 +105,12 @@ def score_levels(ids: np.ndarray, scores: np.ndarray, relevant: Sequence[set[int
             tops[row, :len(order)] = items[order]
         hits = np.array([[item in rel for item in top] for top, rel in zip(tops, relevant)], dtype=bool)
         n_relevant = np.array([min(len(rel), k) for rel in relevant])
-        valid = tops >= 0
-        cat = np.where(valid, categories[tops], -2)
+        valid = tops >= 0  # a user with fewer candidates than k has a padded list
+        cat = np.where(valid, categories[tops], UNKNOWN)
         out[level] = {
             "ndcg": (hits * discount).sum(axis=1) / ideal[np.maximum(n_relevant, 1) - 1],
-            "ild": intra_list_diversity(cat, np.where(valid, brands[tops], -2), valid, brand_similarity),
-            "categories": np.array([len(set(row[row >= 0].tolist())) for row in np.where(valid, cat, -1)]),
+            "ild": intra_list_diversity(cat, np.where(valid, brands[tops], UNKNOWN), valid, brand_similarity),
+            "categories": np.array([len(set(row[row != UNKNOWN].tolist())) for row in cat]),
         }
     return out
 
@@ -142,8 +143,6 @@ def evaluate_diversity(events: pd.DataFrame, labels: pd.DataFrame, model: str, p
     (default: its defaults) and ``event_weights`` (and, like training, ``half_life_days``'s recency
     decay) on the training part and report every level (see the module doc). ``labels``:
     ``item_id``, ``category``, ``brand`` of the catalogue's items."""
-    from ml.constants import DEFAULT_EVENT_WEIGHTS
-
     if model not in CANDIDATES:
         raise ValueError(f"unknown model {model!r} (known: {', '.join(CANDIDATES)})")
     if "none" not in levels:
@@ -167,8 +166,7 @@ def evaluate_diversity(events: pd.DataFrame, labels: pd.DataFrame, model: str, p
 
 
 def _params(spec, params: Mapping[str, Any] | None, seed: int) -> dict[str, Any]:
-    from ml.training.config import TrainingConfig
-
+    """The spec's defaults resolved as a run would (seed, threads), then ``params`` (a manifest's)."""
     resolved = spec.resolved_params(TrainingConfig(seed=seed, search=False))
     return {**resolved, **(params or {})}
 
