@@ -11,7 +11,8 @@ Layout of ``model_dir``::
     training.lock               present while a training job runs (:mod:`ml.training.lock`)
     20260115T103000123456Z-3fa2c1/
         manifest.json           the run's record + every file's sha256
-        recommender.npz  similar.npz  also_bought.npz  popular.npz   (one per model role)
+        recommender.npz  similar.npz  also_bought.npz  complements.npz  popular.npz
+                                (one per model role)
         ids.npz                 the IdMap (user and item ids, unicode arrays)
         user_items.npz          the users x items matrix serving folds recent events into
 
@@ -36,6 +37,9 @@ from ml.data.idmap import IdMap
 
 #: Roles of the published models (each saved as :func:`role_file`, ``<role>.npz``).
 RECOMMENDER, SIMILAR, ALSO_BOUGHT, POPULAR = "recommender", "similar", "also_bought", "popular"
+#: "Frequently bought together" (:class:`ml.models.complements.ComplementsRecommender`); versions
+#: published before it existed lack it, and serving answers ``[]`` for them.
+COMPLEMENTS = "complements"
 
 ACTIVE_FILE = "ACTIVE"
 LOCK_FILE = "training.lock"

@@ -29,6 +29,7 @@ import scipy.sparse as sp
 from ml.artifacts import (
     ACTIVE_FILE,
     ALSO_BOUGHT,
+    COMPLEMENTS,
     IDS_FILE,
     POPULAR,
     RECOMMENDER,
@@ -223,6 +224,29 @@ class LoadedVersion:
     def also_bought(self, item_id: str, n: int = 10, exclude: Iterable[str] = ()) -> ScoredItems:
         """Items bought together with ``item_id`` (basket lift); ``[]`` without evidence."""
         return self._item_to_item(ALSO_BOUGHT, item_id, n, exclude)
+
+    def complements(self, item_id: str, n: int = 10, exclude: Iterable[str] = ()) -> ScoredItems:
+        """"Frequently bought together": what goes with ``item_id`` (substitutes pushed down);
+        ``[]`` without evidence or in a version published before the role existed."""
+        return self._item_to_item(COMPLEMENTS, item_id, n, exclude)
+
+    def basket_complements(self, item_ids: Sequence[str], n: int = 10, exclude: Iterable[str] = ()) -> ScoredItems:
+        """What goes with every item of a basket (a cart) together, never one of them."""
+        model = self.models.get(COMPLEMENTS)
+        if model is None or n <= 0 or not hasattr(model, "basket_complements"):
+            return []
+        indices = self.id_map.item_indices(list(item_ids))
+        banned = self._banned(exclude)
+        ids, scores = model.basket_complements(indices[indices >= 0], N=n, filter_items=banned)
+        return self._external(ids, scores, _NONE, n)  # the model applied the ban already
+
+    def complement_categories(self, category: str, n: int = 5) -> list[str]:
+        """The categories bought with ``category`` (a label of the items frame the version was
+        trained with) more than their popularity explains; ``[]`` when unknown."""
+        model = self.models.get(COMPLEMENTS)
+        if model is None or not hasattr(model, "complement_categories"):
+            return []
+        return model.complement_categories(category, n)
 
     def popular(self, n: int = 10, exclude: Iterable[str] = ()) -> ScoredItems:
         """Trending items (time-decayed popularity at training time)."""

@@ -13,6 +13,7 @@ from ml.models.als import ALSRecommender
 from ml.models.base import Recommender
 from ml.models.bpr import BPRRecommender
 from ml.models.bpr_mf import TorchBPRRecommender
+from ml.models.complements import ComplementsRecommender
 from ml.models.ease import EASERecommender
 from ml.models.item_knn import ItemKNNRecommender
 from ml.models.lightgcn import LightGCNRecommender
@@ -30,6 +31,7 @@ MODEL_CLASSES: dict[str, type[Recommender]] = {
         BPRRecommender,
         EASERecommender,
         AlsoBoughtRecommender,
+        ComplementsRecommender,
         TorchBPRRecommender,
         NeuMFRecommender,
         LightGCNRecommender,
@@ -46,6 +48,7 @@ __all__ = [
     "ALSRecommender",
     "AlsoBoughtRecommender",
     "BPRRecommender",
+    "ComplementsRecommender",
     "EASERecommender",
     "ItemKNNRecommender",
     "LightGCNRecommender",

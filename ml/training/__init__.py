@@ -9,7 +9,7 @@ Typical use::
     version = ModelRegistry(model_dir).publish(result)
 """
 
-from ml.artifacts import ALSO_BOUGHT, POPULAR, RECOMMENDER, SIMILAR
+from ml.artifacts import ALSO_BOUGHT, COMPLEMENTS, POPULAR, RECOMMENDER, SIMILAR
 from ml.training.baskets import basket_keys, basket_matrix
 from ml.training.candidates import CANDIDATES, DEFAULT_CANDIDATES, CandidateSpec, FitData
 from ml.training.config import TrainingConfig
@@ -20,6 +20,7 @@ from ml.training.result import CandidateResult, TrainingResult
 __all__ = [
     "ALSO_BOUGHT",
     "CANDIDATES",
+    "COMPLEMENTS",
     "CandidateResult",
     "CandidateSpec",
     "DEFAULT_CANDIDATES",

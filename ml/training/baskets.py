@@ -10,6 +10,10 @@ out carry the same "goes together" signal, so a basket is:
 
 A visit that did check out contributes its order only, never also its cart, so one purchase is
 never counted twice (which would let a single order pass ``min_support=2`` on its own).
+
+:func:`basket_matrices` also returns what each basket's visit *viewed* without carting: the
+shopper who carts a laptop and then looks at a bag says something about laptops and bags even
+when the bag stays on the shelf ("frequently bought together" uses it at a lower weight).
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ SESSION_COL = "session_id"
 BASKET_EVENTS = ("addtocart", "transaction")
 
 
-def _visit_keys(events: pd.DataFrame) -> pd.Series:
+def visit_keys(events: pd.DataFrame) -> pd.Series:
     """(user, session) where the session is known, else (user, UTC day), else the user."""
     visit = pd.Series("", index=events.index, dtype=object)
     if TIME_COL in events.columns:
@@ -52,7 +56,7 @@ def basket_keys(events: pd.DataFrame) -> pd.Series:
         if BASKET_COL in events.columns
         else pd.Series(False, index=events.index)
     )
-    visits = _visit_keys(events)
+    visits = visit_keys(events)
     ordered_visits = set(visits[has_order])
     loose = in_cart & ~has_order & ~visits.isin(ordered_visits)
     if has_order.any():
@@ -61,17 +65,48 @@ def basket_keys(events: pd.DataFrame) -> pd.Series:
     return keys
 
 
-def basket_matrix(events: pd.DataFrame, id_map: IdMap) -> sp.csr_matrix:
-    """Binary baskets x items matrix on the columns of ``id_map`` (unknown items dropped)."""
-    keys = basket_keys(events)
-    chosen = keys.notna().to_numpy()
-    columns = id_map.item_indices(events.loc[chosen, ITEM_COL].astype(str))
-    rows, _ = pd.factorize(keys[chosen].to_numpy(), sort=True)
+def _binary_rows(rows: np.ndarray, columns: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
     known = columns >= 0
-    n_baskets = int(rows.max()) + 1 if len(rows) else 0
     matrix = sp.csr_matrix(
-        (np.ones(int(known.sum()), np.float32), (rows[known], columns[known])),
-        shape=(n_baskets, id_map.n_items),
+        (np.ones(int(known.sum()), np.float32), (rows[known], columns[known])), shape=shape
     )
     matrix.data[:] = 1.0  # repeats of an item in one basket count once
     return matrix
+
+
+def basket_matrix(events: pd.DataFrame, id_map: IdMap) -> sp.csr_matrix:
+    """Binary baskets x items matrix on the columns of ``id_map`` (unknown items dropped)."""
+    return basket_matrices(events, id_map)[0]
+
+
+def basket_matrices(
+    events: pd.DataFrame, id_map: IdMap, with_views: bool = False
+) -> tuple[sp.csr_matrix, sp.csr_matrix | None]:
+    """(baskets x items, the same rows x items viewed in the basket's visit but not in the
+    basket) on the columns of ``id_map``; the second is None unless ``with_views``.
+
+    An order's visits are those of its purchase events; views count only in visits that have a
+    basket (a visit without a cart says nothing about what is bought together).
+    """
+    keys = basket_keys(events)
+    chosen = keys.notna().to_numpy()
+    columns = id_map.item_indices(events.loc[chosen, ITEM_COL].astype(str))
+    rows, labels = pd.factorize(keys[chosen].to_numpy(), sort=True)
+    shape = (len(labels), id_map.n_items)
+    baskets = _binary_rows(rows, columns, shape)
+    if not with_views:
+        return baskets, None
+    if EVENT_COL not in events.columns:  # no event types: no way to tell a view from a cart
+        return baskets, sp.csr_matrix(shape, dtype=np.float32)
+    visits = visit_keys(events)
+    # visit -> basket row (a visit with two orders keeps its first: a rare case, one row is enough)
+    visit_row = pd.Series(rows, index=visits[chosen].to_numpy())
+    visit_row = visit_row[~visit_row.index.duplicated(keep="first")]
+    is_view = (events[EVENT_COL].astype(str) == "view").to_numpy()
+    view_rows = visits[is_view].map(visit_row)
+    placed = view_rows.notna().to_numpy()
+    view_columns = id_map.item_indices(events.loc[is_view, ITEM_COL].astype(str)[placed])
+    viewed = _binary_rows(view_rows[placed].to_numpy(np.int64), view_columns, shape)
+    viewed = viewed - viewed.multiply(baskets)  # carted items are in the basket already
+    viewed.eliminate_zeros()
+    return baskets, sp.csr_matrix(viewed, dtype=np.float32)

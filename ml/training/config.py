@@ -39,8 +39,9 @@ class TrainingConfig:
       on the test part, so reported test metrics stay honest), within ``search_budget_seconds``
       in total and ``search_max_trials`` per candidate.
     - ``ease_max_items``: EASE inverts a dense items x items matrix; larger catalogues skip it.
-    - ``similar_params``, ``also_bought_params``, ``trending_half_life_days``: the always-published
-      helper models (product-page "similar items", "also bought", global trending).
+    - ``similar_params``, ``also_bought_params``, ``complements_params``,
+      ``trending_half_life_days``: the always-published helper models (product-page "similar
+      items", "also bought", "frequently bought together", global trending).
     - ``num_threads``: threads for the models that can use several (0 = all cores; for the torch
       models 0 means ``OMP_NUM_THREADS`` or 1, see ``ml.models.deep_settings.TrainSettings``).
     - ``deep_models``: whether the torch candidates (``bpr_mf``, ``neumf``, ``lightgcn``) train;
@@ -72,6 +73,7 @@ class TrainingConfig:
     also_bought_params: Mapping[str, Any] = field(
         default_factory=lambda: {"min_support": 2, "min_lift": 1.0, "max_neighbours": 50}
     )
+    complements_params: Mapping[str, Any] = field(default_factory=dict)  # ComplementsRecommender's defaults
     trending_half_life_days: float = 7.0
     # Every event's weight halves with each half-life of age (from the latest event), in the
     # matrices every candidate is fitted on and in the served visitor rows; None: no decay.
@@ -138,6 +140,7 @@ class TrainingConfig:
             "ease_max_items": self.ease_max_items,
             "similar_params": dict(self.similar_params),
             "also_bought_params": dict(self.also_bought_params),
+            "complements_params": dict(self.complements_params),
             "trending_half_life_days": self.trending_half_life_days,
             "recency_half_life_days": self.recency_half_life_days,
             "num_threads": self.num_threads,

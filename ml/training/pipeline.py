@@ -11,7 +11,8 @@ Stages (each timed, each reported to the optional ``progress(stage, detail)`` ca
 5. ``refit``: the champion (best NDCG@k among candidates that beat popularity, else popularity)
    is fitted again on *all* events, so serving uses the freshest data.
 6. ``extras``: the always-published helper models, also on all events: item-kNN "similar items",
-   basket "also bought", and trending popularity for fallbacks.
+   basket "also bought", "frequently bought together" complements (with the optional items
+   frame: category, brand, price per item) and trending popularity for fallbacks.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ml.artifacts import ALSO_BOUGHT, POPULAR, RECOMMENDER, SIMILAR
+from ml.artifacts import ALSO_BOUGHT, COMPLEMENTS, POPULAR, RECOMMENDER, SIMILAR
 from ml.constants import DEFAULT_K, EVENT_COL, ITEM_COL, TIME_COL, USER_COL, WEIGHT_COL
 from ml.data.interactions import build_interactions
 from ml.data.timeutil import to_utc_series
@@ -49,6 +50,7 @@ from ml.training.candidates import (
     split_events,
     split_trial,
 )
+from ml.training.complements import fit_complements
 from ml.training.config import TrainingConfig
 from ml.training.significance import paired_bootstrap
 from ml.training.result import CandidateResult, TrainingResult
@@ -178,10 +180,12 @@ def _compare(
     return _Comparison(train_events, test_events, cache, test_matrix, ordered, outcome)
 
 
-def _helper_models(
-    events: pd.DataFrame, full: InteractionCache, config: TrainingConfig
+def fit_helper_models(
+    events: pd.DataFrame, full: InteractionCache, config: TrainingConfig, items: pd.DataFrame | None = None
 ) -> tuple[dict[str, Recommender], int]:
-    """The always-published models, and the number of baskets "also bought" learnt from."""
+    """The always-published models, and the number of baskets "also bought" learnt from.
+    ``items`` (``item_id`` and any of category, brand, price) helps "frequently bought together"
+    tell complements from substitutes (:mod:`ml.training.complements`)."""
     data = full.fit_data(config.event_weights)
     baskets = basket_matrix(events, full.id_map)
     similar_params = {"num_threads": config.num_threads, **config.similar_params}
@@ -191,18 +195,24 @@ def _helper_models(
         ).fit_events(events, full.id_map, config.event_weights, data.reference_time)
     else:
         popular = PopularityRecommender().fit(data.matrix)
+    similar = ItemKNNRecommender(**similar_params).fit(data.matrix)
+    complements, _ = fit_complements(events, full.id_map, data.matrix, similar.similarity, items,
+                                     dict(config.complements_params))
     models = {
-        SIMILAR: ItemKNNRecommender(**similar_params).fit(data.matrix),
+        SIMILAR: similar,
         ALSO_BOUGHT: AlsoBoughtRecommender(**config.also_bought_params).fit(baskets),
+        COMPLEMENTS: complements,
         POPULAR: popular,
     }
     return models, baskets.shape[0]
 
 
 def train(
-    events: pd.DataFrame, config: TrainingConfig | None = None, progress: Progress | None = None
+    events: pd.DataFrame, config: TrainingConfig | None = None, progress: Progress | None = None,
+    items: pd.DataFrame | None = None,
 ) -> TrainingResult:
-    """Run the whole pipeline (see the module doc) and return models plus the run's record."""
+    """Run the whole pipeline (see the module doc) and return models plus the run's record;
+    ``items`` is the optional items frame of :func:`fit_helper_models`."""
     config = config or TrainingConfig()
     stages = _Stages(progress)
     started = time.monotonic()
@@ -223,7 +233,7 @@ def train(
     log.info("champion: %s (%s=%s, popularity %.4f)", champion.name, metric,
              champion.metrics.get(metric), baseline[metric])
     with stages.stage("extras"):
-        helpers, n_baskets = _helper_models(events, full, config)
+        helpers, n_baskets = fit_helper_models(events, full, config, items)
         models = {RECOMMENDER: model, **helpers}
     stages.timings["total"] = round(time.monotonic() - started, 4)
     user_items = full.matrix(champion.event_weights)

@@ -50,10 +50,11 @@ class TrainingResult:
     """Everything :func:`ml.training.train` produced.
 
     ``models`` maps a role (:mod:`ml.artifacts`) to a model fitted on all events:
-    ``recommender`` (the champion), ``similar`` (item-kNN), ``also_bought`` (basket lift) and
-    ``popular`` (trending). They share ``id_map``. ``user_items`` is the all-events matrix built
-    with the champion's ``event_weights``: serving needs each known user's row to score
-    item-based models and to fold recent events into a user's history.
+    ``recommender`` (the champion), ``similar`` (item-kNN), ``also_bought`` (basket lift),
+    ``complements`` ("frequently bought together") and ``popular`` (trending). They share
+    ``id_map``. ``user_items`` is the all-events matrix built with the champion's
+    ``event_weights``: serving needs each known user's row to score item-based models and to
+    fold recent events into a user's history.
     """
 
     config: TrainingConfig

@@ -44,8 +44,8 @@ def test_publish_writes_a_complete_version_and_activates_it(result, tmp_path):
     assert set(manifest["metrics"]) == {"popularity", "item_knn_cosine"}
     assert manifest["metrics"]["item_knn_cosine"]["ndcg@10"] > 0
     assert manifest["data"] == result.data and "total" in manifest["timings"]
-    expected = {"recommender.npz", "similar.npz", "also_bought.npz", "popular.npz", "ids.npz",
-                "user_items.npz"}
+    expected = {"recommender.npz", "similar.npz", "also_bought.npz", "complements.npz", "popular.npz",
+                "ids.npz", "user_items.npz"}
     assert set(manifest["files"]) == expected
     assert set(os.listdir(tmp_path / version)) == expected | {MANIFEST_FILE}
     assert all(len(info["sha256"]) == 64 for info in manifest["files"].values())

@@ -16,6 +16,7 @@ from ml.models import (
     ALSRecommender,
     AlsoBoughtRecommender,
     BPRRecommender,
+    ComplementsRecommender,
     EASERecommender,
     ItemKNNRecommender,
     PopularityRecommender,
@@ -102,6 +103,24 @@ def test_item_to_item_and_popular(planted, id_map):
     popular = loaded.popular(3)
     assert [s for _, s in popular] == sorted((s for _, s in popular), reverse=True)
     assert popular[0][0] not in {i for i, _ in loaded.popular(3, exclude={popular[0][0]})}
+
+
+def test_complements_of_an_item_of_a_cart_and_of_a_category(planted, id_map):
+    loaded = version_with(CHAMPIONS["item_knn"](), planted, id_map)
+    assert loaded.complements("1000", 3) == []  # a version published before the role: nothing
+    n_items = planted.matrix.shape[1]
+    rows, columns = [0, 0, 1, 1, 2, 2, 3, 4], [0, 2, 1, 3, 1, 2, 4, 5]  # phones 0, 1; a case 2; a cable 3
+    baskets = sp.csr_matrix(([1.0] * len(rows), (rows, columns)), shape=(5, n_items))
+    category = ["phones", "phones", "cases", "cables"] + ["other"] * (n_items - 4)
+    loaded.models["complements"] = ComplementsRecommender(alpha=0.0).fit(baskets, category=category)
+    assert [i for i, _ in loaded.complements("1000", 3)] == ["1002"]
+    assert loaded.complements("1000", 3, exclude={"1002"}) == [] == loaded.complements("unknown", 3)
+    cart = [i for i, _ in loaded.basket_complements(["1000", "1001", "nope"], 5)]
+    assert set(cart) == {"1002", "1003"}
+    assert [i for i, _ in loaded.basket_complements(["1000", "1001"], 5, exclude={"1003"})] == ["1002"]
+    assert loaded.basket_complements([], 5) == []
+    assert loaded.complement_categories("phones") == ["cases"]  # the cable: one basket, a coincidence
+    assert loaded.complement_categories("nope") == []
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,7 @@ from ml.models import (
     ALSRecommender,
     AlsoBoughtRecommender,
     BPRRecommender,
+    ComplementsRecommender,
     EASERecommender,
     ItemKNNRecommender,
     LightGCNRecommender,
@@ -39,6 +40,7 @@ FACTORIES: dict[str, Callable[[], Recommender]] = {
     "bpr": lambda: BPRRecommender(factors=8, iterations=20, num_threads=1),
     "ease": lambda: EASERecommender(regularization=10.0),
     "also_bought": lambda: AlsoBoughtRecommender(min_support=1),
+    "complements": lambda: ComplementsRecommender(alpha=1.0),
     "bpr_mf": lambda: TorchBPRRecommender(factors=8, epochs=5, num_threads=1),
     "neumf": lambda: NeuMFRecommender(
         gmf_factors=8, mlp_factors=8, mlp_layers=(8,), epochs=5, num_threads=1

@@ -13,6 +13,7 @@ import pytest
 from ml.models import ALSRecommender, ItemKNNRecommender
 from ml.training import (
     ALSO_BOUGHT,
+    COMPLEMENTS,
     POPULAR,
     RECOMMENDER,
     SIMILAR,
@@ -83,7 +84,7 @@ def test_champion_beats_popularity_and_every_candidate_is_recorded(result, event
 
 
 def test_published_models_are_fitted_on_all_events(result, events):
-    assert set(result.models) == {RECOMMENDER, SIMILAR, ALSO_BOUGHT, POPULAR}
+    assert set(result.models) == {RECOMMENDER, SIMILAR, ALSO_BOUGHT, COMPLEMENTS, POPULAR}
     assert result.id_map.n_items == events["item_id"].nunique()
     assert all(m.n_items == result.id_map.n_items for m in result.models.values())
     assert result.trained_until == events["timestamp"].max().isoformat()
