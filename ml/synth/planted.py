@@ -10,22 +10,21 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ml.synth.catalog import build_catalog
+from ml.synth.catalog import Catalog, build_catalog
 from ml.synth.shop import SynthConfig, _resolve_end
 
 
+def _catalog(config: SynthConfig) -> Catalog:
+    first_stream = np.random.default_rng(config.seed).spawn(1)[0]  # generate_shop's catalogue stream
+    return build_catalog(first_stream, config.n_departments, config.n_categories, config.n_products,
+                         _resolve_end(config.end))
+
+
 def planted_complements(config: SynthConfig = SynthConfig()) -> pd.DataFrame:
-    """(``sku``, ``complement_sku``) sorted by ``sku``, as ``generate_shop(config).complements``;
-    the catalogue's names come with them (``name``), so a caller can check it has that shop."""
-    first_stream = np.random.default_rng(config.seed).spawn(1)[0]  # generate_shop's r_cat
-    catalog = build_catalog(first_stream, config.n_departments, config.n_categories, config.n_products,
-                            _resolve_end(config.end))
-    return catalog.complements.sort_values("sku").astype("str").reset_index(drop=True)
+    """(``sku``, ``complement_sku``) sorted by ``sku``, as ``generate_shop(config).complements``."""
+    return _catalog(config).complements.sort_values("sku").astype("str").reset_index(drop=True)
 
 
 def demo_catalog(config: SynthConfig = SynthConfig()) -> pd.DataFrame:
     """The demo catalogue's ``sku`` and ``name`` for ``config`` (to recognise a seeded shop)."""
-    first_stream = np.random.default_rng(config.seed).spawn(1)[0]
-    catalog = build_catalog(first_stream, config.n_departments, config.n_categories, config.n_products,
-                            _resolve_end(config.end))
-    return catalog.products[["sku", "name"]].astype("str").reset_index(drop=True)
+    return _catalog(config).products[["sku", "name"]].astype("str").reset_index(drop=True)

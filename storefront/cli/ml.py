@@ -13,6 +13,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from storefront.cli.common import candidates_table, format_table, progress_bar, render_records
+from storefront.cli.baskets import evaluate_baskets_command
 from storefront.cli.ctr import ctr_evaluate_command, ctr_sample_command
 from storefront.cli.diversity import evaluate_diversity_command
 from storefront.models import RUN_SUCCEEDED, TRIGGER_CLI, TrainingRun
@@ -20,6 +21,7 @@ from storefront.models import RUN_SUCCEEDED, TRIGGER_CLI, TrainingRun
 ml_cli = AppGroup("ml", help="Train, evaluate and schedule the recommendation models.")
 ml_cli.add_command(ctr_evaluate_command)
 ml_cli.add_command(ctr_sample_command)
+ml_cli.add_command(evaluate_baskets_command)
 ml_cli.add_command(evaluate_diversity_command)
 
 METRICS = ("precision", "recall", "ndcg", "map", "hit_rate", "mrr", "coverage")

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 from flask import current_app
+from sqlalchemy import select
 
 from ml.constants import WEIGHT_COL
 from ml.data.dwell import DwellCurve
@@ -22,7 +23,7 @@ from ml.training import TrainingConfig
 from ml.training.protocol import Protocol, ProtocolResult, evaluate_protocol
 
 from storefront.extensions import db
-from storefront.models import ADD_TO_CART, REMOVE_FROM_CART, TRANSACTION, VIEW
+from storefront.models import ADD_TO_CART, REMOVE_FROM_CART, TRANSACTION, VIEW, Product
 from storefront.tracking.visitors import ml_item_id, ml_user_id
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,20 @@ def load_events_frame() -> pd.DataFrame:
     log.info("loaded %d events of %d users on %d items", len(frame),
              frame["user_id"].nunique(), frame["item_id"].nunique())
     return frame
+
+
+def load_items_frame() -> pd.DataFrame:
+    """The catalogue as training's optional items frame: ``item_id`` (the id serving uses),
+    ``category`` (the product's own category id as text: the leaf in the demo tree), ``brand``
+    (None when blank) and ``price``. "Frequently bought together" uses it to tell substitutes
+    (same category, similar price) from complements (``ml.training.complements``)."""
+    rows = db.session.execute(select(Product.id, Product.category_id, Product.brand, Product.price)).all()
+    return pd.DataFrame({
+        "item_id": pd.Series([ml_item_id(r.id) for r in rows], dtype=object),
+        "category": pd.Series([str(r.category_id) for r in rows], dtype=object),
+        "brand": pd.Series([(r.brand or "").strip() or None for r in rows], dtype=object),
+        "price": pd.Series([float(r.price) if r.price is not None else np.nan for r in rows], dtype=np.float64),
+    }, columns=["item_id", "category", "brand", "price"])
 
 
 def _names(keys: np.ndarray, name: Callable[[int], str]) -> pd.Series:

@@ -50,7 +50,7 @@ from storefront.catalog.listings import refresh_popularity
 from storefront.experiments.management import running_challengers
 from storefront.tracking.screening import screen_visitors
 from storefront.training.data import (
-    MIN_TRAINING_EVENTS, NotEnoughFeedback, check_enough_feedback, load_events_frame,
+    MIN_TRAINING_EVENTS, NotEnoughFeedback, check_enough_feedback, load_events_frame, load_items_frame,
 )
 from storefront.training.extras import ExtraBuilder, staged_extras
 from storefront.training.runs import (
@@ -197,7 +197,7 @@ def _execute(run: TrainingRun, forward: ForwardProgress | None) -> TrainingRun:
         events = load_events_frame()
         timings["load"] = _since(started)
         check_enough_feedback(events, int(current_app.config.get("TRAINING_MIN_EVENTS", MIN_TRAINING_EVENTS)))
-        result = train(events, config, progress=recorder)
+        result = train(events, config, progress=recorder, items=load_items_frame())
         extras_started, span = time.monotonic(), STAGE_SPANS["publish"][0]
         with staged_extras(EXTRA_BUILDERS, events, result, model_dir(),
                            lambda name: recorder.update(f"extras: {name}", span, force=True)) as extras:
