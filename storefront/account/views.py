@@ -184,7 +184,7 @@ def logout():
 @login_required
 def orders():
     html = render_template(
-        "account/orders.html", orders=accounts.orders_of(current_user), widget=widgets.account_page(request_context())
+        "account/orders.html", orders=accounts.orders_of(current_user), shelves=widgets.account_page(request_context())
     )
     db.session.commit()  # the widget's impression; after rendering, like the shop's pages
     return html

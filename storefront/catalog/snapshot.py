@@ -156,6 +156,10 @@ class CatalogSnapshot:
             mask &= ~np.isin(ids, np.fromiter(skip, dtype=np.int64))
         return ids[np.flatnonzero(mask)[:limit]].tolist()
 
+    def category_of(self, product_id: int) -> int | None:
+        """The category of an eligible product (None for one no widget may show)."""
+        return self._category_of.get(product_id)
+
     def eligible_in_order(self, product_ids: Iterable[int], skip: Collection[int],
                           categories: Collection[int] | None = None) -> list[int]:
         """The eligible ones of ``product_ids`` (a model's ranking), in its order, deduplicated."""

@@ -39,6 +39,9 @@ class WidgetSpec:
     # Skip what the page's earlier widgets show (two shelves of the same fallback would be the
     # same shelf twice); off for a memory aid like "Recently viewed", which lists what it lists.
     distinct_on_page: bool = True
+    # "Buy it again" offers what the shopper bought: the only widget the purchases rule lets through
+    # (every other rule still applies: stock, active, the cart)
+    offers_bought: bool = False
 
     def title_for(self, category_name: str | None = None) -> str:
         return self.title.format(category=category_name or "")
@@ -63,6 +66,8 @@ ALSO_BOUGHT_WHY = "Often bought by the customers who bought this item."
 SIMILAR_TITLE, SIMILAR_WHY = "Similar items", "Items shoppers treat as alternatives to this one."
 LIKE_YOU_TITLE = "Customers like you also bought"
 LIKE_YOU_WHY = "Bought by customers whose orders look like yours."
+BUY_AGAIN_TITLE = "Buy it again"
+BUY_AGAIN_WHY = "Things you buy regularly, about when people usually buy them again."
 
 WIDGETS: tuple[WidgetSpec, ...] = (
     # home: one shelf, personal once the shopper has any history
@@ -70,6 +75,9 @@ WIDGETS: tuple[WidgetSpec, ...] = (
                audience=WITH_HISTORY),
     WidgetSpec("home_trending", TRENDING_TITLE, TRENDING_STEPS, HOME, TRENDING_WHY,
                audience=WITHOUT_HISTORY),
+    # a memory aid for repeat purchases: what the shopper bought, so not distinct from the above
+    WidgetSpec("home_buy_again", BUY_AGAIN_TITLE, (steps.buy_again,), HOME, BUY_AGAIN_WHY,
+               audience=LOGGED_IN, distinct_on_page=False, offers_bought=True),
     # product page, in this order; none repeats a product of an earlier one
     WidgetSpec("product_also_bought", ALSO_BOUGHT_TITLE, ALSO_BOUGHT_STEPS, PRODUCT, ALSO_BOUGHT_WHY),
     WidgetSpec("product_similar", SIMILAR_TITLE, SIMILAR_STEPS, PRODUCT, SIMILAR_WHY),
@@ -85,6 +93,8 @@ WIDGETS: tuple[WidgetSpec, ...] = (
                "Gaining interest in this category lately."),
     WidgetSpec("customers_like_you", LIKE_YOU_TITLE, CUSTOMERS_LIKE_YOU_STEPS, ACCOUNT, LIKE_YOU_WHY,
                audience=LOGGED_IN, skip_bought=True),
+    WidgetSpec("account_buy_again", BUY_AGAIN_TITLE, (steps.buy_again,), ACCOUNT, BUY_AGAIN_WHY,
+               audience=LOGGED_IN, distinct_on_page=False, offers_bought=True),
     WidgetSpec("api_user", FOR_YOU_TITLE, FOR_YOU_STEPS, API_USER, FOR_YOU_WHY),
     WidgetSpec("api_similar", SIMILAR_TITLE, SIMILAR_STEPS, API_ITEM, SIMILAR_WHY),
     WidgetSpec("api_bought", ALSO_BOUGHT_TITLE, ALSO_BOUGHT_STEPS, API_ITEM, ALSO_BOUGHT_WHY),

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable
 from typing import NamedTuple
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 from flask import current_app
@@ -23,11 +23,16 @@ from flask import current_app
 from ml.serving import LoadedVersion
 from storefront.catalog.snapshot import NEWEST, CatalogSnapshot, CategoryNode, ProductCard
 from storefront.models import VIEW
+from storefront.models.common import utcnow
 from storefront.ctr import serving as ctr_serving
 from storefront.tracking.visitors import ml_item_id
 from storefront.segments.serving import segments_for
 from storefront.tracking.visitors import customer_key
 from storefront.tracking.visitors import Shopper
+from ml.explain import evidence
+from storefront.recommendations import reasons as why
+from storefront.recommendations.reasons import Reason
+from storefront.recommendations import repurchase
 from storefront.recommendations.rules import load_in_order, ranked
 from storefront.tracking.shopper_facts import RecentEvent, ShopperFacts
 
@@ -68,11 +73,13 @@ class Ask:
 class Proposal(NamedTuple):
     """What a step proposes: its strategy name, the products in its order, and, when a model
     step consulted the click model, which ordering it served: ``ctr`` (re-ranked) or
-    ``retrieval`` (the A/B control group)."""
+    ``retrieval`` (the A/B control group). ``reasons``: per product id, why, when the step has
+    item-level evidence (the filler gives the others their step's reason)."""
 
     strategy: str
     products: list[ProductCard]
     ranking: str | None = None
+    reasons: dict[int, Reason] | None = None
 
 
 Step = Callable[[Ask, int], Proposal]
@@ -155,16 +162,63 @@ def model_for_user(ask: Ask, missing: int) -> Proposal:
         n=wanted, exclude=_excluded(ask), filter_seen=filter_seen,
     )
     products = load_in_order(ask.catalog, _product_ids(scored), ask.skip)
-    if ranker is None or not products:
-        return Proposal(strategy, products)
-    if not rerank:
-        return Proposal(strategy, products, ctr_serving.RETRIEVAL)
-    try:
-        products = ctr_serving.rerank(ranker, ask.shopper, ask.facts, products, ask.widget)
-    except Exception:  # a click-model bug costs the re-ranking, never the widget
-        log.exception("re-ranking failed; serving the retrieval order")
-        return Proposal(strategy, products)
-    return Proposal(strategy + "+" + ranker.ranker.kind, products, ctr_serving.RERANKED)
+    ranking = None
+    if ranker is not None and products and not rerank:
+        ranking = ctr_serving.RETRIEVAL
+    elif ranker is not None and products:
+        try:
+            products = ctr_serving.rerank(ranker, ask.shopper, ask.facts, products, ask.widget)
+            strategy, ranking = strategy + "+" + ranker.ranker.kind, ctr_serving.RERANKED
+        except Exception:  # a click-model bug costs the re-ranking, never the widget
+            log.exception("re-ranking failed; serving the retrieval order")
+    products = session_boost(products, ask.recent)
+    return Proposal(strategy, products, ranking, _model_reasons(version, ask, products[: missing * 2]))
+
+
+def session_categories(recent: tuple[RecentEvent, ...], now: datetime | None = None) -> set[int]:
+    """The categories of the shopper's current visit: their latest events while no gap exceeds
+    ``SESSION_GAP_MINUTES`` (the newest within that of now)."""
+    gap = timedelta(minutes=float(current_app.config.get("SESSION_GAP_MINUTES", 30)))
+    now = now or utcnow()
+    categories: set[int] = set()
+    previous = now
+    for event in recent:  # newest first
+        if previous - event.occurred_at > gap:
+            break
+        categories.add(event.category_id)
+        previous = event.occurred_at
+    return categories
+
+
+def session_boost(products: list[ProductCard], recent: tuple[RecentEvent, ...]) -> list[ProductCard]:
+    """The model's order with the current visit's categories lifted: an item at rank r scores
+    ``1 / (r + 1)``, times ``1 + SESSION_CATEGORY_BOOST`` in a category of this visit. A logged-in
+    shopper's long history otherwise drowns what they are looking at right now (four tents viewed
+    this visit, no tent on the home page)."""
+    boost = float(current_app.config.get("SESSION_CATEGORY_BOOST", 1.0))
+    current = session_categories(recent) if boost > 0 and recent else set()
+    if not current:
+        return products
+    scored = [(1.0 / (rank + 1) * (1.0 + boost if p.category_id in current else 1.0), -rank)
+              for rank, p in enumerate(products)]
+    order = sorted(range(len(products)), key=lambda i: scored[i], reverse=True)
+    return [products[i] for i in order]
+
+
+def _model_reasons(version: LoadedVersion, ask: Ask, products: list[ProductCard]) -> dict[int, Reason]:
+    """"Because you viewed X" from the model's own evidence (see ``reasons``)."""
+    known = why.touched(ask.facts)
+    if not products:
+        return {}
+    found: list[list[str]] = []
+    if known:
+        found = _ask_model(evidence, version, ask.shopper.ml_user_id, fold_in_events(version, ask),
+                           [ml_item_id(p.id) for p in products])
+    result = {}
+    for position, product in enumerate(products):
+        ids = _product_ids([(item, 0.0) for item in found[position]]) if position < len(found) else []
+        result[product.id] = why.because(ids, known)
+    return result
 
 
 def item_model(role: str) -> Step:
@@ -254,6 +308,18 @@ def trending(ask: Ask, missing: int) -> Proposal:
 
 def newest(ask: Ask, missing: int) -> Proposal:
     return Proposal("newest", ranked(ask.catalog, missing, ask.skip, order=NEWEST))
+
+
+def buy_again(ask: Ask, missing: int) -> Proposal:
+    """What the shopper bought in a repeat-purchase category whose usual interval has (nearly)
+    passed since their last order of it, the most overdue first (``repurchase``)."""
+    if not ask.facts.bought_at:
+        return Proposal("buy_again", [])
+    now = utcnow()
+    due = repurchase.due(ask.version, ask.facts.bought_at, ask.catalog, now)
+    cards = load_in_order(ask.catalog, [pid for pid in due if pid not in ask.skip], ask.skip)[:missing]
+    return Proposal("buy_again", cards, None,
+                    {card.id: why.bought_ago(card, ask.facts.bought_at[card.id], now) for card in cards})
 
 
 def recently_viewed(ask: Ask, missing: int) -> Proposal:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
 from flask import Flask, current_app
@@ -37,6 +37,8 @@ from storefront.catalog.snapshot import CatalogSnapshot, CategoryNode, ProductCa
 from storefront.experiments import serving as experiments
 from storefront.models import Product
 from storefront.recommendations import diversity, registry
+from storefront.recommendations import reasons as why
+from storefront.recommendations.reasons import Reason
 from storefront.recommendations.registry import API_ITEM_KINDS, WidgetSpec
 from storefront.recommendations.rules import allow_rebuys, excluded_product_ids
 from storefront.recommendations.steps import MODEL_PREFIX, NO_STRATEGY, Ask
@@ -88,6 +90,7 @@ class WidgetResult:
     explanation: str = ""
     experiment_id: int | None = None  # the A/B test of model versions it was part of, if any
     arm: str | None = None  # "champion" / "challenger" in that test
+    reasons: list[Reason] = field(default_factory=list)  # why each product is shown, in order
 
 
 def per_widget() -> int:
@@ -124,51 +127,64 @@ def _bought_by(ask: Ask) -> frozenset[int]:
     return ask.bought if allow_rebuys() else frozenset()
 
 
-def fill(spec: WidgetSpec, ask: Ask, n: int | None = None, also_skip: Collection[int] = ()) -> WidgetResult:
-    """Ask each of ``spec``'s steps for what is still missing until ``n`` products are chosen."""
+# A filtered widget (the API's category / max_price) asks each step for this many times what is
+# missing, since the filter drops some of what the step proposes.
+FILTER_OVERFETCH = 4
+
+
+def fill(spec: WidgetSpec, ask: Ask, n: int | None = None, also_skip: Collection[int] = (),
+         allowed: Callable[[ProductCard], bool] | None = None) -> WidgetResult:
+    """Ask each of ``spec``'s steps for what is still missing until ``n`` products are chosen
+    (only products ``allowed`` passes, when given)."""
     n = n or per_widget()
     chosen: list[Product] = []
     sources: list[str] = []
+    reasons: list[Reason] = []
     ranking: str | None = None
     skip = set(ask.skip) | set(also_skip)
     if spec.skip_bought:
         skip |= _bought_by(ask)
+    if spec.offers_bought:
+        skip -= ask.bought - set(ask.facts.cart)
     level = diversity.level_of(spec.name, ask.catalog.version)  # the admin's, kept per catalog version
     for step in spec.steps:
         missing = n - len(chosen)
         if missing <= 0:
             break
-        proposal = step(dataclasses.replace(ask, skip=frozenset(skip), widget=spec.name), missing)
+        wanted = missing * FILTER_OVERFETCH if allowed is not None else missing
+        proposal = step(dataclasses.replace(ask, skip=frozenset(skip), widget=spec.name), wanted)
         if level != diversity.DIVERSITY_NONE and getattr(step, "reads_model", False):
             # MMR picks the slots from the model's over-fetched candidates (fallbacks keep their order)
             proposal = proposal._replace(products=diversity.diversify(proposal.products, level, missing))
         ranking = ranking or proposal.ranking
+        given = proposal.reasons or {}
         for product in proposal.products:
-            if len(chosen) < n and product.id not in skip:
+            if len(chosen) < n and product.id not in skip and (allowed is None or allowed(product)):
                 skip.add(product.id)
                 chosen.append(product)
                 sources.append(proposal.strategy)
+                reasons.append(given.get(product.id) or why.for_step(proposal.strategy, product, ask.product))
     from_model = ask.version is not None and any(s.startswith(MODEL_PREFIX) for s in sources)
     return WidgetResult(
         widget=spec.name, title=spec.title_for(ask.category.name if ask.category else None),
         strategy=sources[0] if sources else NO_STRATEGY,
         model_version=ask.version.version if from_model else None, products=chosen,
         sources=sources, context_product_id=ask.product.id if ask.product else None,
-        ranking=ranking if from_model else None, explanation=spec.explanation,
+        ranking=ranking if from_model else None, explanation=spec.explanation, reasons=reasons,
     )
 
 
 def fill_for(ctx: RequestContext, spec: WidgetSpec, ask: Ask, n: int | None = None,
-             also_skip: Collection[int] = ()) -> WidgetResult:
+             also_skip: Collection[int] = (), allowed: Callable[[ProductCard], bool] | None = None) -> WidgetResult:
     """``fill`` for this shopper: in a widget under an A/B test (``storefront.experiments``),
     from the version of the shopper's arm, with the same rules and fallbacks, and the arm noted
     for the impression."""
     exposure = experiments.exposure(ctx, spec.name)
     if exposure is None:
-        return fill(spec, ask, n, also_skip)
+        return fill(spec, ask, n, also_skip, allowed)
     if exposure.version is not None:
         ask = dataclasses.replace(ask, version=exposure.version)
-    result = fill(spec, ask, n, also_skip)
+    result = fill(spec, ask, n, also_skip, allowed)
     result.experiment_id, result.arm = exposure.experiment_id, exposure.arm
     return result
 
@@ -254,9 +270,9 @@ def product_page(ctx: RequestContext, product: Product) -> list[WidgetResult]:
     return shelves(ctx, registry.PRODUCT, product=product)
 
 
-def account_page(ctx: RequestContext) -> WidgetResult | None:
-    """"Customers like you also bought" on the logged-in customer's account page."""
-    return _one(shelves(ctx, registry.ACCOUNT))
+def account_page(ctx: RequestContext) -> list[WidgetResult]:
+    """"Customers like you also bought" and "Buy it again" on the customer's account page."""
+    return shelves(ctx, registry.ACCOUNT)
 
 
 def category_page(ctx: RequestContext, category: CategoryNode) -> WidgetResult | None:

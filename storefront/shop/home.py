@@ -24,6 +24,7 @@ class HomePage:
     banner: Banner | None
     widget: WidgetResult | None
     newest: list[ProductCard]
+    more: tuple[WidgetResult, ...] = ()  # the shelves after the main one ("Buy it again")
 
 
 def home_page(ctx: RequestContext, now: datetime | None = None) -> HomePage:
@@ -35,4 +36,5 @@ def home_page(ctx: RequestContext, now: datetime | None = None) -> HomePage:
         banner=chosen.shown(others[0]) if chosen else None,
         widget=results[0] if results else None,
         newest=catalog.cards(catalog.ranked(NEWEST_SHOWN, (), order=NEWEST)),
+        more=tuple(results[1:]),
     )

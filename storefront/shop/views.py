@@ -37,7 +37,7 @@ def home():
     ctx = request_context()
     page = home_page(ctx)
     return commit_then_render(
-        "shop/home.html", banner=page.banner, widget=page.widget, newest=page.newest,
+        "shop/home.html", banner=page.banner, widget=page.widget, newest=page.newest, more=page.more,
         resources_shelf=resource_suggestions.suggested_next(ctx, require_history=True),
     )
 

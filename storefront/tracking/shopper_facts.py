@@ -44,6 +44,7 @@ class RecentEvent:
     category_id: int
     occurred_at: datetime
     brand: str = ""
+    name: str = ""  # the product's name: what a reason ("Because you viewed ...") names
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class ShopperFacts:
     recent: tuple[RecentEvent, ...] = ()  # newest first
     cart: dict[int, int] = field(default_factory=dict)  # product id -> quantity
     bought: frozenset[int] = frozenset()
+    bought_at: dict[int, datetime] = field(default_factory=dict)  # product id -> their latest order of it
     orders: int = 0  # how many orders they placed (the click model's user features)
     last_order_at: datetime | None = None
 
@@ -99,20 +101,20 @@ def _ask(shopper: Shopper, limit: int) -> ShopperFacts:
     params = {"visitor_id": shopper.visitor_id, "customer_id": shopper.customer_id, "limit": limit}
     recent: list[RecentEvent] = []
     cart: dict[int, int] = {}
-    bought: set[int] = set()
+    bought: dict[int, datetime] = {}
     orders, last_order_at = 0, None
-    for kind, product_id, type_, category_id, brand, occurred_at, quantity in db.session.execute(statement, params):
+    for kind, product_id, type_, category_id, brand, name, occurred_at, quantity in db.session.execute(statement, params):
         if kind == _EVENT:
-            recent.append(RecentEvent(product_id, type_, category_id, occurred_at, brand or ""))
+            recent.append(RecentEvent(product_id, type_, category_id, occurred_at, brand or "", name or ""))
         elif kind == _CART:
             cart[product_id] = cart.get(product_id, 0) + int(quantity)
         elif kind == _BOUGHT:
-            bought.add(product_id)
+            bought[product_id] = occurred_at
         else:
             orders, last_order_at = int(quantity or 0), occurred_at
     # A compound select keeps no member's order: the events are put back newest first here.
     recent.sort(key=lambda e: e.occurred_at, reverse=True)
-    return ShopperFacts(tuple(recent), cart, frozenset(bought), orders, last_order_at)
+    return ShopperFacts(tuple(recent), cart, frozenset(bought), bought, orders, last_order_at)
 
 
 # Building this statement cost more than running it (~1 ms of SQLAlchemy constructs per page):
@@ -129,22 +131,26 @@ def _statement(by_visitor: bool, by_customer: bool, cart_by: str | None, with_re
         owner = Cart.customer_id == _CUSTOMER if cart_by == "customer" else Cart.visitor_id == _VISITOR
         parts.append(
             select(literal(_CART, String).label("kind"), CartItem.product_id, cast(null(), String),
-                   cast(null(), Integer), cast(null(), String), cast(null(), DateTime), CartItem.quantity)
+                   cast(null(), Integer), cast(null(), String), cast(null(), String), cast(null(), DateTime),
+                   CartItem.quantity)
             .join(Cart, Cart.id == CartItem.cart_id).where(owner)
         )
     owned = or_(*([Order.visitor_id == _VISITOR] if by_visitor else []),
                 *([Order.customer_id == _CUSTOMER] if by_customer else []))
+    # each product bought once, with the latest order of it ("Buy it again" says how long ago)
     parts.append(
         select(literal(_BOUGHT, String).label("kind"), OrderLine.product_id, cast(null(), String),
-               cast(null(), Integer), cast(null(), String), cast(null(), DateTime), cast(null(), Integer))
+               cast(null(), Integer), cast(null(), String), cast(null(), String), func.max(Order.created_at),
+               cast(null(), Integer))
         .join(Order, Order.id == OrderLine.order_id)
         .where(owned)
-        .distinct()
+        .group_by(OrderLine.product_id)
     )
     # one row: how many orders and the latest one's date (the click model's user features)
     parts.append(
         select(literal(_ORDERS, String).label("kind"), cast(null(), Integer), cast(null(), String),
-               cast(null(), Integer), cast(null(), String), func.max(Order.created_at), func.count(Order.id))
+               cast(null(), Integer), cast(null(), String), cast(null(), String), func.max(Order.created_at),
+               func.count(Order.id))
         .where(owned)
     )
     return union_all(*parts)
@@ -166,7 +172,7 @@ def _recent_part(by_visitor: bool, by_customer: bool):
     ids = latest[0] if len(latest) == 1 else union_all(*latest)
     newest = (
         select(literal(_EVENT, String).label("kind"), Event.product_id, Event.type, Product.category_id,
-               Product.brand, Event.occurred_at, cast(null(), Integer).label("quantity"))
+               Product.brand, Product.name, Event.occurred_at, cast(null(), Integer).label("quantity"))
         .join(Product, Product.id == Event.product_id)
         .where(Event.id.in_(ids))
         .order_by(Event.occurred_at.desc(), Event.id.desc())

@@ -48,6 +48,7 @@ from storefront.ctr import training as ctr_training
 from storefront.segments import training as segments
 from storefront.catalog.listings import refresh_popularity
 from storefront.experiments.management import running_challengers
+from storefront.recommendations import repurchase
 from storefront.tracking.screening import screen_visitors
 from storefront.training.data import (
     MIN_TRAINING_EVENTS, NotEnoughFeedback, check_enough_feedback, load_events_frame, load_items_frame,
@@ -78,6 +79,7 @@ EXTRA_BUILDERS: dict[str, ExtraBuilder] = {
     segments.SEGMENTS_EXTRA: segments.build_extra,
     "assets": asset_training.build_extra,
     ctr_training.CTR_EXTRA: ctr_training.build_extra,
+    repurchase.REPURCHASE_EXTRA: repurchase.build_extra,
 }
 
 
