@@ -119,6 +119,7 @@ class Shelf:
     model_version: str | None
     product_ids: list[int]
     hrefs: list[str]
+    reasons: list[str] = None  # the reason printed under each card ("" where none)
 
 
 _SHELF = re.compile(
@@ -127,6 +128,8 @@ _SHELF = re.compile(
     flags=re.S,
 )
 _CARD_LINK = re.compile(r'<article class="card shelf-card">\s*<a href="([^"]*)"')
+_CARD = re.compile(r'<article class="card shelf-card">.*?</article>', flags=re.S)
+_REASON = re.compile(r'<p class="reason muted">(.*?)</p>', flags=re.S)
 
 
 def shelves(response) -> dict[str, Shelf]:
@@ -135,7 +138,9 @@ def shelves(response) -> dict[str, Shelf]:
     for match in _SHELF.finditer(response.get_data(as_text=True)):
         hrefs = [html_lib.unescape(h) for h in _CARD_LINK.findall(match.group(0))]
         ids = [int(re.match(r"/products/(\d+)", h).group(1)) for h in hrefs]
-        found[match.group(1)] = Shelf(match.group(1), match.group(2), match.group(3) or None, ids, hrefs)
+        reasons = [html_lib.unescape(r.group(1)) if (r := _REASON.search(card)) else ""
+                   for card in _CARD.findall(match.group(0))]
+        found[match.group(1)] = Shelf(match.group(1), match.group(2), match.group(3) or None, ids, hrefs, reasons)
     return found
 
 
