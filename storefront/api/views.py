@@ -9,14 +9,17 @@ every ``/api/`` path in JSON).
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from urllib.parse import urljoin
 
 from flask import abort, jsonify, request, url_for
 
 from storefront.api import bp
+from storefront.catalog import snapshot
 from storefront.extensions import db
 from storefront.models import Product
-from storefront.recommendations import widgets as widgets
+from storefront.recommendations import api_widgets, registry
+from storefront.recommendations.api_widgets import Filters
 from storefront.recommendations.widgets import WidgetResult
 from storefront.recommendations.registry import API_ITEM_KINDS
 from storefront.web.requests import request_context
@@ -24,7 +27,10 @@ from storefront.web.templating import product_image_url
 
 DEFAULT_COUNT = 10
 MAX_COUNT = 50
+MAX_EXCLUDED = 100
 _INTEGER = re.compile(r"-?[0-9]{1,9}")  # ASCII digits only: \d and int() accept other scripts' digits too
+_PRICE = re.compile(r"[0-9]{1,9}(\.[0-9]{1,2})?")
+_IDS = re.compile(r"[0-9]{1,9}(,[0-9]{1,9})*")
 
 
 def _count() -> int:
@@ -39,23 +45,52 @@ def _count() -> int:
     return count
 
 
-def _item(product: Product, impression_id: int | None, position: int) -> dict:
+def _filters() -> Filters:
+    """``category`` (id or slug: that category and those below it), ``max_price`` (a decimal
+    amount) and ``exclude`` (comma-separated product ids), each checked with a 400 or 404."""
+    categories = None
+    raw = request.args.get("category")
+    if raw is not None:
+        catalog = snapshot.current(request_context().memo)
+        node = catalog.categories.get(int(raw)) if _INTEGER.fullmatch(raw) else catalog.category_by_slug(raw)
+        if node is None:
+            abort(404, f"There is no category {raw!r}.")
+        categories = catalog.descendants(node.id)
+    max_price = request.args.get("max_price")
+    if max_price is not None and not _PRICE.fullmatch(max_price):
+        abort(400, "max_price must be an amount such as 25 or 24.99.")
+    exclude = request.args.get("exclude", "")
+    if exclude and not _IDS.fullmatch(exclude):
+        abort(400, "exclude must be comma-separated product ids such as 12,40.")
+    excluded = frozenset(int(pid) for pid in exclude.split(",") if pid)
+    if len(excluded) > MAX_EXCLUDED:
+        abort(400, f"exclude may list at most {MAX_EXCLUDED} products.")
+    return Filters(categories, Decimal(max_price) if max_price is not None else None, excluded)
+
+
+def _item(result: WidgetResult, position: int) -> dict:
+    product, impression_id = result.products[position], result.impression_id
     click = {"ri": impression_id, "rp": position} if impression_id else {}
+    rules = getattr(result, "rules", None)  # the merchandising rules that touched each item, if any
     return {
         "id": product.id,
         "name": product.name,
         "price": str(product.price),  # a decimal string: a float would round cents
         "url": url_for("shop.product", product_id=product.id, _external=True, **click),
         "image": urljoin(request.host_url, product_image_url(product)),
+        "reason": result.reasons[position].as_json() if position < len(result.reasons) else None,
+        "rules": list(rules[position]) if rules and position < len(rules) else [],
     }
 
 
 def _respond(result: WidgetResult):
     payload = {
         "widget": result.widget,
+        "title": result.title,
         "strategy": result.strategy,
         "model_version": result.model_version,
-        "items": [_item(p, result.impression_id, i) for i, p in enumerate(result.products)],
+        "impression_id": result.impression_id,
+        "items": [_item(result, i) for i in range(len(result.products))],
     }
     db.session.commit()  # the impression
     response = jsonify(payload)
@@ -63,10 +98,18 @@ def _respond(result: WidgetResult):
     return response
 
 
+def _product(product_id: int) -> Product:
+    product = db.session.get(Product, product_id)
+    if product is None or not product.active:
+        abort(404, f"There is no product {product_id}.")
+    return product
+
+
 @bp.get("/recommendations/user")
 def user_recommendations():
     """For the browser's visitor cookie, or the logged-in customer."""
-    return _respond(widgets.api_user(request_context(), _count()))
+    count, filters = _count(), _filters()
+    return _respond(api_widgets.widget(request_context(), registry.spec("api_user"), count, filters))
 
 
 @bp.get("/recommendations/item/<id:product_id>")
@@ -74,8 +117,40 @@ def item_recommendations(product_id: int):
     kind = request.args.get("kind", "similar")
     if kind not in API_ITEM_KINDS:
         abort(400, f"kind must be one of: {', '.join(API_ITEM_KINDS)}.")
-    count = _count()
-    product = db.session.get(Product, product_id)
-    if product is None or not product.active:
-        abort(404, f"There is no product {product_id}.")
-    return _respond(widgets.api_item(request_context(), product, kind, count))
+    count, filters = _count(), _filters()
+    product = _product(product_id)
+    return _respond(api_widgets.widget(request_context(), registry.spec(API_ITEM_KINDS[kind]), count, filters,
+                                       product=product))
+
+
+@bp.get("/widgets")
+def widget_list():
+    """Every widget a client may ask for by name, and the context each needs."""
+    specs = api_widgets.api_specs()
+    return jsonify({"widgets": [
+        {"name": spec.name, "title": spec.title_for("<category>"), "explanation": spec.explanation,
+         "placement": spec.placement, "needs": api_widgets.needs(spec)}
+        for spec in specs]})
+
+
+@bp.get("/widgets/<name>")
+def widget(name: str):
+    """One widget by name: ``product`` (id) for an item-to-item widget, ``category`` for a
+    category widget (also a filter), ``max_price``, ``exclude`` and ``n``."""
+    spec = api_widgets.spec_named(name)
+    if spec is None:
+        abort(404, f"There is no widget {name!r}: GET /api/v1/widgets lists them.")
+    count, filters = _count(), _filters()
+    product = category = None
+    if api_widgets.needs(spec) == api_widgets.PRODUCT:
+        raw = request.args.get("product")
+        if raw is None or not _INTEGER.fullmatch(raw):
+            abort(400, f"{name} needs product=<product id>.")
+        product = _product(int(raw))
+    if api_widgets.needs(spec) == api_widgets.CATEGORY:
+        raw = request.args.get("category")
+        if raw is None:
+            abort(400, f"{name} needs category=<category id or slug>.")
+        catalog = snapshot.current(request_context().memo)
+        category = catalog.categories.get(int(raw)) if _INTEGER.fullmatch(raw) else catalog.category_by_slug(raw)
+    return _respond(api_widgets.widget(request_context(), spec, count, filters, product=product, category=category))

@@ -6,8 +6,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from tests.storefront.support.recommendations import impressions, seed_small_shop, train_and_publish
-from storefront.models import CLICK
-from tests.storefront.support.shop import add_to_cart, events, new_category, new_product, set_product
+from storefront.models import CLICK, Product
+from tests.storefront.support.shop import add_to_cart, ctx, events, new_category, new_product, set_product
 
 USER = "/api/v1/recommendations/user"
 
@@ -32,15 +32,17 @@ def test_user_recommendations(app, client, products):
     assert response.mimetype == "application/json"
     assert "no-store" in response.headers["Cache-Control"]
     body = response.get_json()
-    assert set(body) == {"widget", "strategy", "model_version", "items"}
+    assert set(body) == {"widget", "title", "strategy", "model_version", "impression_id", "items"}
     assert (body["widget"], body["strategy"], body["model_version"]) == ("api_user", "trending", None)
     assert [item["id"] for item in body["items"]] == products[:10]  # n defaults to 10
     first = body["items"][0]
-    assert set(first) == {"id", "name", "price", "url", "image"}
+    assert set(first) == {"id", "name", "price", "url", "image", "reason", "rules"}
     assert (first["name"], first["price"]) == ("Lamp 0", "12.50")
+    assert first["reason"] == {"kind": "popular_in", "text": "Popular in Lamps", "product_id": None}
     assert first["image"].startswith("http://localhost/img/category/")
     (impression,) = impressions(app)
     assert impression.widget == "api_user" and impression.items == products[:10]
+    assert body["impression_id"] == impression.id
     url = urlsplit(body["items"][3]["url"])
     assert url.path == f"/products/{products[3]}"
     assert parse_qs(url.query) == {"ri": [str(impression.id)], "rp": ["3"]}
@@ -119,4 +121,62 @@ def test_only_get_is_allowed(client, products):
 
 def test_an_empty_shop_answers_with_no_items(client):
     body = client.get(USER).get_json()
-    assert body == {"widget": "api_user", "strategy": "none", "model_version": None, "items": []}
+    assert body == {"widget": "api_user", "title": "Recommended for you", "strategy": "none", "model_version": None,
+                    "impression_id": None, "items": []}
+
+
+WIDGETS = "/api/v1/widgets"
+
+
+def test_every_widget_is_listed_with_the_context_it_needs(client):
+    listed = {w["name"]: w for w in client.get(WIDGETS).get_json()["widgets"]}
+    assert {"home_for_you", "home_trending", "product_similar", "category_trending", "customers_like_you",
+            "home_buy_again", "api_user", "api_similar"} <= set(listed)
+    assert listed["product_similar"]["needs"] == "product" and listed["category_trending"]["needs"] == "category"
+    assert listed["home_for_you"]["needs"] is None and listed["customers_like_you"]["needs"] is None
+
+
+def test_a_widget_by_name_with_filters(app, client, products):
+    with ctx(app) as session:
+        lamps = session.get(Product, products[0]).category_id
+    other_category, rugs_slug = new_category(app, "Rugs")
+    rugs = [new_product(app, other_category, name=f"Rug {i}", price="80.00") for i in range(3)]
+    cheap = new_product(app, other_category, name="Doormat", price="9.99")
+    for product_id in (*rugs, cheap):
+        set_product(app, product_id, popularity=500.0)  # the most popular of all
+    body = client.get(f"{WIDGETS}/home_trending?n=20").get_json()
+    assert sorted(i["id"] for i in body["items"][:4]) == sorted([*rugs, cheap]) and body["impression_id"]
+    by_category = client.get(f"{WIDGETS}/home_trending?category={rugs_slug}").get_json()
+    assert sorted(i["id"] for i in by_category["items"]) == sorted([*rugs, cheap])
+    cheap_only = client.get(f"{WIDGETS}/home_trending?max_price=10&category={other_category}").get_json()
+    assert [i["id"] for i in cheap_only["items"]] == [cheap]
+    under = client.get(f"{WIDGETS}/home_trending?max_price=12.49&n=20").get_json()
+    assert [i["id"] for i in under["items"]] == [cheap]  # the lamps cost 12.50
+    excluded = client.get(f"{WIDGETS}/home_trending?exclude={rugs[0]},{rugs[1]}&n=20").get_json()
+    assert not {rugs[0], rugs[1]} & {i["id"] for i in excluded["items"]}
+    similar = client.get(f"{WIDGETS}/product_similar?product={products[0]}&n=3").get_json()
+    assert products[0] not in [i["id"] for i in similar["items"]] and len(similar["items"]) == 3
+    assert {i["reason"]["kind"] for i in similar["items"]} <= {"also_in", "popular_in", "new_in"}
+    category = client.get(f"{WIDGETS}/category_trending?category={lamps}&n=3").get_json()
+    assert [i["id"] for i in category["items"]] == products[:3]
+
+
+@pytest.mark.parametrize("query, status, message", [
+    ("/nope", 404, "There is no widget"),
+    ("/product_similar", 400, "needs product"),
+    ("/product_similar?product=abc", 400, "needs product"),
+    ("/product_similar?product=999999", 404, "There is no product"),
+    ("/category_trending", 400, "needs category"),
+    ("/home_trending?category=no-such-thing", 404, "There is no category"),
+    ("/home_trending?max_price=cheap", 400, "max_price"),
+    ("/home_trending?max_price=-1", 400, "max_price"),
+    ("/home_trending?max_price=1.999", 400, "max_price"),
+    ("/home_trending?exclude=1,,2", 400, "exclude"),
+    ("/home_trending?exclude=" + ",".join(str(i) for i in range(101)), 400, "at most 100"),
+    ("/home_trending?n=0", 400, "n must be"),
+])
+def test_bad_widget_requests_are_4xx_with_a_message(client, products, query, status, message):
+    response = client.get(WIDGETS + query)
+    assert response.status_code == status
+    assert message in response.get_json()["message"]
+    assert client.get(f"{USER}?max_price=abc").status_code == 400
