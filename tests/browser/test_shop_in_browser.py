@@ -76,7 +76,7 @@ def test_visitor_browses_gets_recommendations_and_checks_out(new_page, page_log)
     assert len(hrefs) >= 4, f"category {category_name!r} lists only {len(hrefs)} products"
 
     # Several products of that one category: the first by a click, the rest by their links.
-    viewed = []
+    viewed, viewed_names = [], []
     grid_links.first.click()
     for n, href in enumerate(hrefs[:4]):
         if n:
@@ -85,6 +85,7 @@ def test_visitor_browses_gets_recommendations_and_checks_out(new_page, page_log)
         expect(page.locator("article.product h1")).to_be_visible()
         expect(page.locator(".breadcrumbs")).to_contain_text(category_name)
         viewed.append(product_id(page.url))
+        viewed_names.append(page.locator("article.product h1").inner_text().strip())
 
     # Back home: the shelf is now "Recommended for you", from the model with these views folded in.
     page.locator("a.logo").click()
@@ -94,6 +95,13 @@ def test_visitor_browses_gets_recommendations_and_checks_out(new_page, page_log)
     assert after.strategy.startswith("model:"), f"the shelf fell back instead of using the model: {after}"
     assert after.model_version, after
     assert after.product_ids and after.product_ids != before.product_ids, (before, after)
+    # ...led by what this visit looked at, and saying so: "Because you viewed <one of them>"
+    in_category = {product_id(href) for href in hrefs}
+    assert set(after.product_ids[:4]) & in_category, f"nothing from {category_name!r} leads the shelf: {after}"
+    reasons = page.locator("section.widget[data-widget='home_for_you'] .card .reason").all_inner_texts()
+    assert len(reasons) == len(after.product_ids), reasons
+    named = [r.removeprefix("Because you viewed ") for r in reasons if r.startswith("Because you viewed ")]
+    assert named and set(named) <= set(viewed_names), (reasons, viewed_names)
 
     # A recommended product into the cart (its link carries the impression, so this is a click).
     page.locator("section.widget[data-widget='home_for_you'] a.card-link").first.click()
