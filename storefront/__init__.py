@@ -99,12 +99,14 @@ def register_recommender(app: Flask) -> None:
     from storefront.catalog import snapshot
     from storefront.experiments import serving as experiments
     from storefront.recommendations import diversity
+    from storefront.recommendations.merchandising import serving as merchandising
     from storefront.recommendations.widgets import init_app
 
     init_app(app)
     snapshot.init_app(app)  # the catalog per version, kept the same way (storefront.catalog.snapshot)
     experiments.init_app(app)  # running A/B tests per catalog version, and their challenger versions
     diversity.init_app(app)  # each widget's diversity level, per catalog version too
+    merchandising.init_app(app)  # the merchandising rules, per catalog version too
 
 
 def register_blueprints(app: Flask) -> None:

@@ -72,6 +72,7 @@ class Config:
     CATALOG_CHECK_INTERVAL = float(os.environ.get("CATALOG_CHECK_INTERVAL", "2.0"))
     RECOMMENDATIONS_PER_WIDGET = 8
     RECOMMEND_PURCHASED = False  # may widgets suggest what the shopper already bought?
+    MERCHANDISING_MAX_PINS = 3  # pinned products per widget (Admin -> Merchandising)
     FOLD_IN_EVENTS = 50  # most recent events of a visitor folded in at request time
     # Marketing's floor for "Suggested next" assets: the champion is the best hit rate among
     # the candidates whose business-unit hit rate@10 reaches it (ml.resources.champion).

@@ -30,6 +30,11 @@ class Impression(db.Model):
     ``experiment_id`` and ``arm`` (``champion`` / ``challenger``) say which A/B test of model
     versions the widget was in, and which version's side the shopper was assigned to
     (``storefront.experiments``); None outside an experiment.
+
+    ``rules`` records the merchandising rules that touched the widget (issue 17,
+    ``storefront.recommendations.merchandising``): rule id (a string, as JSON keys are) -> the
+    0-based positions of the items it boosted, buried or pinned; an exclusion that removed a
+    candidate is listed with no position. None when no rule touched it.
     """
 
     __tablename__ = "impressions"
@@ -50,3 +55,4 @@ class Impression(db.Model):
     ranking: Mapped[str | None] = mapped_column(String(16))
     experiment_id: Mapped[int | None] = mapped_column(ForeignKey("experiments.id"), index=True)
     arm: Mapped[str | None] = mapped_column(String(16))
+    rules: Mapped[dict[str, list[int]] | None] = mapped_column(JSON(none_as_null=True))

@@ -13,6 +13,9 @@ by the rules is topped up by the next step rather than shown half empty. A widge
 ``strategy`` the step that supplied its first item and carries the model version only when the
 model supplied any; ``sources`` keeps the step of every item. A widget set to a diversity level
 (``storefront.recommendations.diversity``) has its model steps' candidates re-ranked by MMR.
+Merchandising rules (``storefront.recommendations.merchandising``) apply in between: each step's
+proposal is boosted, buried and filtered by them before diversity, and pinned products take
+their slots last; the impression records the rules that touched it.
 
 **The widgets of a page.** Views call one function per page with the request context and get
 ready-to-render ``WidgetResult``s; each non-empty one has already been recorded
@@ -37,6 +40,7 @@ from storefront.catalog.snapshot import CatalogSnapshot, CategoryNode, ProductCa
 from storefront.experiments import serving as experiments
 from storefront.models import Product
 from storefront.recommendations import diversity, registry
+from storefront.recommendations.merchandising.serving import PINNED, Steering, takes_rules
 from storefront.recommendations import reasons as why
 from storefront.recommendations.reasons import Reason
 from storefront.recommendations.registry import API_ITEM_KINDS, WidgetSpec
@@ -90,6 +94,7 @@ class WidgetResult:
     explanation: str = ""
     experiment_id: int | None = None  # the A/B test of model versions it was part of, if any
     arm: str | None = None  # "champion" / "challenger" in that test
+    rules: dict[str, list[int]] | None = None  # merchandising rule id -> the positions it touched
     reasons: list[Reason] = field(default_factory=list)  # why each product is shown, in order
 
 
@@ -147,27 +152,34 @@ def fill(spec: WidgetSpec, ask: Ask, n: int | None = None, also_skip: Collection
     if spec.offers_bought:
         skip -= ask.bought - set(ask.facts.cart)
     level = diversity.level_of(spec.name, ask.catalog.version)  # the admin's, kept per catalog version
+    # merchandising rules in force: pins keep their slots (and are not proposed again)
+    steer = Steering(spec.name, ask.catalog, skip, allowed, steerable=takes_rules(spec))
+    skip |= steer.pinned_ids
     for step in spec.steps:
-        missing = n - len(chosen)
+        missing = steer.room(n) - len(chosen)
         if missing <= 0:
             break
         wanted = missing * FILTER_OVERFETCH if allowed is not None else missing
         proposal = step(dataclasses.replace(ask, skip=frozenset(skip), widget=spec.name), wanted)
+        # boost, bury, exclude re-rank what the step scored; diversity then spreads that order
+        proposal = proposal._replace(products=steer.rerank(proposal.products))
         if level != diversity.DIVERSITY_NONE and getattr(step, "reads_model", False):
             # MMR picks the slots from the model's over-fetched candidates (fallbacks keep their order)
             proposal = proposal._replace(products=diversity.diversify(proposal.products, level, missing))
         ranking = ranking or proposal.ranking
         given = proposal.reasons or {}
         for product in proposal.products:
-            if len(chosen) < n and product.id not in skip and (allowed is None or allowed(product)):
+            if len(chosen) < steer.room(n) and product.id not in skip and (allowed is None or allowed(product)):
                 skip.add(product.id)
                 chosen.append(product)
                 sources.append(proposal.strategy)
                 reasons.append(given.get(product.id) or why.for_step(proposal.strategy, product, ask.product))
+    chosen, sources, reasons = steer.place(chosen, sources, reasons)  # pins last: nothing moves them
     from_model = ask.version is not None and any(s.startswith(MODEL_PREFIX) for s in sources)
+    stepped = [s for s in sources if s != PINNED]  # the strategy: the step of the first item a step chose
     return WidgetResult(
         widget=spec.name, title=spec.title_for(ask.category.name if ask.category else None),
-        strategy=sources[0] if sources else NO_STRATEGY,
+        strategy=(stepped or sources or [NO_STRATEGY])[0], rules=steer.record(chosen),
         model_version=ask.version.version if from_model else None, products=chosen,
         sources=sources, context_product_id=ask.product.id if ask.product else None,
         ranking=ranking if from_model else None, explanation=spec.explanation, reasons=reasons,
@@ -207,7 +219,7 @@ def record(ctx: RequestContext, result: WidgetResult) -> WidgetResult:
     result.impression_id = impressions.record_widget(
         ctx, widget=result.widget, strategy=result.strategy, model_version=result.model_version,
         context_product_id=result.context_product_id, items=[p.id for p in result.products],
-        ranking=result.ranking, experiment_id=result.experiment_id, arm=result.arm,
+        ranking=result.ranking, experiment_id=result.experiment_id, arm=result.arm, rules=result.rules,
     )
     return result
 
@@ -244,7 +256,7 @@ def record_all(ctx: RequestContext, results: list[WidgetResult], others: Sequenc
     ids = impressions.record_widgets(ctx, [
         *({"widget": r.widget, "strategy": r.strategy, "model_version": r.model_version,
            "context_product_id": r.context_product_id, "items": [p.id for p in r.products], "ranking": r.ranking,
-           "experiment_id": r.experiment_id, "arm": r.arm}
+           "experiment_id": r.experiment_id, "arm": r.arm, "rules": r.rules}
           for r in results),
         *others,
     ])

@@ -35,7 +35,7 @@ BANNER_WIDGET = "home_banner"  # the home page's promotion slot (storefront.camp
 def record_widget(
     ctx: RequestContext, *, widget: str, strategy: str, items: Sequence[int], model_version: str | None = None,
     context_product_id: int | None = None, ranking: str | None = None, experiment_id: int | None = None,
-    arm: str | None = None,
+    arm: str | None = None, rules: dict[str, list[int]] | None = None,
 ) -> int | None:
     """Store one impression for a widget about to be shown; its id, or None (an empty widget,
     or nothing is logged for this request: a bot, a first request, a visitor over a limit; or no
@@ -45,12 +45,14 @@ def record_widget(
     its impression). An anonymous browser's impression is tied to its browsing session instead,
     which is what ``record_click`` checks. ``ranking`` is which ordering an experiment showed
     (``retrieval`` / ``ctr``); ``experiment_id`` and ``arm``, the A/B test of model versions the
-    widget was in and the shopper's side of it.
+    widget was in and the shopper's side of it; ``rules``, the merchandising rules that touched
+    it (rule id -> 0-based positions; an exclusion that removed a candidate has none).
     """
     if not items or not integrity.may_track(ctx):
         return None
     return _insert(ctx, widget=widget, strategy=strategy, items=list(items), model_version=model_version,
-                   context_product_id=context_product_id, ranking=ranking, experiment_id=experiment_id, arm=arm)
+                   context_product_id=context_product_id, ranking=ranking, experiment_id=experiment_id, arm=arm,
+                   rules=rules)
 
 
 def record_widgets(ctx: RequestContext, widgets: Sequence[dict]) -> list[int | None]:
@@ -87,7 +89,8 @@ def banner_row(campaign_id: int, strategy: str, ranking: str | None = None) -> d
 
 def _row(ctx: RequestContext, *, widget: str, strategy: str, items: list[int], model_version: str | None = None,
          context_product_id: int | None = None, campaign_id: int | None = None,
-         ranking: str | None = None, experiment_id: int | None = None, arm: str | None = None) -> dict:
+         ranking: str | None = None, experiment_id: int | None = None, arm: str | None = None,
+         rules: dict[str, list[int]] | None = None) -> dict:
     shopper = shopper_of(ctx)
     return {
         "visitor_id": shopper.visitor_id,
@@ -104,6 +107,7 @@ def _row(ctx: RequestContext, *, widget: str, strategy: str, items: list[int], m
         "ranking": ranking,
         "experiment_id": experiment_id,
         "arm": arm,
+        "rules": rules or None,
     }
 
 
