@@ -14,10 +14,13 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user, login_required
 
 from storefront.account import bp
-from storefront.account.forms import EmailForm, FinishRegistrationForm, LoginForm, LogoutForm, NewPasswordForm
+from storefront.account.forms import (
+    AddressForm, ChangeEmailForm, ChangePasswordForm, EmailForm, FinishRegistrationForm, LoginForm, LogoutForm, NameForm,
+    NewPasswordForm,
+)
 from storefront.extensions import db
 from storefront.web.rate_limits import Blocked, hit_auth_limit
-from storefront.orders import account_links, accounts
+from storefront.orders import account_links, accounts, profile
 from storefront.recommendations import widgets as widgets
 from storefront.web.auth import sign_in, sign_out
 from storefront.web.requests import request_context
@@ -70,8 +73,9 @@ def finish_registration(token: str):
             form.password.errors = [str(error)]
         else:
             sign_in(customer)
+            attached = profile.attach_guest_orders(customer)  # the link proved the address
             db.session.commit()
-            flash(f"Welcome, {customer.name}! Your account is ready.", "success")
+            flash(f"Welcome, {customer.name}! Your account is ready.{_attached(attached)}", "success")
             return redirect(_safe_next(url_for("shop.home")))
     status = 422 if request.method == "POST" else 200
     return _private(render_template("account/finish_registration.html", form=form, email=email), status)
@@ -119,11 +123,19 @@ def reset_password(token: str):
             form.password.errors = [str(error)]
         else:
             sign_in(customer)  # a new session; every other one ended with the old password
+            attached = profile.attach_guest_orders(customer)  # the link proved the address
             db.session.commit()
-            flash("Your password is changed, and you are logged out everywhere else.", "success")
+            flash(f"Your password is changed, and you are logged out everywhere else.{_attached(attached)}", "success")
             return redirect(url_for("shop.home"))
     status = 422 if request.method == "POST" else 200
     return _private(render_template("account/reset_password.html", form=form, email=customer.email), status)
+
+
+def _attached(count: int) -> str:
+    if not count:
+        return ""
+    return (" Your earlier order placed with this address is now in your account." if count == 1
+            else f" Your {count} earlier orders placed with this address are now in your account.")
 
 
 def _links() -> account_links.Links:
@@ -197,3 +209,60 @@ def order(reference: str):
     if found is None:
         abort(404)
     return render_template("shop/order.html", order=found)
+
+
+# --- the account's own settings -------------------------------------------------------------------
+
+_SETTINGS_FORMS = {"name": NameForm, "email": ChangeEmailForm, "password": ChangePasswordForm, "address": AddressForm}
+
+
+def _settings_page(status: int = 200, **bound):
+    """Every settings form (the one just posted with its errors, the others filled from the account)."""
+    saved = profile.saved_address(current_user.id)
+    forms = {
+        "name": bound.get("name") or NameForm(formdata=None, prefix="name", name=current_user.name),
+        "email": bound.get("email") or ChangeEmailForm(formdata=None, prefix="email"),
+        "password": bound.get("password") or ChangePasswordForm(formdata=None, prefix="password"),
+        "address": bound.get("address") or AddressForm(formdata=None, prefix="address", obj=saved),
+    }
+    html = render_template("account/settings.html", forms=forms, saved=saved)
+    return _private(html, status)
+
+
+@bp.get("/settings")
+@login_required
+def settings():
+    return _settings_page()
+
+
+@bp.post("/settings/<section>")
+@login_required
+def update_settings(section: str):
+    form_class = _SETTINGS_FORMS.get(section) or abort(404)
+    form = form_class(prefix=section)  # one page holds the four forms: prefixed ids never clash
+    if not form.validate_on_submit():
+        return _settings_page(422, **{section: form})
+    try:
+        if section == "name":
+            profile.change_name(current_user, form.name.data)
+            message = "Your name is saved."
+        elif section == "email":
+            profile.change_email(current_user, form.email.data, form.current_password.data)
+            message = "Your email address is changed; we told the old one."
+        elif section == "password":
+            profile.change_password(current_user, form.current_password.data, form.password.data)
+            sign_in(current_user)  # this browser stays logged in; every other session ended
+            message = "Your password is changed, and you are logged out everywhere else."
+        else:
+            profile.save_address(current_user, profile.Address(
+                form.name.data, form.address_line.data, form.city.data, form.postcode.data, form.country.data))
+            message = "Your address is saved: checkout fills it in."
+    except accounts.AccountError as error:
+        db.session.rollback()
+        field = form.current_password if "current password" in str(error) else (
+            form.email if section == "email" else form.password)
+        field.errors = [str(error)]
+        return _settings_page(422, **{section: form})
+    db.session.commit()
+    flash(message, "success")
+    return redirect(url_for("account.settings"))

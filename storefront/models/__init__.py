@@ -24,6 +24,7 @@ from storefront.models.orders import STATUS_PAID, Order, OrderLine
 from storefront.models.recommendations import Impression
 from storefront.models.widget_settings import WidgetSetting
 from storefront.models.merchandising import MerchandisingRule
+from storefront.models.addresses import SavedAddress
 from storefront.models.training import (
     ACTIVE_STATUSES,
     RUN_FAILED,
@@ -45,5 +46,5 @@ __all__ = [
     "asset_business_units",
     "OFFER_KINDS", "OFFER_KIND_LABELS", "Campaign",
     "Cart", "CartItem", "CatalogState", "Category", "Customer", "DataImport", "Event", "Experiment", "Order", "OrderLine", "Product", "Visitor",
-    "MerchandisingRule", "WidgetSetting",
+    "MerchandisingRule", "SavedAddress", "WidgetSetting",
 ]
