@@ -16,6 +16,7 @@ from storefront.recommendations import registry
 from storefront.recommendations import widgets as widgets
 from storefront.resources import suggestions as resource_suggestions
 from storefront.shop import bp
+from storefront.orders import profile
 from storefront.shop.home import home_page
 from storefront.tracking import events as tracking
 from storefront.tracking import dwell, impressions
@@ -168,6 +169,10 @@ def _checkout_form() -> CheckoutForm:
     form = CheckoutForm()
     if request.method == "GET" and current_user.is_authenticated:
         form.name.data, form.email.data = current_user.name, current_user.email
+        saved = profile.saved_address(current_user.id)  # Account -> Settings
+        if saved is not None:
+            form.name.data, form.address_line.data, form.city.data = saved.name, saved.address_line, saved.city
+            form.postcode.data, form.country.data = saved.postcode, saved.country
     return form
 
 

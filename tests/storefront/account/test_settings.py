@@ -124,3 +124,20 @@ def test_change_the_password_ends_the_other_sessions_but_not_this_one(app, clien
     assert other.get("/account/orders").status_code == 302  # logged out elsewhere
     fresh = app.test_client()
     assert login(fresh, email, "a brand new secret 42").status_code == 302
+
+
+def test_checkout_fills_in_the_saved_address(app, client):
+    from tests.storefront.support.shop import add_to_cart, new_category, new_product
+
+    category_id, _ = new_category(app, "Kettles")
+    product_id = new_product(app, category_id, name="Kettle")
+    _, email = new_customer(app, "ada@example.com")
+    login(client, email)
+    add_to_cart(client, product_id)
+    assert 'value="12 Loop Road"' not in client.get("/checkout").get_data(as_text=True)
+    client.post(f"{SETTINGS}/address", data={
+        "address-name": "Ada King", "address-address_line": "12 Loop Road", "address-city": "Leeds",
+        "address-postcode": "LS1 4AB", "address-country": "United Kingdom"})
+    page = client.get("/checkout").get_data(as_text=True)
+    for value in ("Ada King", "12 Loop Road", "Leeds", "LS1 4AB", "United Kingdom", "ada@example.com"):
+        assert f'value="{value}"' in page, value
