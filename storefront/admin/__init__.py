@@ -9,3 +9,4 @@ from storefront.admin import dashboard  # noqa: E402,F401
 from storefront.admin import campaigns  # noqa: E402,F401  (promotional campaigns)
 from storefront.admin import experiments  # noqa: E402,F401  (A/B tests of model versions, on Admin -> ML)
 from storefront.admin import diversity  # noqa: E402,F401  (each widget's diversity level)
+from storefront.admin import merchandising  # noqa: E402,F401  (boost, bury, pin, exclude rules per widget)
