@@ -118,7 +118,8 @@ class LoadedVersion:
             n_users = getattr(model, "n_users", None)
             if n_users is not None and n_users != self.id_map.n_users:
                 problems.append(f"{role} has {n_users} users, id map has {self.id_map.n_users}")
-        if any(not (w >= 0 and math.isfinite(w)) for w in self.event_weights.values()):
+        # negative weights are negative feedback (ml.data.interactions); only non-numbers are broken
+        if any(not math.isfinite(w) for w in self.event_weights.values()):
             problems.append("invalid event weights")
         if problems:
             raise ArtifactError(f"{dir_name}: " + "; ".join(problems))
@@ -166,11 +167,16 @@ class LoadedVersion:
         weights = np.array([self.event_weights.get(str(event[1]), 0.0) for event in recent_items], dtype=np.float32)
         if self.half_life_days and self.trained_until is not None:
             weights *= self._decay(recent_items)
-        keep = (new_columns >= 0) & (weights > 0)
+        keep = (new_columns >= 0) & (weights != 0)
         if not keep.any():
             return index, columns, values, False
         merged, where = np.unique(np.concatenate([columns, new_columns[keep]]), return_inverse=True)
         totals = np.bincount(where, weights=np.concatenate([values, weights[keep]])).astype(np.float32)
+        if (weights[keep] < 0).any():
+            # as training builds rows: negative feedback (a cancel, a return) subtracts from the
+            # pair, a pair at or below 0 is no interaction (ml.data.interactions.clip_negative)
+            positive = totals > 0
+            merged, totals = merged[positive], totals[positive]
         return index, merged, totals, True
 
     def _decay(self, recent_items: Sequence[tuple]) -> np.ndarray:

@@ -3,6 +3,13 @@
 Every model in ``ml.models`` is fitted on the matrix built here, so the rules for turning raw
 events into preference strength (per-type weights, summed repeats, optional time decay) are
 defined once.
+
+Negative feedback: an event type may have a negative weight (a cancelled order, a returned
+item). Its strength is *subtracted* from the (user, item) pair's summed strength and the sum is
+clipped at 0, so a purchase that was returned stops counting as a positive but never becomes a
+"negative preference": every model here reads stored entries as positives with a confidence,
+and a negative confidence has no meaning to ALS, item-kNN or EASE. A pair clipped to 0 is
+dropped, exactly like a pair never seen.
 """
 
 from __future__ import annotations
@@ -25,17 +32,22 @@ from ml.data.idmap import IdMap
 from ml.data.timeutil import to_utc_series, to_utc_timestamp
 
 _SECONDS_PER_DAY = 86_400.0
+#: A pair's summed strength at or below this share of the strength that went into it (sum of
+#: absolute values) is no interaction: float noise of negative feedback cancelling positives.
+NEGLIGIBLE = 1e-9
 
 
 def event_weights(events: pd.DataFrame, weights: Mapping[str, float]) -> np.ndarray:
     """Strength of each event: ``weight`` column (default 1) x weight of its event type.
 
     Events of a type missing from ``weights`` are rejected (all unknown types listed), because
-    silently dropping or guessing them would change the model without anyone noticing.
+    silently dropping or guessing them would change the model without anyone noticing. A type's
+    weight may be negative (negative feedback, see the module docstring); the ``weight`` column
+    may not: it scales an event, it does not say which way it points.
     """
-    negative = sorted(name for name, w in weights.items() if not w >= 0)
-    if negative:
-        raise ValueError(f"event weights must be >= 0; invalid for: {', '.join(negative)}")
+    invalid = sorted(name for name, w in weights.items() if not np.isfinite(w))
+    if invalid:
+        raise ValueError(f"event weights must be finite numbers; invalid for: {', '.join(invalid)}")
     strength = np.ones(len(events), dtype=np.float64)
     if WEIGHT_COL in events.columns:
         strength = pd.to_numeric(events[WEIGHT_COL], errors="raise").to_numpy(np.float64)
@@ -80,7 +92,8 @@ def build_interactions(
 
     ``events`` needs ``user_id`` and ``item_id``; ``weight``, ``event`` and ``timestamp`` are
     used when present (see :func:`event_weights` and :func:`decay_factors`). Repeats of a
-    (user, item) pair are summed. With ``id_map`` given (e.g. the training map when building a
+    (user, item) pair are summed, and a sum below 0 (negative feedback outweighing the positive
+    events) is clipped to 0. With ``id_map`` given (e.g. the training map when building a
     test matrix) its indices are reused and events of unknown users or items are dropped;
     otherwise a new map of every id in ``events`` is built. Explicit zeros are removed, so a user
     seen only in zero-weight events has an empty row.
@@ -100,14 +113,33 @@ def build_interactions(
     rows = id_map.user_indices(events[USER_COL].astype(str))
     cols = id_map.item_indices(events[ITEM_COL].astype(str))
     known = (rows >= 0) & (cols >= 0)
-    matrix = sp.coo_matrix(
-        (strength[known], (rows[known], cols[known])),
-        shape=(id_map.n_users, id_map.n_items),
-        dtype=np.float64,
-    ).tocsr()  # tocsr sums duplicate (user, item) entries
+    shape = (id_map.n_users, id_map.n_items)
+    rows, cols, strength = rows[known], cols[known], strength[known]
+    matrix = _summed(rows, cols, strength, shape)
+    if (strength < 0).any():
+        clip_negative(matrix, _summed(rows, cols, np.abs(strength), shape))
     matrix.eliminate_zeros()
     matrix.sort_indices()
     return matrix.astype(np.float32), id_map
+
+
+def _summed(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
+    """CSR of ``values`` at (rows, cols), repeats summed, indices sorted: two calls on the same
+    coordinates give the same ``indptr``/``indices``, so their ``data`` line up entry by entry."""
+    matrix = sp.coo_matrix((values, (rows, cols)), shape=shape, dtype=np.float64).tocsr()
+    matrix.sum_duplicates()
+    matrix.sort_indices()
+    return matrix
+
+
+def clip_negative(summed: sp.csr_matrix, magnitude: sp.csr_matrix) -> sp.csr_matrix:
+    """Set to 0, in place, the pairs whose summed strength is below 0, or so close to 0 against
+    the strength that went into them (``magnitude``: the same pairs' sums of absolute values)
+    that it is float noise of a cancelled-out pair (a purchase of 0.1 + 0.2 returned with 0.3
+    must not stay a positive of 5e-17). Pairs with only positive events are untouched (their
+    sum equals their magnitude), however small a time decay made them."""
+    summed.data[summed.data <= NEGLIGIBLE * magnitude.data] = 0.0
+    return summed
 
 
 def confidence(

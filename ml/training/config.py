@@ -29,7 +29,9 @@ class TrainingConfig:
 
     - ``event_weights``: strength of each event type; the base for every candidate (the search
       may tune some of them per candidate) and always the definition of the held-out relevant
-      items, so that tuned weights can never redefine the test set.
+      items, so that tuned weights can never redefine the test set. A negative weight is
+      negative feedback (``cancel``, ``return``): it is subtracted from the (user, item) pair's
+      summed strength, which is clipped at 0 (:func:`ml.data.build_interactions`).
     - ``split``: ``"time"`` (train on the past, test on events after a cut-off; mimics
       production), ``"random"`` (per-user random holdout, for data without useful times) or
       ``"leave-one-out"`` (each user's latest item).
@@ -111,9 +113,11 @@ class TrainingConfig:
             problems.append("recency_half_life_days must be a positive number or None")
         if not self.trending_half_life_days > 0:
             problems.append("trending_half_life_days must be > 0")
-        bad = sorted(name for name, w in self.event_weights.items() if not w >= 0)
+        # A negative weight is negative feedback (a cancel, a return): subtracted from the pair's
+        # summed strength, clipped at 0 (ml.data.interactions).
+        bad = sorted(name for name, w in self.event_weights.items() if not math.isfinite(w))
         if bad:
-            problems.append(f"event weights must be >= 0 (invalid: {', '.join(bad)})")
+            problems.append(f"event weights must be finite numbers (invalid: {', '.join(bad)})")
         if not self.candidates:
             problems.append("at least one candidate is needed")
         if problems:

@@ -100,10 +100,11 @@ def test_custom_weights_and_weight_column_multiply():
     np.testing.assert_allclose(build_interactions(no_event)[0].toarray(), [[3.0, 2.0]])
 
 
-def test_negative_weights_are_rejected():
+def test_non_finite_type_weights_and_negative_weight_columns_are_rejected():
+    # a negative type weight is negative feedback (tests/ml/data/test_negative_feedback.py)
     events = frame([("u", "a", "view")])
-    with pytest.raises(ValueError, match=">= 0"):
-        build_interactions(events, weights={"view": -1.0})
+    with pytest.raises(ValueError, match="finite"):
+        build_interactions(events, weights={"view": float("nan")})
     with pytest.raises(ValueError, match="weight"):
         build_interactions(events.assign(weight=[-2.0]))
 
