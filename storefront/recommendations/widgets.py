@@ -225,21 +225,25 @@ def record(ctx: RequestContext, result: WidgetResult) -> WidgetResult:
 
 
 def shelves(ctx: RequestContext, placement: str, *, product: Product | ProductCard | None = None,
-            category: CategoryNode | None = None, n: int | None = None) -> list[WidgetResult]:
+            category: CategoryNode | None = None, n: int | None = None,
+            also_skip: Collection[int] = ()) -> list[WidgetResult]:
     """Every widget placed on ``placement`` that is for this shopper, filled in order (each
     skipping what the earlier ones show) and recorded."""
-    results = fill_shelves(ctx, placement, product=product, category=category, n=n)
+    results = fill_shelves(ctx, placement, product=product, category=category, n=n, also_skip=also_skip)
     record_all(ctx, results)
     return results
 
 
 def fill_shelves(ctx: RequestContext, placement: str, *, product: Product | ProductCard | None = None,
-                 category: CategoryNode | None = None, n: int | None = None) -> list[WidgetResult]:
-    """``shelves`` without recording them (the caller records them with its other impressions)."""
+                 category: CategoryNode | None = None, n: int | None = None,
+                 also_skip: Collection[int] = ()) -> list[WidgetResult]:
+    """``shelves`` without recording them (the caller records them with its other impressions).
+    ``also_skip``: products the page shows elsewhere (a listing's first row), left out of every
+    widget that is distinct on the page."""
     specs = registry.placed_on(placement)
     ask = new_ask(ctx, product=product, category=category)
     results: list[WidgetResult] = []
-    shown: list[int] = []
+    shown: list[int] = list(also_skip)
     for spec in specs:
         if not _shown_to(spec, ask):
             continue
@@ -287,8 +291,9 @@ def account_page(ctx: RequestContext) -> list[WidgetResult]:
     return shelves(ctx, registry.ACCOUNT)
 
 
-def category_page(ctx: RequestContext, category: CategoryNode) -> WidgetResult | None:
-    return _one(shelves(ctx, registry.CATEGORY, category=category))
+def category_page(ctx: RequestContext, category: CategoryNode, listed: Collection[int] = ()) -> WidgetResult | None:
+    """"Trending in <category>" atop its listing, without the products of the listing's first row."""
+    return _one(shelves(ctx, registry.CATEGORY, category=category, also_skip=listed))
 
 
 def api_user(ctx: RequestContext, n: int) -> WidgetResult | None:

@@ -52,7 +52,9 @@ def category(slug: str):
         sort = catalog.DEFAULT_SORT
     in_tree = snapshot.current(ctx.memo).descendants(node.id)
     page = catalog.listing(in_tree, sort, _page(), current_app.config["PRODUCTS_PER_PAGE"])
-    widget = widgets.category_page(ctx, node) if page.page == 1 else None  # a shelf atop the listing
+    # a shelf atop the listing's first page, not repeating its first row
+    first_row = [item.id for item in page.items[:int(current_app.config.get("GRID_ROW", 4))]]
+    widget = widgets.category_page(ctx, node, first_row) if page.page == 1 else None
     return commit_then_render(
         "shop/category.html", category=node, page=page, sort=sort, sorts=catalog.SORTS, widget=widget
     )
