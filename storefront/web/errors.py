@@ -11,7 +11,7 @@ from flask_wtf.csrf import CSRFError
 from markupsafe import escape
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
 
 from storefront.extensions import db
 
@@ -75,7 +75,30 @@ def render_error(status: int, message: str):
                 f"<body><h1>{title}</h1><p>{escape(message)}</p></body></html>"), status
     if _wants_json():
         return jsonify(error=title, message=message, status=status), status
+    if status == 404:
+        if message == NotFound.description:  # the framework's sentence: the shop's words instead
+            message = NOT_FOUND_MESSAGE
+        return render_template("errors/error.html", status=status, title=title, message=message,
+                               trending=_trending()), status
     return render_template("errors/error.html", status=status, title=title, message=message), status
+
+
+NOT_FOUND_MESSAGE = ("We could not find that page. The link may be old, or the product may no longer be sold: "
+                     "try a search, or have a look at what is popular right now.")
+NOT_FOUND_TRENDING = 4
+
+
+def _trending() -> list:
+    """A few popular products for a dead end (none when the catalog cannot be read)."""
+    from storefront.catalog import snapshot  # the web layer's error page: imported when needed
+
+    try:
+        catalog = snapshot.current()
+        return catalog.cards(catalog.ranked(NOT_FOUND_TRENDING, (), popular_only=True))
+    except Exception:  # noqa: BLE001 - an error page must render whatever else is broken
+        _rollback_quietly()
+        log.debug("no trending products for the 404 page", exc_info=True)
+        return []
 
 
 def _rollback_quietly() -> None:

@@ -35,3 +35,18 @@ def test_trending_atop_a_category_does_not_repeat_the_grids_first_row(app, clien
     trending = shelves(response)["category_trending"]
     assert len(first_row) == 4 and trending.product_ids
     assert not set(trending.product_ids) & set(first_row)
+
+
+def test_the_404_page_speaks_the_shops_words_with_search_and_popular_products(app, client):
+    category_id, _ = new_category(app, "Kettles")
+    popular = new_product(app, category_id, name="Best Kettle")
+    set_product(app, popular, popularity=50.0)
+    response = client.get("/no/such/page")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 404
+    assert "We could not find that page" in html and "requested URL was not found" not in html
+    assert 'action="/search"' in html and "Popular right now" in html and "Best Kettle" in html
+    product = client.get("/products/999999")  # a message of the shop's own stays
+    assert product.status_code == 404 and "Popular right now" in product.get_data(as_text=True)
+    api = client.get("/api/v1/widgets/nope")
+    assert api.status_code == 404 and api.is_json
