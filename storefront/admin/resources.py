@@ -5,11 +5,12 @@ included: lead data is personal data).
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from flask import Response, redirect, render_template, request, stream_with_context, url_for
 
 from storefront.admin import bp
+from storefront.models import TYPE_LABELS
 from storefront.admin.charts import HIT_RATE_SERIES, hit_rate_chart, pareto_chart
 from storefront.resources import leads as asset_leads
 from storefront.resources import recommender as asset_models
@@ -22,16 +23,42 @@ def _page() -> int:
     return min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
 
 
+def _day(name: str, problems: list[str]) -> date | None:
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        problems.append(f"{name}: {raw[:20]!r} is not a date like 2026-12-31 (ignored).")
+        return None
+
+
+def _lead_filter() -> tuple[asset_leads.LeadFilter, list[str]]:
+    """The leads filter of the query string; what could not be read is ignored and said."""
+    problems: list[str] = []
+    kind = request.args.get("type", "")
+    consent = {"yes": True, "no": False}.get(request.args.get("consent", ""))
+    where = asset_leads.LeadFilter(
+        text=request.args.get("q", "").strip()[:100], asset_type=kind if kind in TYPE_LABELS else "",
+        consent=consent, since=_day("since", problems), until=_day("until", problems))
+    return where, problems
+
+
 @bp.get("/resources")
 def resources_leads():
-    return render_template("admin/resources_leads.html", page=asset_leads.leads_page(_page()), section="leads")
+    where, problems = _lead_filter()
+    return render_template("admin/resources_leads.html", page=asset_leads.leads_page(_page(), where=where),
+                           section="leads", where=where, problems=problems, types=TYPE_LABELS,
+                           export_args={k: v for k, v in request.args.items() if k != "page"})
 
 
 @bp.get("/resources/leads.csv")
 def resources_leads_csv():
     name = f"leads-{datetime.now():%Y%m%d-%H%M}.csv"
+    where, _ = _lead_filter()
     return Response(
-        stream_with_context(asset_leads.leads_csv()), mimetype="text/csv",
+        stream_with_context(asset_leads.leads_csv(where=where)), mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
     )
 

@@ -19,10 +19,10 @@ import io
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
 from storefront.extensions import db
@@ -115,10 +115,41 @@ def submit_lead(ctx: RequestContext, asset: Asset, details: LeadDetails) -> Lead
     return lead
 
 
-def leads_page(page: int, per_page: int = LEADS_PER_PAGE):
-    """Leads, newest first, with their asset loaded."""
+@dataclass(frozen=True)
+class LeadFilter:
+    """What the admin narrowed the leads to (empty: everything): a text found in the name, email
+    or company, an asset type, consent given or not, and a date range (inclusive days)."""
+
+    text: str = ""
+    asset_type: str = ""
+    consent: bool | None = None
+    since: date | None = None
+    until: date | None = None
+
+    def apply(self, query):
+        if self.text:
+            pattern = "%" + self.text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            query = query.where(or_(*(func.lower(column).like(pattern, escape="\\")
+                                      for column in (Lead.name, Lead.email, Lead.company))))
+        if self.asset_type:
+            query = query.where(Lead.asset_id.in_(select(Asset.id).where(Asset.type == self.asset_type)))
+        if self.consent is not None:
+            query = query.where(Lead.consent.is_(self.consent))
+        if self.since is not None:
+            query = query.where(Lead.created_at >= datetime.combine(self.since, time.min))
+        if self.until is not None:
+            query = query.where(Lead.created_at < datetime.combine(self.until + timedelta(days=1), time.min))
+        return query
+
+    @property
+    def active(self) -> bool:
+        return self != LeadFilter()
+
+
+def leads_page(page: int, per_page: int = LEADS_PER_PAGE, where: LeadFilter = LeadFilter()):
+    """Leads, newest first, with their asset loaded (only those ``where`` lets through)."""
     query = select(Lead).options(joinedload(Lead.asset)).order_by(Lead.created_at.desc(), Lead.id.desc())
-    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+    return db.paginate(where.apply(query), page=page, per_page=per_page, error_out=False)
 
 
 def _cell(value: object) -> object:
@@ -127,8 +158,9 @@ def _cell(value: object) -> object:
     return value
 
 
-def leads_csv(batch: int = 1000) -> Iterator[str]:
-    """Every lead as CSV text chunks (header first), newest first; formula-safe cells."""
+def leads_csv(batch: int = 1000, where: LeadFilter = LeadFilter()) -> Iterator[str]:
+    """Every lead (that ``where`` lets through) as CSV text chunks (header first), newest first;
+    formula-safe cells."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
@@ -138,6 +170,7 @@ def leads_csv(batch: int = 1000) -> Iterator[str]:
         .join(Asset, Asset.id == Lead.asset_id)
         .order_by(Lead.created_at.desc(), Lead.id.desc())
     )
+    query = where.apply(query)
     for rows in db.session.execute(query, execution_options={"yield_per": batch}).partitions():
         for row in rows:
             created, *rest = row

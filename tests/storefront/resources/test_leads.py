@@ -4,7 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import update
@@ -13,6 +13,7 @@ from tests.storefront.support.resources import browser, count, leads_and_events,
 from storefront import create_app
 from storefront.extensions import db
 from storefront.models import FORM_SUBMISSION, Event, Lead
+from storefront.models.common import utcnow
 from tests.storefront.support.shop import ctx, events, login, new_customer
 
 TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
@@ -190,6 +191,39 @@ def test_leads_list_and_csv_export(app, asset_id):
     assert (rows[1]["consent"], rows[1]["asset_id"], rows[1]["asset_title"], rows[1]["asset_type"]) == (
         "yes", str(asset_id), "Cloud Guide", "Gated Ebook Forms")
     assert rows[0]["customer_id"] == ""
+
+
+def test_leads_are_searchable_and_filterable_and_the_export_follows(app, asset_id):
+    webinar = new_asset(app, "Live Webinar", type_="Gated Webinar Forms")
+    submit(browser(app, "10.0.0.1"), asset_id, name="Ada Lovelace", email="ada@example.com", company="Analytical 100%")
+    submit(browser(app, "10.0.0.2"), webinar, name="Grace Hopper", email="grace@navy.example", company="Navy")
+    submit(browser(app, "10.0.0.4"), webinar, name="Linus", email="linus@example.com", company="Kernel_Org")
+    with ctx(app) as session:
+        session.execute(update(Lead).where(Lead.email == "linus@example.com").values(
+            consent=False, created_at=utcnow() - timedelta(days=40)))
+        session.commit()
+    _, email = new_customer(app, "boss@example.com", admin=True)
+    admin = browser(app, "10.0.0.3")
+    login(admin, email)
+
+    def shown(query: str) -> set[str]:
+        html = admin.get(f"/admin/resources?{query}").get_data(as_text=True)
+        return {e for e in ("ada@example.com", "grace@navy.example", "linus@example.com") if e in html}
+
+    assert shown("q=NAVY") == {"grace@navy.example"}  # company, any case
+    assert shown("q=100%25") == {"ada@example.com"}  # a % is a character, not a wildcard
+    assert shown("q=kerne__org") == set()  # _ too: as a wildcard it would match "kernel_org"
+    assert shown("q=kernel_org") == {"linus@example.com"}
+    assert shown("type=Gated+Webinar+Forms") == {"grace@navy.example", "linus@example.com"}
+    assert shown("consent=no") == {"linus@example.com"}
+    today = date.today()
+    assert shown(f"since={today - timedelta(days=1)}") == {"ada@example.com", "grace@navy.example"}
+    assert shown(f"until={today - timedelta(days=30)}") == {"linus@example.com"}
+    bad = admin.get("/admin/resources?since=yesterday")
+    assert bad.status_code == 200 and "is not a date like 2026-12-31" in bad.get_data(as_text=True)
+    assert "No lead matches these filters." in admin.get("/admin/resources?q=nobody").get_data(as_text=True)
+    export = admin.get("/admin/resources/leads.csv?type=Gated+Webinar+Forms&consent=yes").get_data(as_text=True)
+    assert [r["email"] for r in csv.DictReader(io.StringIO(export))] == ["grace@navy.example"]
 
 
 def test_asset_performance_counts_views_submissions_and_conversion(app, asset_id):
