@@ -16,8 +16,10 @@ from storefront.campaigns.management import known_brands
 from storefront.extensions import db
 from storefront.models.common import utcnow
 from storefront.models.merchandising import ALL_WIDGETS, MerchandisingRule
+from storefront.recommendations import registry
 from storefront.recommendations.merchandising import management as rules_admin
 from storefront.recommendations.merchandising.management import RuleError, RuleValues
+from storefront.recommendations.merchandising.preview import PreviewError, preview
 
 
 def _list_page(status: int = 200):
@@ -113,3 +115,29 @@ def merchandising_delete(rule_id: int):
     db.session.commit()
     flash(f"Rule “{name}” deleted.", "success")
     return redirect(url_for("admin.merchandising"))
+
+
+def _id_arg(name: str) -> int | None:
+    raw = (request.args.get(name) or "").strip()
+    if not raw:
+        return None
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
+        raise PreviewError(f"The {name} id must be a whole number.")
+    return int(raw)
+
+
+@bp.get("/merchandising/preview")
+def merchandising_preview():
+    """A widget as a product page, a customer or a category would get it now, rules applied;
+    records nothing (a GET changes nothing)."""
+    widget = request.args.get("widget") or ""
+    found, error = None, None
+    if widget:
+        try:
+            found = preview(widget, product_id=_id_arg("product"), customer_id=_id_arg("customer"),
+                            category_id=_id_arg("category"))
+        except PreviewError as problem:
+            error = str(problem)
+    choices = [(spec.name, registry.WIDGET_TITLES[spec.name]) for spec in rules_admin.steerable_widgets()]
+    return render_template("admin/merchandising_preview.html", widgets=choices, args=request.args,
+                           preview=found, error=error), 422 if error else 200

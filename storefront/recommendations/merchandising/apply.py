@@ -3,12 +3,14 @@ candidates, the rules and the moment (no app, no database, no clock), so every k
 on plain cards.
 
 **Boost and bury** change *rank relevance*: the candidate at 1-based rank ``r`` of what a step
-proposes scores ``1 / r``, times the factor of every boost or bury rule it matches (rules
-multiply), and the candidates are sorted again by that score (a tie goes to the one the step
-ranked higher). So x2 takes an item from rank 6 to rank 3, x0.5 from rank 3 to rank 6: a factor
-divides the rank, whatever the model's own scores (a model's, a fallback's popularity order, the
-click model's re-ranking: the filler sees only the order) and however many candidates there are.
-A boost re-ranks candidates; it does not add products the step did not propose.
+proposes scores ``1 / r``, times the factor ``f`` of every boost or bury rule it matches (rules
+multiply), and the candidates are sorted again by that score: the item lands at rank ``r / f``,
+ahead of the untouched item of that rank when boosted, behind it when buried (other ties go to
+the one the step ranked higher). So x2 takes an item from rank 6 to rank 3, x0.5 from rank 3 to
+rank 6: a factor divides the rank, whatever the model's own scores (a model's, a fallback's
+popularity order, the click model's re-ranking: the filler sees only the order) and however many
+candidates there are. A boost re-ranks candidates; it does not add products the step did not
+propose.
 
 **Exclude** removes every candidate it matches (and a pinned product it matches: never showing
 something beats showing it somewhere).
@@ -127,23 +129,25 @@ def rerank(candidates: Sequence[C], rules: Sequence[Rule]) -> Applied:
     excludes = [r for r in rules if r.kind == EXCLUDE]
     scalers = [r for r in rules if r.kind in (BOOST, BURY)]
     result = Applied()
-    scored: list[tuple[float, int, C]] = []
+    keyed: list[tuple[tuple[float, float, int], C]] = []
     for rank, card in enumerate(candidates, start=1):
         removing = tuple(r.id for r in excludes if r.matches(card))
         if removing:
             result.removed[card.id] = removing
             continue
-        score = 1.0 / rank
+        factor = 1.0
         touching = []
         for rule in scalers:
             if rule.matches(card):
-                score *= rule.factor
+                factor *= rule.factor
                 touching.append(rule.id)
         if touching:
             result.touched[card.id] = tuple(touching)
-        scored.append((score, rank, card))
-    scored.sort(key=lambda item: (-item[0], item[1]))
-    result.products = [card for _score, _rank, card in scored]
+        # score 1 / rank * factor, sorted as the rank it stands for (rounded: 3 / 1.5 is rank 2
+        # exactly, whatever the float); in a tie the larger factor first, then the step's order
+        keyed.append(((round(rank / factor, 9), -factor, rank), card))
+    keyed.sort(key=lambda item: item[0])
+    result.products = [card for _key, card in keyed]
     return result
 
 

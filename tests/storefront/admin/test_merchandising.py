@@ -158,7 +158,8 @@ def test_only_admins_may_and_get_changes_nothing(app, client):
         session.add(rule)
         session.commit()
         rule_id = rule.id
-    pages = ["/admin/merchandising", "/admin/merchandising/new", f"/admin/merchandising/{rule_id}/edit"]
+    pages = ["/admin/merchandising", "/admin/merchandising/new", f"/admin/merchandising/{rule_id}/edit",
+             "/admin/merchandising/preview?widget=home_for_you"]
     posts = ["/admin/merchandising/new", f"/admin/merchandising/{rule_id}/edit",
              f"/admin/merchandising/{rule_id}/deactivate", f"/admin/merchandising/{rule_id}/delete"]
     for url in pages + posts:

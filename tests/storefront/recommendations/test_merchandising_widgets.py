@@ -173,3 +173,23 @@ def test_category_and_campaign_targets_cover_the_subcategories(app):
         assert by_campaign.ends_at is not None and by_campaign.in_force(utcnow())
         assert resolve(MerchandisingRule(id=3, widget="*", kind="boost", target_kind="campaign", campaign_id=999,
                                          factor=2.0, starts_at=starts, is_active=True), catalog) is None
+
+
+def test_the_admin_preview_shows_a_widget_with_the_rules_applied_and_records_nothing(app, admin_client, shop):
+    page_product, pinned = sorted(shop)[20], sorted(shop)[-1]
+    admin_client.post("/admin/merchandising/new", data=_form(
+        name="Hero lamp", widget="product_also_bought", kind="pin", target_kind="products",
+        product_ids=str(pinned), positions="2"))
+    (rule_id,) = _rule_ids(app)
+    shown_before = len(impressions(app))
+    response = admin_client.get(f"/admin/merchandising/preview?widget=product_also_bought&product={page_product}")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    row = html.split('<tr id="preview-2">', 1)[1].split("</tr>", 1)[0]
+    assert f"#{pinned}<" in row and f"Hero lamp (#{rule_id})" in row and "<code>pinned</code>" in row
+    assert f"#{page_product}<" not in html  # the page's own product, never
+    assert len(impressions(app)) == shown_before
+    assert admin_client.get("/admin/merchandising/preview?widget=home_for_you").status_code == 200  # a new visitor
+    for bad in ("widget=nope", "widget=home_for_you&product=x", "widget=home_for_you&customer=424242",
+                "widget=home_for_you&product=424242"):
+        assert admin_client.get(f"/admin/merchandising/preview?{bad}").status_code == 422, bad
