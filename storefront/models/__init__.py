@@ -21,6 +21,7 @@ from storefront.models.events import (
 from storefront.models.experiments import Experiment
 from storefront.models.imports import DataImport
 from storefront.models.orders import STATUS_PAID, Order, OrderLine
+from storefront.models.order_adjustments import OrderAdjustment as OrderAdjustment  # issue 22: promotions
 from storefront.models.recommendations import Impression
 from storefront.models.widget_settings import WidgetSetting
 from storefront.models.merchandising import MerchandisingRule
