@@ -23,6 +23,7 @@ Simulation (one ``numpy.random.default_rng(seed)``):
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,20 +58,30 @@ class SyntheticAssets:
     units: pd.DataFrame
 
 
-def _text(template: str, unit: Unit, topic: str, product: str, rng: np.random.Generator) -> str:
-    return template.format(
-        topic=topic, product=product, unit=unit.name, year=2026,
-        company=COMPANIES[rng.integers(len(COMPANIES))], n=int(rng.choice([5, 7, 10, 12])),
-        pct=int(rng.integers(18, 47)),
-    )
+_DOUBLED_ARTICLE = re.compile(r"\b(the)\s+the\b", re.IGNORECASE)
+
+
+def _tidy(text: str) -> str:
+    """"The {topic}" with a topic that starts with "the" would read "The the Modern Data Stack"."""
+    return _DOUBLED_ARTICLE.sub(r"\1", text)
+
+
+def _facts(rng: np.random.Generator) -> dict:
+    """The invented company and figures one asset talks about."""
+    return {"company": COMPANIES[rng.integers(len(COMPANIES))], "n": int(rng.choice([5, 7, 10, 12])),
+            "pct": int(rng.integers(18, 47))}
 
 
 def _asset(kind: str, unit: Unit, topic: int, product: int, rng: np.random.Generator) -> dict:
     template = TITLES[kind][rng.integers(len(TITLES[kind]))]
     topic_name, product_name = unit.topics[topic], unit.products[product]
+    facts = _facts(rng)
+    _facts(rng)  # drawn and unused: the summary once had its own company; the same draws keep every seed's data
+    words = {"topic": topic_name, "product": product_name, "unit": unit.name, "year": 2026, **facts}
     return {
-        "title": _text(template, unit, topic_name, product_name, rng),
-        "summary": _text(SUMMARIES[kind], unit, topic_name, product_name, rng),
+        # the title and the summary tell of the same company (a case study about one customer)
+        "title": _tidy(template.format(**words)),
+        "summary": _tidy(SUMMARIES[kind].format(**words)),
         ASSET_TYPE: kind, "unit": unit.code, "topic": topic_name, "product": product_name,
         "topic_index": topic, "appeal": float(rng.lognormal(0.0, _APPEAL_SIGMA)),
     }

@@ -102,7 +102,7 @@ TITLES: dict[str, tuple[str, ...]] = {
 SUMMARIES: dict[str, str] = {
     "Gated Ebook Forms": "A practical guide to {topic}, from first assessment to measurable "
                          "results. Includes checklists your team can use this quarter.",
-    "Gated Webinar Forms": "Practitioners walk through real {topic} projects and answer "
+    "Gated Webinar Forms": "Practitioners walk through {topic} projects from the field and answer "
                            "questions live. Watch on demand in under an hour.",
     "Gated Whitepaper Forms": "An in-depth look at {topic}: architecture choices, trade-offs "
                               "and the numbers behind them.",

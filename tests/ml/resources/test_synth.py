@@ -81,3 +81,18 @@ def test_the_pipeline_learns_the_planted_structure(synthetic):
     assert metrics[result.champion]["ndcg@10"] > metrics["popularity"]["ndcg@10"]
     assert metrics["unit_popularity"]["bu_hit_rate@10"] > metrics["popularity"]["bu_hit_rate@10"]
     assert np.isfinite(list(result.intra_type_similarity.values())).all()
+
+
+@pytest.mark.parametrize("seed", [1, 5, 7, 42])
+def test_generated_copy_reads_right(seed):
+    """No doubled words ("The the Modern Data Stack"), and a case study tells of one company."""
+    import re
+
+    assets = generate_assets(n_visitors=20, assets_per_topic=8, seed=seed).assets
+    doubled = re.compile(r"\b(\w+)\s+\1\b", re.IGNORECASE)
+    assert not [text for text in [*assets["title"], *assets["summary"]] if doubled.search(text)]
+    studies = assets[assets["gated_asset_type"] == "Gated Case Study Forms"]
+    assert len(studies)
+    for title, summary in zip(studies["title"], studies["summary"]):
+        company = summary.removeprefix("How ").split(" approached ")[0]
+        assert company in title, (title, summary)
