@@ -10,3 +10,5 @@ from storefront.admin import campaigns  # noqa: E402,F401  (promotional campaign
 from storefront.admin import experiments  # noqa: E402,F401  (A/B tests of model versions, on Admin -> ML)
 from storefront.admin import diversity  # noqa: E402,F401  (each widget's diversity level)
 from storefront.admin import merchandising  # noqa: E402,F401  (boost, bury, pin, exclude rules per widget)
+from storefront.admin import products  # noqa: E402,F401  (price, stock and activity, logged)
+from storefront.admin import orders  # noqa: E402,F401  (ship, deliver, cancel, refund)
