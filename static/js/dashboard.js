@@ -76,6 +76,10 @@
         set.borderWidth = 2;
         set.tension = 0.2;
         set.yAxisID = chart.right.indexOf(key) >= 0 ? "y1" : "y";
+        if (chart.partial_last) {  // the last day is still going on: its segment dashed, not a drop
+          var last = spec.rows.length - 1;
+          set.segment = {borderDash: function (ctx) { return ctx.p1DataIndex === last ? [5, 5] : undefined; }};
+        }
       }
       return set;
     });

@@ -23,13 +23,18 @@ TYPE_LABELS = {
 }
 
 
-def events_per_day(days: list[str], series: dict[str, list[int]]) -> Table:
+def events_per_day(days: list[str], series: dict[str, list[int]], today: str | None = None) -> Table:
+    """``today``: the label of the day still going on, if the period includes it: labelled "so
+    far" and drawn dashed, since its count so far would read as a plunge."""
     columns = (Column("day", "Day", TEXT), *(Column(t, TYPE_LABELS.get(t, t)) for t in series))
-    rows = [(day, *(series[t][i] for t in series)) for i, day in enumerate(days)]
+    partial = bool(days) and days[-1] == today
+    labels = [*days[:-1], f"{days[-1]} (so far)"] if partial else days
+    rows = [(day, *(series[t][i] for t in series)) for i, day in enumerate(labels)]
     small = tuple(t for t in series if t != VIEW)  # carts and purchases vanish next to views
+    note = " Today so far is dashed: the day is not over." if partial else ""
     return Table("events-per-day", "Events per day by type", columns, rows,
-                 Chart("line", "day", tuple(series), right=small if VIEW in series else ()),
-                 "Views on the left axis, the rarer actions on the right one.")
+                 Chart("line", "day", tuple(series), right=small if VIEW in series else (), partial_last=partial),
+                 "Views on the left axis, the rarer actions on the right one." + note)
 
 
 def funnel(summary: VisitorSummary) -> Table:
@@ -51,8 +56,25 @@ def actions_per_visitor(summary: VisitorSummary) -> Table:
     return Table("actions-per-visitor", "Actions per visitor",
                  (Column("actions", "Events in the period", TEXT), Column("visitors", "Visitors"),
                   Column("share", "Share of visitors", RATE)),
-                 rows, Chart("bar", "actions", ("visitors",)),
-                 "How many events each visitor had: most visitors look once, a few do a lot.")
+                 rows, Chart("bar", "actions", ("visitors",)), activity_caption(summary.buckets))
+
+
+def activity_caption(buckets: dict[str, int]) -> str:
+    """What the chart shows, read from its numbers (a fixed sentence said "most visitors look
+    once" under a chart where most visitors did a dozen things)."""
+    total = sum(buckets.values())
+    if not total:
+        return "How many events each visitor had in the period."
+    once = buckets.get("1", 0) / total
+    running, median = 0, next(iter(buckets))
+    for label, count in buckets.items():
+        running += count
+        if running * 2 >= total:
+            median = label
+            break
+    busiest = max(buckets, key=buckets.get)
+    return (f"How many events each visitor had in the period: {once:.0%} had one; half had {median} or fewer "
+            f"(the most common: {busiest}).")
 
 
 def revenue_by_department(rows: list[dict]) -> Table:

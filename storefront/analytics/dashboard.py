@@ -161,7 +161,7 @@ def compute(period: Period, threads: int | None = None) -> Dashboard:
 
     days, series = events.events_per_day(traffic, period)
     built = [
-        charts.events_per_day(days, series),
+        charts.events_per_day(days, series, today=datetime.now(UTC).date().isoformat()),
         charts.funnel(visitors),
         charts.actions_per_visitor(visitors),
         charts.revenue_by_department(sales.revenue_by_department(categories)),

@@ -33,6 +33,7 @@ class Chart:
     series: tuple[str, ...]  # the columns with the values
     stacked: bool = False
     right: tuple[str, ...] = ()  # series drawn against a second y axis (small next to big)
+    partial_last: bool = False  # the last x is still going on (today): drawn dashed, not as a drop
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ class Table:
             "chart": None if self.chart is None else {
                 "type": self.chart.type, "x": self.chart.x, "series": list(self.chart.series),
                 "stacked": self.chart.stacked, "right": list(self.chart.right),
+                "partial_last": self.chart.partial_last,
             },
         }
 

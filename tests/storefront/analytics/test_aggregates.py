@@ -141,6 +141,9 @@ def test_funnel_and_activity_tables(shop):
         ("Viewed a product", 5, 1.0, 1.0), ("Added to cart", 4, 0.8, 0.8), ("Bought", 3, 0.75, 0.6)]
     assert board.tables["actions-per-visitor"].rows[:4] == [
         ("1", 2, 2 / 6), ("2", 0, 0.0), ("3-4", 3, 0.5), ("5-8", 1, 1 / 6)]
+    # the caption reads the chart: 2 of 6 had one event, the 3rd and 4th of 6 fall in "3-4"
+    assert board.tables["actions-per-visitor"].description == (
+        "How many events each visitor had in the period: 33% had one; half had 3-4 or fewer (the most common: 3-4).")
     assert list(board.tables) == list(analytics.charts.CHART_KEYS)
     assert board.tables["revenue-by-segment"].note  # no model version in this test
 
@@ -248,3 +251,14 @@ def test_date_parts_on_this_dialect(app_ctx):
     assert tuple(db.session.execute(select(hour_of(moment), weekday_of(moment))).one()) == (23, 0)
     monday = literal(datetime(2024, 3, 11, 0, 0), db.DateTime)
     assert tuple(db.session.execute(select(hour_of(monday), weekday_of(monday))).one()) == (0, 1)
+
+
+def test_today_so_far_is_marked_partial_not_drawn_as_a_drop():
+    from storefront.analytics.charts import events_per_day
+
+    days = ["2026-12-05", "2026-12-06", "2026-12-07"]
+    today = events_per_day(days, {"view": [900, 950, 120]}, today="2026-12-07")
+    assert [row[0] for row in today.rows] == ["2026-12-05", "2026-12-06", "2026-12-07 (so far)"]
+    assert today.as_json()["chart"]["partial_last"] and "Today so far is dashed" in today.description
+    past = events_per_day(days, {"view": [900, 950, 980]}, today="2026-12-09")
+    assert past.rows[-1][0] == "2026-12-07" and not past.as_json()["chart"]["partial_last"]
