@@ -17,9 +17,11 @@ DEFAULT_K: int = 10
 #: says much more about a visitor's taste than a view; removing from the cart says nothing
 #: positive (it is kept as a known type with weight 0 so it is not rejected as unknown).
 #: ``cancel`` and ``return`` are negative feedback: subtracted from the pair's summed strength,
-#: clipped at 0 (``ml.data.interactions``). A cancelled order takes back its purchase (-10) and
-#: leaves the browsing (views, cart) that led to it; a return (-15) takes back the purchase and
-#: the usual view and add-to-cart before it too: the shopper has seen the thing and did not want it.
+#: clipped at 0 (``ml.data.interactions``). Their size is at least the largest purchase weight the
+#: search may pick (``weight.transaction`` up to 20 in ``ml.training.candidates``), so a purchase
+#: that was taken back never stays a positive whatever weights the search settles on; at the
+#: default weights both also take back the views and add-to-carts of the same product (1 + 4 +
+#: 10 <= 20). A return weighs more: the shopper had the thing in hand and did not want it.
 #: Callers override by passing their own mapping (e.g. ``{**DEFAULT_EVENT_WEIGHTS, ...}``);
 #: nothing in ``ml`` mutates this dict, and nothing else should.
 DEFAULT_EVENT_WEIGHTS: dict[str, float] = {
@@ -28,8 +30,8 @@ DEFAULT_EVENT_WEIGHTS: dict[str, float] = {
     "transaction": 10.0,
     "removefromcart": 0.0,
     "form_submission": 5.0,
-    "cancel": -10.0,
-    "return": -15.0,
+    "cancel": -20.0,
+    "return": -25.0,
 }
 
 # Column names of the events DataFrame that the storefront and the CSV readers hand to ``ml``.

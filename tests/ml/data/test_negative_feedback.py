@@ -15,7 +15,8 @@ from ml.models import ALSRecommender, ItemKNNRecommender, PopularityRecommender
 from ml.serving import LoadedVersion
 from ml.training import TrainingConfig, train
 
-WEIGHTS = {**DEFAULT_EVENT_WEIGHTS}  # view 1, addtocart 4, transaction 10, cancel -10, return -15
+# view 1, addtocart 4, transaction 10, cancel -10, return -15: the arithmetic below reads easily
+WEIGHTS = {**DEFAULT_EVENT_WEIGHTS, "cancel": -10.0, "return": -15.0}
 
 
 def frame(rows: list[tuple]) -> pd.DataFrame:
@@ -79,6 +80,17 @@ def test_time_decay_and_float_noise_do_not_leave_a_cancelled_out_pair_a_tiny_pos
     assert cell(matrix, id_map, "u", "a") == 0.0
     assert cell(matrix, id_map, "u", "b") == 0.0
     assert 0 < cell(matrix, id_map, "u", "old") < 1e-15  # only positives: decayed, never clipped
+
+
+def test_the_default_weights_take_back_a_purchase_whatever_purchase_weight_the_search_picks():
+    from ml.training.candidates import CANDIDATES
+
+    tried = [value for spec in CANDIDATES.values() for value in spec.search_space.get("weight.transaction", ())]
+    events = frame([("u", "a", "view"), ("u", "a", "addtocart"), ("u", "a", "transaction"), ("u", "a", "cancel"),
+                    ("u", "b", "transaction"), ("u", "b", "return"), ("u", "c", "transaction")])
+    for purchase in [DEFAULT_EVENT_WEIGHTS["transaction"], *tried]:
+        matrix, id_map = build_interactions(events, {**DEFAULT_EVENT_WEIGHTS, "transaction": purchase})
+        assert matrix.nnz == 1 and cell(matrix, id_map, "u", "c") == purchase, purchase
 
 
 def test_negative_weights_are_accepted_by_the_config_and_serving_but_not_non_numbers():
