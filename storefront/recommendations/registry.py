@@ -21,6 +21,7 @@ ANYONE = "anyone"
 LOGGED_IN = "logged_in"  # a customer: an anonymous browser is nobody's neighbour
 WITH_HISTORY = "with_history"  # the shopper has recent events (the page loads them)
 WITHOUT_HISTORY = "without_history"
+WITH_CART = "with_cart"  # the shopper's cart holds something (the page knows it: ShopperFacts.cart)
 
 # Placements: the pages (and API endpoints) widgets appear on.
 HOME, PRODUCT, CART, CATEGORY, ACCOUNT, API_USER, API_ITEM = (
@@ -54,15 +55,19 @@ class WidgetSpec:
 
 FOR_YOU_STEPS = (steps.model_for_user, steps.in_recent_categories, steps.trending, steps.newest)
 TRENDING_STEPS = (steps.model_trending, steps.trending, steps.newest)
-ALSO_BOUGHT_STEPS = (steps.item_model("also_bought"), steps.same_category, steps.trending, steps.newest)
+# "Frequently bought together": complements (``ml.models.complements``), then the categories bought
+# with the product's, never its own category (that is where "Similar items" looks)
+BOUGHT_TOGETHER_STEPS = (steps.item_model("complements"), steps.complement_categories, steps.trending, steps.newest)
+CART_TOGETHER_STEPS = (steps.cart_complements, steps.complement_categories, steps.trending, steps.newest)
 SIMILAR_STEPS = (steps.item_model("similar_items"), steps.same_category, steps.trending, steps.newest)
 CATEGORY_STEPS = (steps.model_trending_in_category, steps.in_category)
 CUSTOMERS_LIKE_YOU_STEPS = (steps.customers_like_you, steps.segment_best_sellers, steps.trending, steps.newest)
 
 FOR_YOU_TITLE, FOR_YOU_WHY = "Recommended for you", "Picked for you from what you viewed, added to your cart and bought."
 TRENDING_TITLE, TRENDING_WHY = "Trending now", "What shoppers are looking at and buying right now."
-ALSO_BOUGHT_TITLE = "Customers who bought this also bought"
-ALSO_BOUGHT_WHY = "Often bought by the customers who bought this item."
+TOGETHER_TITLE = "Frequently bought together"
+TOGETHER_WHY = "Bought in the same orders as this item more often than their popularity explains."
+CART_TOGETHER_WHY = "Goes with what is in your cart: bought with it more often than popularity explains."
 SIMILAR_TITLE, SIMILAR_WHY = "Similar items", "Items shoppers treat as alternatives to this one."
 LIKE_YOU_TITLE = "Customers like you also bought"
 LIKE_YOU_WHY = "Bought by customers whose orders look like yours."
@@ -79,7 +84,9 @@ WIDGETS: tuple[WidgetSpec, ...] = (
     WidgetSpec("home_buy_again", BUY_AGAIN_TITLE, (steps.buy_again,), HOME, BUY_AGAIN_WHY,
                audience=LOGGED_IN, distinct_on_page=False, offers_bought=True),
     # product page, in this order; none repeats a product of an earlier one
-    WidgetSpec("product_also_bought", ALSO_BOUGHT_TITLE, ALSO_BOUGHT_STEPS, PRODUCT, ALSO_BOUGHT_WHY),
+    # Its impression name predates the title: kept, so its click-through history continues (the
+    # strategy on each impression, model:complements, says what filled it).
+    WidgetSpec("product_also_bought", TOGETHER_TITLE, BOUGHT_TOGETHER_STEPS, PRODUCT, TOGETHER_WHY),
     WidgetSpec("product_similar", SIMILAR_TITLE, SIMILAR_STEPS, PRODUCT, SIMILAR_WHY),
     # The same name on the product and the account page (the impression's context product
     # tells them apart): it is one widget, measured as one.
@@ -88,6 +95,9 @@ WIDGETS: tuple[WidgetSpec, ...] = (
     WidgetSpec("product_recently_viewed", "Recently viewed", (steps.recently_viewed,), PRODUCT,
                "The items you looked at lately, newest first.", audience=WITH_HISTORY,
                distinct_on_page=False),
+    # cart, in this order: what goes with the cart's lines, then the shopper's picks
+    WidgetSpec("cart_bought_together", TOGETHER_TITLE, CART_TOGETHER_STEPS, CART, CART_TOGETHER_WHY,
+               audience=WITH_CART),
     WidgetSpec("cart_for_you", FOR_YOU_TITLE, FOR_YOU_STEPS, CART, FOR_YOU_WHY),
     WidgetSpec("category_trending", "Trending in {category}", CATEGORY_STEPS, CATEGORY,
                "Gaining interest in this category lately."),
@@ -97,7 +107,7 @@ WIDGETS: tuple[WidgetSpec, ...] = (
                audience=LOGGED_IN, distinct_on_page=False, offers_bought=True),
     WidgetSpec("api_user", FOR_YOU_TITLE, FOR_YOU_STEPS, API_USER, FOR_YOU_WHY),
     WidgetSpec("api_similar", SIMILAR_TITLE, SIMILAR_STEPS, API_ITEM, SIMILAR_WHY),
-    WidgetSpec("api_bought", ALSO_BOUGHT_TITLE, ALSO_BOUGHT_STEPS, API_ITEM, ALSO_BOUGHT_WHY),
+    WidgetSpec("api_bought", TOGETHER_TITLE, BOUGHT_TOGETHER_STEPS, API_ITEM, TOGETHER_WHY),
 )
 
 #: ``/api/v1/items/<id>/recommendations?kind=``: the kinds and their widgets.

@@ -17,6 +17,7 @@ from typing import NamedTuple
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from itertools import zip_longest
 
 from flask import current_app
 
@@ -231,6 +232,44 @@ def item_model(role: str) -> Step:
                             exclude=_excluded(ask))
         return Proposal(MODEL_PREFIX + role, load_in_order(ask.catalog, _product_ids(scored), ask.skip))
     return step
+
+
+@reads_model
+def cart_complements(ask: Ask, missing: int) -> Proposal:
+    """What goes with every line of the cart together ("frequently bought together" in the
+    cart); each product names the cart line it is most often bought with."""
+    lines = list(ask.facts.cart)
+    if ask.version is None or not lines:
+        return Proposal(NO_STRATEGY, [])
+    scored = _ask_model(ask.version.basket_complements, [ml_item_id(p) for p in lines],
+                        n=missing * OVERFETCH, exclude=_excluded(ask))
+    products = load_in_order(ask.catalog, _product_ids(scored), ask.skip)
+    reasons: dict[int, Reason] = {}
+    for line in ask.catalog.cards(lines):  # in the cart's order: the first line that goes with it names it
+        partners = set(_product_ids(_ask_model(ask.version.complements, ml_item_id(line.id), n=missing * OVERFETCH)))
+        for card in products:
+            if card.id in partners and card.id not in reasons:
+                reasons[card.id] = Reason(why.BOUGHT_WITH, f"Often bought with {line.name}", line.id)
+    return Proposal(MODEL_PREFIX + "complements", products, None, reasons)
+
+
+def complement_categories(ask: Ask, missing: int) -> Proposal:
+    """Popular products of the categories the served version says are bought with the page's
+    product (or the cart's lines), never of their own categories: where "frequently bought
+    together" turns when the model has no row for the product (e.g. one added since training)."""
+    if ask.version is None:
+        return Proposal("complement_categories", [])
+    own = ([ask.product.category_id] if ask.product is not None
+           else [c for c in map(ask.catalog.category_of, ask.facts.cart) if c is not None])
+    categories: list[int] = []
+    for category_id in dict.fromkeys(own):
+        for label in _ask_model(ask.version.complement_categories, str(category_id), 5):
+            if label.isdigit() and int(label) not in own and int(label) not in categories:
+                categories.append(int(label))
+    picks: list[list[ProductCard]] = [ranked(ask.catalog, missing, ask.skip, categories=(c,), popular_only=True)
+                                      for c in categories]
+    mixed = [card for row in zip_longest(*picks) for card in row if card is not None]  # strongest category first
+    return Proposal("complement_categories", mixed[:missing])
 
 
 @reads_model

@@ -212,6 +212,8 @@ def _shown_to(spec: WidgetSpec, ask: Ask) -> bool:
         return bool(ask.recent)
     if audience == registry.WITHOUT_HISTORY:
         return not ask.recent
+    if audience == registry.WITH_CART:
+        return bool(ask.facts.cart)
     return True
 
 
@@ -278,8 +280,9 @@ def home(ctx: RequestContext) -> WidgetResult | None:
     return _one(shelves(ctx, registry.HOME))
 
 
-def cart(ctx: RequestContext) -> WidgetResult | None:
-    return _one(shelves(ctx, registry.CART))
+def cart(ctx: RequestContext) -> list[WidgetResult]:
+    """"Frequently bought together" (with a non-empty cart), then "Recommended for you"."""
+    return shelves(ctx, registry.CART)
 
 
 def product_page(ctx: RequestContext, product: Product) -> list[WidgetResult]:

@@ -103,7 +103,7 @@ def test_widget_markup(app, client, shop):
     html = client.get(f"/products/{ids[0]}").get_data(as_text=True)
     # No inline script (the CSP allows none): the only script is the dwell beacon, from the shop.
     assert re.findall(r"<script[^>]*>", html) == ['<script src="/static/js/dwell.js" defer>']
-    assert "Customers who bought this also bought" in html and "Similar items" in html
+    assert "Frequently bought together" in html and "Similar items" in html
     assert 'class="shelf-row"' in html
     assert 'name="viewport"' in html
 

@@ -22,6 +22,7 @@ from ml.training import TrainingConfig, train
 from storefront.models import CLICK, Category, Event, Impression, Product, Visitor
 from storefront.models.common import utcnow
 from storefront.tracking.visitors import ml_item_id, ml_user_id
+from storefront.training.data import load_items_frame
 from tests.storefront.support.shop import ctx
 
 SMALL_SHOP = [
@@ -54,8 +55,11 @@ def events_frame(app) -> pd.DataFrame:
 
 
 def train_and_publish(app, **config) -> str:
-    """Train on the database's events and activate the result; returns the version name."""
-    result = train(events_frame(app), TrainingConfig(**{**FAST_TRAINING, **config}))
+    """Train on the database's events and catalogue (the items frame "frequently bought
+    together" reads, as the job does) and activate the result; returns the version name."""
+    with app.app_context():
+        items = load_items_frame()
+    result = train(events_frame(app), TrainingConfig(**{**FAST_TRAINING, **config}), items=items)
     return ModelRegistry(app.config["MODEL_DIR"]).publish(result)
 
 
