@@ -85,6 +85,13 @@ class Config:
     TRAINING_DEEP_MODELS = True  # the torch candidates (BPR-MF, NeuMF, LightGCN)
     TRAINING_TORCH_BUDGET_SECONDS = 20  # per torch model and run
     MODEL_VERSIONS_KEPT = 5
+    # Negative feedback (Admin -> Orders): how much strength a cancelled order line and a refunded
+    # (returned) one take back from the shopper's interest in the product, subtracted from the
+    # pair's summed strength and clipped at 0 (ml.data.interactions); 0 switches it off. A purchase
+    # weighs 10 by default and the search may raise it to 20: at 20 and more a taken-back purchase
+    # never stays a positive.
+    CANCEL_EVENT_WEIGHT = 20.0
+    RETURN_EVENT_WEIGHT = 25.0
 
     # Click-through ranker (storefront.ctr.training / ctr_serving)
     CTR_ENABLED = True  # train LR, FM and xDeepFM with every run; publish xDeepFM if it beats LR
@@ -222,6 +229,7 @@ _ENV_INTS = {
     "MAIL_PORT", "MAIL_TIMEOUT_SECONDS",
 }
 _ENV_FLOATS = {"CTR_RERANK_SHARE", "SCREEN_COHORT_VISITORS_PER_ADDRESS", "ASSET_MIN_BU_HIT_RATE"}
+_ENV_FLOATS |= {"CANCEL_EVENT_WEIGHT", "RETURN_EVENT_WEIGHT"}
 _ENV_BOOLS = {"TRAINING_DEEP_MODELS", "CTR_ENABLED", "RATELIMIT_ENABLED", "TRACKING_LIMITS_ENABLED", "ALLOW_SQLITE_IN_PRODUCTION", "HSTS_INCLUDE_SUBDOMAINS"}
 _ENV_BOOLS |= {"MAIL_USE_TLS"}
 

@@ -106,15 +106,24 @@ def resolve_period(start: str | None, end: str | None) -> Period:
 
 
 def _kpis(cur: sales.SalesSummary, prev: sales.SalesSummary,
-          vis: events.VisitorTotals, pvis: events.VisitorTotals) -> list[Kpi]:
+          vis: events.VisitorTotals, pvis: events.VisitorTotals,
+          back: sales.TakenBack, pback: sales.TakenBack) -> list[Kpi]:
     def aov(s: sales.SalesSummary) -> Decimal | None:
         return sales.money(s.revenue / s.orders) if s.orders else None
 
     return [
-        Kpi("revenue", "Revenue", MONEY, cur.revenue, prev.revenue, help="Sum of paid order totals."),
-        Kpi("orders", "Orders", COUNT, cur.orders, prev.orders, help="Paid orders."),
+        Kpi("revenue", "Revenue", MONEY, cur.revenue, prev.revenue,
+            help="Sum of the totals of orders placed in the period, neither cancelled nor fully refunded."),
+        Kpi("orders", "Orders", COUNT, cur.orders, prev.orders, help="Orders placed, neither cancelled nor fully refunded."),
         Kpi("aov", "Average order value", MONEY, aov(cur), aov(prev), help="Revenue / orders."),
-        Kpi("items", "Items sold", COUNT, cur.items, prev.items, help="Units on paid order lines."),
+        Kpi("items", "Items sold", COUNT, cur.items, prev.items,
+            help="Units on the lines of orders placed in the period, neither cancelled nor fully refunded."),
+        Kpi("cancelled", "Items cancelled", COUNT, back.cancelled_items, pback.cancelled_items, higher_is_better=False,
+            help="Units of the orders cancelled in the period (Admin -> Orders), whenever they were placed."),
+        Kpi("returned", "Items returned", COUNT, back.returned_items, pback.returned_items, higher_is_better=False,
+            help="Units refunded in the period (Admin -> Orders), whenever they were ordered."),
+        Kpi("refunded", "Refunded", MONEY, back.refunded, pback.refunded, higher_is_better=False,
+            help="Money refunded in the period."),
         Kpi("visitors", "Unique visitors", COUNT, vis.visitors, pvis.visitors,
             help="Distinct visitors with any event in the period."),
         Kpi("conversion", "Conversion rate", RATE, rate(vis.bought, vis.visitors), rate(pvis.bought, pvis.visitors),
@@ -135,6 +144,8 @@ def _jobs(period: Period, previous: Period, with_segments: bool) -> list[runner.
         runner.Job("top carted", events.top_products, (period, ADD_TO_CART), heavy=True),
         runner.Job("sales", sales.sales_summary, (period,)),
         runner.Job("sales (previous)", sales.sales_summary, (previous,)),
+        runner.Job("taken back", sales.taken_back, (period,)),
+        runner.Job("taken back (previous)", sales.taken_back, (previous,)),
         runner.Job("revenue by category", sales.revenue_by_category, (period,)),
         runner.Job("orders by weekday", sales.orders_by_weekday, (period,)),
         runner.Job("orders by hour", sales.orders_by_hour, (period,)),
@@ -176,7 +187,8 @@ def compute(period: Period, threads: int | None = None) -> Dashboard:
         charts.top_bought(got["top bought"]),
     ]
     tables = {table.key: table for table in built}
-    kpis = _kpis(got["sales"], got["sales (previous)"], visitors.totals, got["visitors (previous)"])
+    kpis = _kpis(got["sales"], got["sales (previous)"], visitors.totals, got["visitors (previous)"],
+                 got["taken back"], got["taken back (previous)"])
     return Dashboard(
         period=period, previous=previous, kpis=kpis, tables={key: tables[key] for key in charts.CHART_KEYS},
         timings_ms=run.timings_ms, elapsed_ms=run.elapsed_ms,

@@ -7,7 +7,9 @@ anything with ``execute``) and a :class:`Period`.
 
 Definitions (the dashboard's help text repeats them):
 
-- a *visitor* is a ``visitor_id`` with at least one event in the period (any type);
+- a *visitor* is a ``visitor_id`` with at least one event in the period (any type but the
+  ``cancel`` and ``return`` events Admin -> Orders writes for a shopper: ``BACK_OFFICE_TYPES``,
+  the back office acting, not the shopper visiting);
 - the *funnel* is strict: viewed a product; viewed and added to cart; viewed, added to cart
   and bought (a ``transaction`` event), all within the period, in any order inside it;
 - *conversion* is visitors who bought / visitors;
@@ -25,6 +27,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import DateTime, String, and_, case, column, func, literal_column, select, true, values
 
 from storefront.models import ADD_TO_CART, TRANSACTION, VIEW, Event, Product
+from storefront.models.order_history import BACK_OFFICE_DEVICE, CANCEL, RETURN
 from storefront.analytics.period import Period
 
 # (label, highest count in the bucket; None = no limit): a long tail reads best in doubling buckets.
@@ -32,6 +35,9 @@ ACTION_BUCKETS: tuple[tuple[str, int | None], ...] = (
     ("1", 1), ("2", 2), ("3-4", 4), ("5-8", 8), ("9-16", 16), ("17-32", 32), ("33+", None),
 )
 TOP_N = 10
+#: Events the admin writes for a shopper (ix_events_time_visitor covers ``type``: filtering on it
+#: reads no table rows).
+BACK_OFFICE_TYPES = (CANCEL, RETURN)
 
 
 def in_period(column, period: Period):
@@ -112,7 +118,7 @@ def visitor_summary(conn, period: Period) -> VisitorSummary:
             _flag(ADD_TO_CART).label("carted"),
             _flag(TRANSACTION).label("bought"),
         )
-        .where(in_period(Event.occurred_at, period))
+        .where(in_period(Event.occurred_at, period), Event.type.not_in(BACK_OFFICE_TYPES))
         .group_by(_by_visitor())
         .subquery()
     )
@@ -141,7 +147,8 @@ def visitor_totals(conn, period: Period) -> VisitorTotals:
     instead of ~80 on 200k events), and the cart and purchase flags from the few thousand
     add-to-cart and transaction events only."""
     visitors = conn.scalar(
-        select(func.count(func.distinct(Event.visitor_id))).where(in_period(Event.occurred_at, period))
+        select(func.count(func.distinct(Event.visitor_id)))
+        .where(in_period(Event.occurred_at, period), Event.type.not_in(BACK_OFFICE_TYPES))
     )
     flags = (
         select(_flag(ADD_TO_CART).label("carted"), _flag(TRANSACTION).label("bought"))
@@ -226,6 +233,8 @@ def device_split(rows: list[TrafficRow]) -> list[dict[str, int | str]]:
     """Per device: events, views, add-to-carts and purchased lines, most events first."""
     totals: dict[str, dict[str, int]] = defaultdict(lambda: {"events": 0, VIEW: 0, ADD_TO_CART: 0, TRANSACTION: 0})
     for row in rows:
+        if row.device == BACK_OFFICE_DEVICE:
+            continue  # cancellations and returns the admin recorded: no shopper's device
         entry = totals[row.device]
         entry["events"] += row.events
         if row.type in entry:

@@ -1,7 +1,8 @@
 """Sales aggregates over orders and their lines, all GROUP BY queries in SQL.
 
-Only paid orders count (``status = 'paid'``, the one status checkout writes today), so a later
-refund or cancellation status drops out of revenue without touching this module. Orders are
+Only orders that stand count (``SALE_STATUSES``: paid, shipped, delivered): a cancelled or fully
+refunded order drops out of revenue. What was taken back is counted apart, by when it happened
+(:func:`taken_back`: items of orders cancelled, items refunded, money refunded). Orders are
 selected by ``created_at`` in the period through ``ix_orders_created_at``; the first-order
 lookup for new vs returning customers reads ``ix_orders_customer_created``.
 
@@ -17,7 +18,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import case, func, select
 
-from storefront.models import STATUS_PAID, Category, Order, OrderLine, Product
+from storefront.models import Category, Order, OrderLine, Product
+from storefront.models.order_history import ACTION_CANCEL, SALE_STATUSES, OrderChange, OrderRefund
 from storefront.analytics.events import TOP_N, in_period
 from storefront.analytics.period import Period
 from storefront.analytics.sql import hour_of, weekday_of
@@ -57,8 +59,15 @@ class ProductSales:
     revenue: Decimal
 
 
+@dataclass(frozen=True)
+class TakenBack:
+    cancelled_items: int  # units of the orders cancelled in the period
+    returned_items: int  # units refunded in the period
+    refunded: Decimal  # money refunded in the period
+
+
 def paid_in(period: Period):
-    return (Order.status == STATUS_PAID, in_period(Order.created_at, period))
+    return (Order.status.in_(SALE_STATUSES), in_period(Order.created_at, period))
 
 
 def _line_revenue():
@@ -71,6 +80,20 @@ def sales_summary(conn, period: Period) -> SalesSummary:
         select(func.sum(OrderLine.quantity)).join(Order, Order.id == OrderLine.order_id).where(*paid_in(period))
     )
     return SalesSummary(int(orders or 0), money(revenue), int(items or 0))
+
+
+def taken_back(conn, period: Period) -> TakenBack:
+    """What came back in the period, counted when it happened (not when the order was placed):
+    the units of orders cancelled, and the units and money refunded (Admin -> Orders)."""
+    cancelled = conn.scalar(
+        select(func.sum(OrderLine.quantity)).join(OrderChange, OrderChange.order_id == OrderLine.order_id)
+        .where(OrderChange.action == ACTION_CANCEL, in_period(OrderChange.changed_at, period))
+    )
+    returned, refunded = conn.execute(
+        select(func.sum(OrderRefund.quantity), func.sum(OrderRefund.amount))
+        .where(in_period(OrderRefund.created_at, period))
+    ).one()
+    return TakenBack(int(cancelled or 0), int(returned or 0), money(refunded))
 
 
 def _department_names(conn) -> dict[int, tuple[str, str]]:
@@ -163,7 +186,7 @@ def new_vs_returning(conn, period: Period) -> list[dict]:
     The group is a column of an inner query so the outer GROUP BY names a plain column."""
     first = (
         select(Order.customer_id.label("customer_id"), func.min(Order.created_at).label("first_at"))
-        .where(Order.status == STATUS_PAID, Order.customer_id.is_not(None), Order.created_at < period.end_before)
+        .where(Order.status.in_(SALE_STATUSES), Order.customer_id.is_not(None), Order.created_at < period.end_before)
         .group_by(Order.customer_id)
         .subquery()
     )

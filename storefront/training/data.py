@@ -9,7 +9,7 @@ model trained here scores the very ids the widgets ask about.
 from __future__ import annotations
 
 import logging
-
+import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -17,20 +17,24 @@ import pandas as pd
 from flask import current_app
 from sqlalchemy import select
 
-from ml.constants import WEIGHT_COL
+from ml.constants import DEFAULT_EVENT_WEIGHTS, WEIGHT_COL
 from ml.data.dwell import DwellCurve
 from ml.training import TrainingConfig
 from ml.training.protocol import Protocol, ProtocolResult, evaluate_protocol
 
 from storefront.extensions import db
 from storefront.models import ADD_TO_CART, REMOVE_FROM_CART, TRANSACTION, VIEW, Product
+from storefront.models.order_history import CANCEL, RETURN
 from storefront.tracking.visitors import ml_item_id, ml_user_id
 
 log = logging.getLogger(__name__)
 
 #: Product events that carry taste; clicks on recommendations are measured, not learnt from
-#: (learning from them would let a model reinforce its own suggestions).
-TRAINING_EVENT_TYPES = (VIEW, ADD_TO_CART, REMOVE_FROM_CART, TRANSACTION)
+#: (learning from them would let a model reinforce its own suggestions). Cancelled and returned
+#: order lines (written by Admin -> Orders) are negative feedback: see :func:`event_weights`.
+TRAINING_EVENT_TYPES = (VIEW, ADD_TO_CART, REMOVE_FROM_CART, TRANSACTION, CANCEL, RETURN)
+#: config key -> event type of the negative feedback weights
+NEGATIVE_FEEDBACK = {"CANCEL_EVENT_WEIGHT": CANCEL, "RETURN_EVENT_WEIGHT": RETURN}
 COLUMNS = ("user_id", "item_id", "event", "timestamp", "basket_id", "session_id")
 FETCH_ROWS = 50_000
 #: Below this many events a holdout has almost nobody in it and every metric is noise.
@@ -39,6 +43,19 @@ MIN_TRAINING_EVENTS = 100
 
 class NotEnoughFeedback(ValueError):
     """The shop has too little feedback for a meaningful training run."""
+
+
+def event_weights() -> dict[str, float]:
+    """The training event weights: ``ml``'s defaults, with the cancel and return weights of the
+    app config (``CANCEL_EVENT_WEIGHT``, ``RETURN_EVENT_WEIGHT``: how much strength each takes
+    back, so a positive number; its sign is ignored; 0 switches it off) as negative weights."""
+    weights = dict(DEFAULT_EVENT_WEIGHTS)
+    for key, kind in NEGATIVE_FEEDBACK.items():
+        value = float(current_app.config.get(key, -DEFAULT_EVENT_WEIGHTS[kind]))
+        if not math.isfinite(value):
+            raise ValueError(f"{key} must be a finite number, not {value}")
+        weights[kind] = -abs(value)
+    return weights
 
 
 def load_events_frame() -> pd.DataFrame:

@@ -51,7 +51,7 @@ from storefront.experiments.management import running_challengers
 from storefront.recommendations import repurchase
 from storefront.tracking.screening import screen_visitors
 from storefront.training.data import (
-    MIN_TRAINING_EVENTS, NotEnoughFeedback, check_enough_feedback, load_events_frame, load_items_frame,
+    MIN_TRAINING_EVENTS, NotEnoughFeedback, check_enough_feedback, event_weights, load_events_frame, load_items_frame,
 )
 from storefront.training.extras import ExtraBuilder, staged_extras
 from storefront.training.runs import (
@@ -110,10 +110,12 @@ def active_version() -> str | None:
 
 
 def training_config() -> TrainingConfig:
-    """The pipeline settings for this app (the search budget comes from the config)."""
+    """The pipeline settings for this app (the search budget and the weights of cancellations
+    and returns come from the config)."""
     budget = float(current_app.config.get("TRAINING_TIME_BUDGET_SECONDS", DEFAULT_TIME_BUDGET_SECONDS))
     threads = int(current_app.config.get("TRAINING_THREADS", DEFAULT_THREADS))
     return TrainingConfig(
+        event_weights=event_weights(),
         search_budget_seconds=budget,
         num_threads=threads,
         deep_models=bool(current_app.config["TRAINING_DEEP_MODELS"]),
