@@ -62,6 +62,13 @@ def test_visitor_browses_gets_recommendations_and_checks_out(new_page, page_log)
     before = home_shelf(page)
     assert before.widget == "home_trending", before
     assert before.product_ids, "the home page shows no recommendations at all"
+    # 8 cards in a desktop row of 6: arrows say there is more, and scroll the row
+    more = page.locator("section.widget[data-widget='home_trending'] .shelf-arrow[aria-label='Show more']")
+    expect(more).to_be_visible()
+    expect(more).to_be_enabled()
+    row = page.locator("section.widget[data-widget='home_trending'] .shelf-row")
+    more.click()
+    page.wait_for_function("el => el.scrollLeft > 0", arg=row.element_handle())
 
     # Home -> a department -> one of its categories, by clicking.
     page.locator("a.dept-tile").first.click()
