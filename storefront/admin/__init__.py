@@ -12,3 +12,4 @@ from storefront.admin import diversity  # noqa: E402,F401  (each widget's divers
 from storefront.admin import merchandising  # noqa: E402,F401  (boost, bury, pin, exclude rules per widget)
 from storefront.admin import products  # noqa: E402,F401  (price, stock and activity, logged)
 from storefront.admin import orders  # noqa: E402,F401  (ship, deliver, cancel, refund)
+from storefront.admin import product_images  # noqa: E402,F401  (a product's pictures: upload, order, delete)

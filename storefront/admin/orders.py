@@ -42,13 +42,16 @@ def orders():
 
 def _order_page(order: Order, status: int = 200, refund_form=None, error: str | None = None):
     states = order_admin.line_states(order)
-    if refund_form is None:
+    if refund_form is None:  # shown afresh: returned items usually go back on the shelf
         refund_form = refund_lines_form([state.line.id for state in states])
+        refund_form.restock.data = True
+    action_form = OrderActionForm()
+    action_form.restock.data = True
     customer = db.session.get(Customer, order.customer_id) if order.customer_id else None
     return render_template(
         "admin/order.html", order=order, states=states, customer=customer, history=order_admin.history(order),
         refunded=order_admin.refunded_total(order), actions=order_admin.available_actions(order),
-        labels=order_admin.ACTION_LABELS, action_form=OrderActionForm(), refund_form=refund_form, error=error,
+        labels=order_admin.ACTION_LABELS, action_form=action_form, refund_form=refund_form, error=error,
     ), status
 
 

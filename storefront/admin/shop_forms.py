@@ -66,10 +66,15 @@ class OrderFilterForm(FlaskForm):
         return valid
 
 
-class OrderActionForm(FlaskForm):
-    """No fields: ship, deliver, cancel and the full refund are a POST with a CSRF token."""
+RESTOCK_LABEL = "Put the refunded items back in stock"
 
-    restock = BooleanField("Put the refunded items back in stock", default=True)
+
+class OrderActionForm(FlaskForm):
+    """Ship, deliver, cancel and the full refund: a POST with a CSRF token (and, for the refund,
+    whether the items go back into stock). ``restock`` has no default: a POST without it means
+    "no"; the page ticks it when it first shows the form."""
+
+    restock = BooleanField(RESTOCK_LABEL)
 
 
 def refund_lines_form(line_ids: Sequence[int]) -> FlaskForm:
@@ -78,7 +83,7 @@ def refund_lines_form(line_ids: Sequence[int]) -> FlaskForm:
     per request."""
 
     class RefundLinesForm(FlaskForm):
-        restock = BooleanField("Put the refunded items back in stock", default=True)
+        restock = BooleanField(RESTOCK_LABEL)
 
     for line_id in line_ids:
         setattr(RefundLinesForm, f"{QUANTITY_PREFIX}{line_id}", IntegerField(

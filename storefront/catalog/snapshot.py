@@ -14,6 +14,8 @@ could see).
 - Product cards (``ProductCard``: what a card, a widget and the API show), loaded on first need
   in one query for the missing ones and kept for the version (bounded: ``MAX_CARDS``).
 - The active campaigns (``CampaignCard``); whether one is live is decided per request.
+- Each product's card picture (the first stored ``ProductImage``, or none: the category's drawn
+  placeholder), loaded with the cards, or for a page's products at once (:meth:`card_images`).
 
 The version is asked at most every ``CATALOG_CHECK_INTERVAL`` seconds per worker, and at most
 once per request (the snapshot is remembered in the request context's memo). Within that
@@ -35,6 +37,7 @@ import numpy as np
 from flask import Flask, current_app
 from sqlalchemy import select
 
+from storefront.catalog import images
 from storefront.extensions import db
 from storefront.models import Campaign, CatalogState, Category, Product
 from storefront.models.campaigns import CampaignValues
@@ -120,6 +123,7 @@ class CatalogSnapshot:
             for c in campaigns
         )
         self._cards: dict[int, ProductCard] = {}
+        self._images: dict[int, str | None] = {}  # product id -> its card picture's file name
         self._descendants: dict[int, frozenset[int]] = {}
 
     # -- categories ---------------------------------------------------------------------------
@@ -184,7 +188,23 @@ class CatalogSnapshot:
                 category = self.categories.get(row.category_id)
                 if category is not None:
                     self._cards[row.id] = ProductCard(**row._asdict(), category=category)
+            self.card_images(missing)
         return [self._cards[pid] for pid in ids if pid in self._cards]
+
+    def card_images(self, product_ids: Iterable[int]) -> dict[int, str | None]:
+        """product id -> the file name of its card picture (None: it has none), the unknown ones
+        loaded in one query (a listing asks for its page's products before drawing them)."""
+        ids = list(dict.fromkeys(product_ids))
+        known = {pid: self._images[pid] for pid in ids if pid in self._images}
+        missing = [pid for pid in ids if pid not in known]
+        if missing:
+            found = images.card_files(missing)
+            if len(self._images) + len(missing) > MAX_CARDS:
+                self._images = {}
+            fresh = {pid: found.get(pid) for pid in missing}
+            self._images.update(fresh)
+            known.update(fresh)
+        return {pid: known[pid] for pid in ids}
 
 
 _CARD_COLUMNS = (Product.id, Product.sku, Product.name, Product.brand, Product.price, Product.stock,

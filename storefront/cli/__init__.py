@@ -2,7 +2,8 @@
 
 ``flask shop`` (demo data, admins, catalog maintenance), ``flask ml`` (train, evaluate, schedule,
 inspect; ``ctr-evaluate``/``ctr-sample`` from :mod:`storefront.cli.ctr`), ``flask data`` (public
-logs), ``flask resources`` (the gated B2B content; ``flask assets`` is its old name, kept as an
+logs), ``flask catalog`` (the shop's own catalogue from a merchant feed, and its pictures),
+``flask resources`` (the gated B2B content; ``flask assets`` is its old name, kept as an
 alias). Each command is a thin click wrapper over a service and owns the transaction.
 """
 from __future__ import annotations
@@ -11,6 +12,7 @@ from flask import Flask
 
 
 def register_cli(app: Flask) -> None:
+    from storefront.cli.catalog import catalog_cli
     from storefront.cli.data import data_cli
     from storefront.cli.ml import ml_cli
     from storefront.cli.resources import resources_cli, resources_cli_alias
@@ -21,3 +23,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(resources_cli)
     app.cli.add_command(resources_cli_alias)
     app.cli.add_command(data_cli)
+    app.cli.add_command(catalog_cli)

@@ -28,6 +28,8 @@ from flask import Flask, current_app, g, has_request_context, request
 from flask.wrappers import Response
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from storefront.web import uploads
+
 request_log = logging.getLogger("storefront.request")
 
 CONTENT_SECURITY_POLICY = "; ".join([
@@ -62,6 +64,7 @@ def init_app(app: Flask) -> None:
     configure_logging(app.config.get("LOG_LEVEL", "INFO"), app.config.get("LOG_FORMAT", "text"))
     install_proxy_fix(app)
     app.before_request(_start_request)
+    uploads.init_app(app)  # first of all hooks: a view taking files gets its larger body limit
     app.after_request(_finish_request)
 
 

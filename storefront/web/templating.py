@@ -10,7 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from storefront.extensions import db
 
-from storefront.catalog import snapshot
+from storefront.catalog import product_details, snapshot
 from storefront.orders import cart as cart_service
 from storefront.web.errors import report_outage
 from storefront.web.requests import request_context
@@ -22,11 +22,26 @@ def money(value: Decimal | float | int | None) -> str:
     return f"${Decimal(value or 0):,.2f}"
 
 
-def product_image_url(product) -> str:
-    """The card image (its category's picture); the category from the catalog snapshot, so a
-    listing of database rows does not load each product's category."""
-    node = snapshot.current(request_context().memo).categories.get(product.category_id)
+def product_image_url(product, size: str = "card") -> str:
+    """The card image: the product's first stored picture (``size`` card or thumb), else its
+    category's drawn picture; both from the catalog snapshot, so a listing of database rows
+    loads neither the products' categories nor their pictures one by one."""
+    snap = snapshot.current(request_context().memo)
+    name = snap.card_images([product.id])[product.id]
+    if name is not None:
+        return url_for("shop.product_media", name=name if size == "card" else name.replace("-card.", f"-{size}."))
+    node = snap.categories.get(product.category_id)
     return url_for("shop.category_image", slug=node.slug if node is not None else product.category.slug)
+
+
+def preload_product_images(products) -> str:
+    """Called by a grid before its cards: their pictures in one query (renders nothing)."""
+    snapshot.current(request_context().memo).card_images(product.id for product in products)
+    return ""
+
+
+def media_url(name: str) -> str:
+    return url_for("shop.product_media", name=name)
 
 
 def page_url(number: int) -> str:
@@ -39,6 +54,9 @@ def page_url(number: int) -> str:
 def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(money, "money")
     app.add_template_global(product_image_url)
+    app.add_template_global(preload_product_images)
+    app.add_template_global(media_url)
+    app.add_template_global(product_details.details_of, "product_details")
     app.add_template_global(page_url)
 
     @app.context_processor
