@@ -318,7 +318,8 @@ def _shares(interest: Sequence[float] | np.ndarray | None, fallback: np.ndarray,
             brand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each item's share of the interest in its category, and among its category's items of its
     brand (0 where unknown). Half a unit of interest each keeps unseen items possible."""
-    weight = (np.asarray(interest, dtype=np.float64).ravel() if interest is not None else fallback) + 0.5
+    raw = np.asarray(interest, dtype=np.float64).ravel() if interest is not None else fallback
+    weight = np.maximum(np.nan_to_num(raw), 0.0) + 0.5  # net-negative interest (returns) is no interest
     if len(weight) != len(category):
         raise ValueError(f"got {len(weight)} interest values for {len(category)} items")
     known = category >= 0
