@@ -2,10 +2,9 @@
 beyond its row) and product_images (several pictures per product, from a feed URL or an upload)
 (issue 22)
 
-product_images has the catalog's triggers (a frozen copy of storefront.models.catalog_version as
-of this revision): a product card shows the first stored picture and web workers keep that per
-catalog version. product_feed_entries has none: only the product page, which reads the
-database, shows it.
+Both tables have the catalog's triggers (a frozen copy of storefront.models.catalog_version as of
+this revision): a product card shows the first stored picture, a product page the gallery and the
+feed's facts, and web workers keep those per catalog version.
 
 Revision ID: 04b8f8eba8eb
 Revises: 7c1e5a93b2d4
@@ -25,16 +24,16 @@ depends_on = None
 BUMP = "UPDATE catalog_state SET version = version + 1"
 
 
-def _triggers(dialect):
+def _triggers(dialect, table):
     if dialect == "postgresql":  # catalog_version_bump() exists since d3f9a6b2c184
         return [
-            "CREATE TRIGGER product_images_catalog_version AFTER INSERT OR DELETE OR TRUNCATE "
-            "ON product_images FOR EACH STATEMENT EXECUTE FUNCTION catalog_version_bump()",
-            "CREATE TRIGGER product_images_catalog_version_update AFTER UPDATE ON product_images "
+            f"CREATE TRIGGER {table}_catalog_version AFTER INSERT OR DELETE OR TRUNCATE "
+            f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION catalog_version_bump()",
+            f"CREATE TRIGGER {table}_catalog_version_update AFTER UPDATE ON {table} "
             "FOR EACH ROW EXECUTE FUNCTION catalog_version_bump()",
         ]
-    return [f"CREATE TRIGGER product_images_catalog_version_{action.lower()} AFTER {action} "
-            f"ON product_images BEGIN {BUMP}; END" for action in ("INSERT", "DELETE", "UPDATE")]
+    return [f"CREATE TRIGGER {table}_catalog_version_{action.lower()} AFTER {action} "
+            f"ON {table} BEGIN {BUMP}; END" for action in ("INSERT", "DELETE", "UPDATE")]
 
 
 def upgrade():
@@ -85,12 +84,13 @@ def upgrade():
     )
     op.create_index('ix_product_images_product_id_position', 'product_images', ['product_id', 'position'],
                     unique=False)
-    for statement in _triggers(op.get_bind().dialect.name):
-        op.execute(statement)
+    for table in ("product_feed_entries", "product_images"):
+        for statement in _triggers(op.get_bind().dialect.name, table):
+            op.execute(statement)
 
 
 def downgrade():
     op.drop_index('ix_product_images_product_id_position', table_name='product_images')
-    op.drop_table('product_images')  # its triggers go with it
+    op.drop_table('product_images')  # the triggers go with the tables
     op.drop_index(op.f('ix_product_feed_entries_item_group_id'), table_name='product_feed_entries')
     op.drop_table('product_feed_entries')

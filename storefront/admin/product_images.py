@@ -9,14 +9,33 @@ Routes join the admin blueprint, so its ``require_admin`` covers them.
 from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask_wtf import FlaskForm
+from flask_wtf.file import MultipleFileField
+from wtforms import HiddenField
+from wtforms.validators import DataRequired
 
 from storefront.admin import bp
-from storefront.admin.product_image_forms import MAX_FILES_PER_UPLOAD, ImageActionForm, ImageUploadForm
 from storefront.catalog import images
 from storefront.catalog.image_files import max_bytes
 from storefront.extensions import db
 from storefront.models import Product
 from storefront.web.uploads import accepts_files
+
+MAX_FILES_PER_UPLOAD = 10
+
+
+class ImageUploadForm(FlaskForm):
+    images = MultipleFileField("Pictures (JPEG, PNG, WebP or GIF)")
+
+    def chosen(self) -> list:
+        """The files actually chosen (a browser sends one empty part when none is)."""
+        return [item for item in (self.images.data or []) if getattr(item, "filename", "")]
+
+
+class ImageActionForm(FlaskForm):
+    """Delete or show first: only the CSRF token and the picture's id (from the URL) matter."""
+
+    confirm = HiddenField(default="1", validators=[DataRequired()])
 
 
 def _product(product_id: int) -> Product:

@@ -27,7 +27,7 @@ from pathlib import Path
 from flask import current_app
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from storefront.models.product_images import VARIANTS
+from storefront.models.product_details import VARIANTS
 
 SIZES = {"large": 1200, "card": 400, "thumb": 160}  # the longest side, in pixels
 FORMATS = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "WebP", "GIF": "GIF"}

@@ -1,6 +1,6 @@
 """Product galleries: which pictures a product has, in which order, and their changes.
 
-The rows are ``ProductImage`` (``storefront.models.product_images``), the files are
+The rows are ``ProductImage`` (``storefront.models.product_details``), the files are
 :mod:`storefront.catalog.image_files`. Operations flush; the caller commits, and only after the
 commit deletes files no row names any more (:func:`prune_files`), so a rollback never leaves a
 row without its file.
@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from storefront.catalog.image_files import ImageRejected, delete_files, process_image, write_files
 from storefront.extensions import db
 from storefront.models.common import utcnow
-from storefront.models.product_images import FROM_UPLOAD, ProductImage
+from storefront.models.product_details import FROM_UPLOAD, ProductImage
 
 MAX_IMAGES_PER_PRODUCT = 30
 StoredKey = tuple[str, str]  # (file_key, file_ext) of files that may have lost their last row

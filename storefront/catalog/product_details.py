@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from storefront.catalog.images import GalleryImage, gallery
 from storefront.extensions import db
-from storefront.models.catalog_feed import ProductFeedEntry
+from storefront.models.product_details import ProductFeedEntry
 
 DETAIL_LABELS = {"color": "Colour", "size": "Size", "material": "Material", "pattern": "Pattern",
                  "gender": "For", "age_group": "Age group"}

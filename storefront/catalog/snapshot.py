@@ -15,7 +15,8 @@ could see).
   in one query for the missing ones and kept for the version (bounded: ``MAX_CARDS``).
 - The active campaigns (``CampaignCard``); whether one is live is decided per request.
 - Each product's card picture (the first stored ``ProductImage``, or none: the category's drawn
-  placeholder), loaded with the cards, or for a page's products at once (:meth:`card_images`).
+  placeholder), loaded with the cards, or for a page's products at once (:meth:`card_images`);
+  a product page's gallery and feed facts (:meth:`product_details`).
 
 The version is asked at most every ``CATALOG_CHECK_INTERVAL`` seconds per worker, and at most
 once per request (the snapshot is remembered in the request context's memo). Within that
@@ -27,7 +28,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Collection, Iterable, MutableMapping
+from collections.abc import Callable, Collection, Iterable, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -124,6 +125,7 @@ class CatalogSnapshot:
         )
         self._cards: dict[int, ProductCard] = {}
         self._images: dict[int, str | None] = {}  # product id -> its card picture's file name
+        self._details: dict[int, Any] = {}  # product id -> its page's gallery and feed facts
         self._descendants: dict[int, frozenset[int]] = {}
 
     # -- categories ---------------------------------------------------------------------------
@@ -205,6 +207,16 @@ class CatalogSnapshot:
             self._images.update(fresh)
             known.update(fresh)
         return {pid: known[pid] for pid in ids}
+
+    def product_details(self, product_id: int, load: Callable[[], Any]) -> Any:
+        """A product page's pictures and feed facts (``storefront.catalog.product_details``),
+        ``load()``-ed once per version: their tables move the version like the cards' do."""
+        found = self._details.get(product_id)
+        if found is None:
+            if len(self._details) >= MAX_CARDS:
+                self._details = {}
+            found = self._details[product_id] = load()
+        return found
 
 
 _CARD_COLUMNS = (Product.id, Product.sku, Product.name, Product.brand, Product.price, Product.stock,

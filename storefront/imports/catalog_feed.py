@@ -42,9 +42,8 @@ from ml.datasets.merchant_feed import FeedItem, read_feed
 from storefront.extensions import db
 from storefront.imports.logs import IMPORTED_NAME, file_sha256
 from storefront.models import Category, DataImport, Product
-from storefront.models.catalog_feed import ProductFeedEntry
 from storefront.models.common import utcnow
-from storefront.models.product_images import FROM_FEED, ProductImage
+from storefront.models.product_details import FROM_FEED, ProductFeedEntry, ProductImage
 
 SOURCE = "catalog-feed"
 CHUNK = 500  # ids per IN (...) lookup
@@ -261,7 +260,9 @@ def import_catalog(path: str | Path, *, currency: str | None = "USD", in_stock_q
             if entry.deactivated_by_import:
                 entry.deactivated_by_import, product.active = False, True
                 report.reactivated += 1
-        entry.updated_at = now
+                changed = True
+        if changed:
+            entry.updated_at = now  # only then: an unchanged row is not rewritten (nor the catalog version moved)
         changed = _sync_images(item, product.id, feed_images.get(product.id, []), report) or changed
         if item.id not in before:
             report.created += 1

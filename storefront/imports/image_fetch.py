@@ -32,7 +32,7 @@ from sqlalchemy import select
 from storefront.catalog.image_files import ImageRejected, max_bytes, process_image, write_files
 from storefront.extensions import db
 from storefront.models.common import utcnow
-from storefront.models.product_images import ProductImage
+from storefront.models.product_details import ProductImage
 
 USER_AGENT = "storefront-catalog/1.0 (product picture fetch)"
 READ_BLOCK = 64 * 1024

@@ -8,12 +8,12 @@ last unit, a ``psql`` session. The update is transactional, so a worker sees the
 once the change it announces is committed (a sequence would announce it too early).
 
 What moves it: any insert or delete of a product, category, campaign, experiment, widget setting,
-merchandising rule or product image; an update of a product image, a category, a campaign, an
-experiment, a widget setting or a merchandising rule; an update of a product that changes what
-a card shows, where a shelf puts it or whether it may be recommended (name, brand, price, SKU,
-category, active, created_at, popularity, stock crossing zero), but not every sale that leaves
-stock above zero (a product page reads its stock from the database), nor a new description (no
-card shows it).
+merchandising rule, product image or product feed entry; an update of a product image, a feed
+entry, a category, a campaign, an experiment, a widget setting or a merchandising rule; an
+update of a product that changes what a card shows, where a shelf puts it or whether it may be
+recommended (name, brand, price, SKU, category, active, created_at, popularity, stock crossing
+zero), but not every sale that leaves stock above zero (a product page reads its stock from the
+database), nor a new description (no card shows it).
 """
 from __future__ import annotations
 
@@ -26,10 +26,11 @@ VERSION_ROW = 1
 # experiments: starting or ending an A/B test changes what a widget shows, and the workers keep
 # the running ones per catalog version too (storefront.experiments.serving); widget_settings
 # likewise (a widget's diversity level, storefront.recommendations.diversity), and
-# merchandising_rules (storefront.recommendations.merchandising.serving); product_images: a card
-# shows a product's first stored picture (storefront.catalog.snapshot)
+# merchandising_rules (storefront.recommendations.merchandising.serving); product_images and
+# product_feed_entries: a card shows a product's first stored picture, and a product page its
+# gallery and the feed's facts, kept per catalog version too (storefront.catalog.snapshot)
 WATCHED_TABLES = ("products", "categories", "campaigns", "experiments", "widget_settings", "merchandising_rules",
-                  "product_images")
+                  "product_images", "product_feed_entries")
 # Product columns whose change a shopper can see on a card or a widget.
 PRODUCT_CHANGE = (
     "OLD.name IS NOT NEW.name OR OLD.brand IS NOT NEW.brand OR OLD.price IS NOT NEW.price "

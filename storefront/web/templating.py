@@ -40,6 +40,12 @@ def preload_product_images(products) -> str:
     return ""
 
 
+def page_product_details(product) -> product_details.ProductDetails:
+    """The product page's gallery and feed facts, kept with the catalog snapshot."""
+    snap = snapshot.current(request_context().memo)
+    return snap.product_details(product.id, lambda: product_details.details_of(product))
+
+
 def media_url(name: str) -> str:
     return url_for("shop.product_media", name=name)
 
@@ -56,7 +62,7 @@ def register_template_helpers(app: Flask) -> None:
     app.add_template_global(product_image_url)
     app.add_template_global(preload_product_images)
     app.add_template_global(media_url)
-    app.add_template_global(product_details.details_of, "product_details")
+    app.add_template_global(page_product_details, "product_details")
     app.add_template_global(page_url)
 
     @app.context_processor

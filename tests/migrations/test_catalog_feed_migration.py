@@ -57,6 +57,7 @@ def test_the_catalog_feed_migration_upgrades_a_shop_with_products_and_downgrades
                 "INSERT INTO product_feed_entries (product_id, availability, currency, regular_price, link, gtin, "
                 "mpn, condition, google_product_category, item_group_id, deactivated_by_import, updated_at) "
                 f"VALUES (1, 'in_stock', 'USD', 12, '', '', '', '', '', '', {true}, '2026-01-01')"))
+            assert _version(connection) > updated  # a product page shows it, kept per version too
         for statement in (PICTURE.format(position=1, source="'feed'", url="'https://i.test/a.jpg'"),  # same URL
                           PICTURE.format(position=1, source="'scraped'", url="NULL")):
             with pytest.raises(IntegrityError), db.engine.begin() as connection:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from storefront import create_app
 from storefront.extensions import db
-from storefront.models.product_images import ProductImage
+from storefront.models.product_details import ProductImage
 from tests import factories
 from tests.helpers import BROWSER_UA
 from tests.storefront.support.images import picture

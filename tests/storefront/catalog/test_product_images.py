@@ -4,7 +4,6 @@ product page's gallery, the card picture, and the drawn placeholder when there i
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -12,9 +11,8 @@ from sqlalchemy import select
 
 from storefront.catalog import images
 from storefront.catalog.image_files import ImageRejected, file_path, image_folder, process_image, write_files
-from storefront.extensions import db
 from storefront.models import CatalogState, Product
-from storefront.models.product_images import FROM_FEED, ProductImage
+from storefront.models.product_details import FROM_FEED, ProductImage
 from tests import factories
 from tests.storefront.support.images import GPS_TAG, MAKE_TAG, picture
 from tests.storefront.support.shop import ctx

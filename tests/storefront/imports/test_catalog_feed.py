@@ -13,8 +13,7 @@ from sqlalchemy import func, select
 from storefront.extensions import db
 from storefront.imports.catalog_feed import import_catalog
 from storefront.models import CatalogState, Category, DataImport, Product
-from storefront.models.catalog_feed import ProductFeedEntry
-from storefront.models.product_images import FROM_UPLOAD, ProductImage
+from storefront.models.product_details import FROM_UPLOAD, ProductFeedEntry, ProductImage
 from tests import factories
 from tests.storefront.support.shop import ctx
 

@@ -12,7 +12,7 @@ from storefront.extensions import db
 from storefront.imports.catalog_feed import import_catalog
 from storefront.imports.image_fetch import FetchFailed, download, fetch_pending
 from storefront.models import Product
-from storefront.models.product_images import ProductImage
+from storefront.models.product_details import ProductImage
 from tests.storefront.support.images import picture, picture_server
 from tests.storefront.support.shop import ctx
 
