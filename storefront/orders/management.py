@@ -227,27 +227,32 @@ def _restock(product_id: int, units: int) -> None:
     )
 
 
-def _order_visitor(order: Order) -> int | None:
-    """The visitor the order's events go under: the order's own, else the customer's latest
-    browser (an order written without one, e.g. imported), else None (no event: the events
-    table needs a visitor)."""
-    if order.visitor_id is not None:
-        return order.visitor_id
-    if order.customer_id is None:
-        return None
-    return db.session.scalar(select(Visitor.id).where(Visitor.customer_id == order.customer_id)
-                             .order_by(Visitor.id.desc()).limit(1))
+def _order_shopper(order: Order) -> tuple[int | None, int | None]:
+    """(visitor, customer) the order's events go under, as tracking names them: the order's
+    visitor, else the customer's latest browser (an order written without one, e.g. imported),
+    else no event (the events table needs a visitor); the order's customer, else the one its
+    visitor belongs to (a guest checkout from a browser that later logged in: tracking gave that
+    browser's events to the customer, so training sees the purchase as the customer's)."""
+    if order.visitor_id is None:
+        if order.customer_id is None:
+            return None, None
+        visitor_id = db.session.scalar(select(Visitor.id).where(Visitor.customer_id == order.customer_id)
+                                       .order_by(Visitor.id.desc()).limit(1))
+        return visitor_id, order.customer_id
+    if order.customer_id is not None:
+        return order.visitor_id, order.customer_id
+    return order.visitor_id, db.session.scalar(select(Visitor.customer_id).where(Visitor.id == order.visitor_id))
 
 
 def _record_feedback(order: Order, kind: str, lines: list[tuple[OrderLine, int]]) -> int:
     """One ``kind`` event per line's product (with its units), under the order's visitor and
     customer, so training sees who took back what. Written here, not by ``storefront.tracking``:
     the admin acts, not the shopper, so no request context, rate limit or bot check applies."""
-    visitor_id = _order_visitor(order)
+    visitor_id, customer_id = _order_shopper(order)
     if visitor_id is None:
         return 0
     now = utcnow()
-    rows = [{"visitor_id": visitor_id, "customer_id": order.customer_id, "product_id": line.product_id,
+    rows = [{"visitor_id": visitor_id, "customer_id": customer_id, "product_id": line.product_id,
              "order_id": order.id, "type": kind, "occurred_at": now, "session_id": "",
              "device": BACK_OFFICE_DEVICE, "properties": {"quantity": units}} for line, units in lines if units]
     if rows:
