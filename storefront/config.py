@@ -8,6 +8,7 @@ The class comes from ``STOREFRONT_CONFIG`` (or the conventional ``FLASK_ENV``):
 from __future__ import annotations
 
 import os
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -103,6 +104,11 @@ class Config:
 
     PRODUCTS_PER_PAGE = 24
     MAX_CART_QUANTITY = 99
+    # Shipping (storefront.orders.promotions; README "Promotions"): a flat fee per order, waived
+    # when the goods after discounts reach FREE_SHIPPING_OVER ("" for never) or by a live
+    # free-shipping campaign covering an item in the cart.
+    SHIPPING_FEE = Decimal("4.95")
+    FREE_SHIPPING_OVER: Decimal | None = Decimal("50.00")
     PASSWORD_HASH_METHOD = "scrypt"
 
     # Logging (storefront.web.hardening): level, and "text" or "json" (one JSON object per line)
@@ -267,6 +273,17 @@ def environment_overrides(environ: dict[str, str] | None = None) -> dict[str, An
     for var in _ENV_BOOLS:
         if environ.get(var):
             values[var] = environ[var].strip().lower() in _TRUE
+    for var in ("SHIPPING_FEE", "FREE_SHIPPING_OVER"):  # money: "none" turns the threshold off
+        if environ.get(var):
+            if var == "FREE_SHIPPING_OVER" and environ[var].strip().lower() == "none":
+                values[var] = None
+                continue
+            try:
+                values[var] = Decimal(environ[var].strip())
+            except InvalidOperation:
+                raise RuntimeError(f"{var} must be an amount such as 4.95, not {environ[var]!r}") from None
+            if not values[var].is_finite() or values[var] < 0:
+                raise RuntimeError(f"{var} must be an amount such as 4.95, not {environ[var]!r}")
     if environ.get("TRUSTED_HOSTS"):
         values["TRUSTED_HOSTS"] = [host.strip() for host in environ["TRUSTED_HOSTS"].split(",") if host.strip()]
     if environ.get("SESSION_COOKIE_SECURE"):

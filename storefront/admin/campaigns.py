@@ -1,5 +1,6 @@
-"""Admin pages for promotional campaigns: the list with banner impressions, clicks and CTR,
-create, edit, and switching a campaign on or off (POST with CSRF).
+"""Admin pages for promotional campaigns: the list with banner impressions, clicks and CTR, and
+the paid orders and revenue each campaign's discount went to; create, edit, and switching a
+campaign on or off (POST with CSRF; an ended campaign offers no switch).
 
 Routes join the admin blueprint, so its ``require_admin`` guard covers them all.
 """
@@ -10,7 +11,8 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from storefront.admin import bp
 from storefront.admin.campaign_forms import NO_CATEGORY, CampaignForm, CampaignSwitchForm
 from storefront.extensions import db
-from storefront.models import OFFER_KIND_LABELS, Campaign
+from storefront.models import Campaign
+from storefront.models.campaigns import PROMO_NONE, PROMO_TYPE_LABELS
 from storefront.campaigns import management as campaign_admin
 
 
@@ -18,16 +20,18 @@ from storefront.campaigns import management as campaign_admin
 def campaigns():
     return render_template(
         "admin/campaigns.html", rows=campaign_admin.campaign_rows(), switch_form=CampaignSwitchForm(),
-        kind_labels=OFFER_KIND_LABELS,
+        promo_labels=PROMO_TYPE_LABELS,
     )
 
 
-def _values(form: CampaignForm) -> campaign_admin.CampaignValues:
+def _values(form: CampaignForm, product_ids: tuple[int, ...]) -> campaign_admin.CampaignValues:
     return campaign_admin.CampaignValues(
         name=form.name.data or "", target_category_id=form.target_category_id.data or None,
-        target_brand=form.target_brand.data, offer=form.offer.data or "", offer_kind=form.offer_kind.data,
+        target_brand=form.target_brand.data, offer=form.offer.data or "", offer_kind="",
         headline=form.headline.data or "", body=form.body.data or "", starts_at=form.starts_at.data,
         ends_at=form.ends_at.data, is_active=bool(form.is_active.data),
+        promo_type=form.promo_type.data, promo_value=form.promo_value.data, promo_buy=form.promo_buy.data,
+        target_product_ids=product_ids,
     )
 
 
@@ -37,7 +41,8 @@ def _edit_page(form: CampaignForm, campaign: Campaign | None):
     form.set_categories(campaign_admin.category_choices())
     if form.validate_on_submit():
         try:
-            saved = campaign_admin.save_campaign(campaign, _values(form))
+            product_ids = campaign_admin.product_ids_for_skus(form.target_skus.data)
+            saved = campaign_admin.save_campaign(campaign, _values(form, product_ids))
         except campaign_admin.CampaignError as error:
             db.session.rollback()
             getattr(form, error.field).errors.append(str(error))
@@ -48,6 +53,7 @@ def _edit_page(form: CampaignForm, campaign: Campaign | None):
     status = 422 if request.method == "POST" else 200
     return render_template(
         "admin/campaign_form.html", form=form, campaign=campaign, brands=campaign_admin.known_brands(),
+        promo_labels=PROMO_TYPE_LABELS,
     ), status
 
 
@@ -63,6 +69,9 @@ def campaign_edit(campaign_id: int):
     if request.method == "GET":
         form.target_category_id.data = campaign.target_category_id or NO_CATEGORY
         form.target_brand.data = campaign.target_brand or ""
+        form.target_skus.data = campaign_admin.skus_of(campaign.target_product_ids)
+        if campaign.promo_type not in (None, PROMO_NONE):
+            form.offer.data = ""  # the badge is generated for a discount; the field is for none
     return _edit_page(form, campaign)
 
 

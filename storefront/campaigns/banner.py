@@ -27,6 +27,7 @@ from storefront.ctr import serving as ctr_serving
 from storefront.models import Campaign
 from storefront.models.common import utcnow
 from storefront.extensions import db
+from storefront.orders.offers import offer_text, terms_text
 from storefront.recommendations.widgets import current_version
 from storefront.tracking import impressions
 from storefront.tracking.shopper_facts import RecentEvent, ShopperFacts, facts_of
@@ -48,11 +49,12 @@ class Banner:
 
     campaign_id: int
     headline: str
-    offer: str
+    offer: str  # generated from the structured offer ("" when it takes nothing off)
     offer_kind: str
     body: str
     call_to_action: str
     impression_id: int | None  # None for a bot's view: nothing to attribute a click to
+    terms: str = ""  # generated too: on what, how, until when
 
 
 @dataclass(frozen=True)
@@ -161,9 +163,12 @@ class ChosenBanner:
 
     def shown(self, impression_id: int | None) -> Banner:
         chosen = self.campaign
+        category = chosen.target_category.name if chosen.target_category is not None else None
+        # The offer and its terms are generated from what the cart applies, never the free text.
         return Banner(
-            campaign_id=chosen.id, headline=chosen.headline, offer=chosen.offer, offer_kind=chosen.offer_kind,
+            campaign_id=chosen.id, headline=chosen.headline, offer=offer_text(chosen), offer_kind=chosen.offer_kind,
             body=chosen.body, call_to_action=call_to_action(chosen), impression_id=impression_id,
+            terms=terms_text(chosen, category),
         )
 
 

@@ -13,7 +13,8 @@ could see).
   slice, not a query.
 - Product cards (``ProductCard``: what a card, a widget and the API show), loaded on first need
   in one query for the missing ones and kept for the version (bounded: ``MAX_CARDS``).
-- The active campaigns (``CampaignCard``); whether one is live is decided per request.
+- The active campaigns (``CampaignCard``) with their structured offers, which the cart prices
+  (``storefront.orders.promotions``); whether one is live is decided per request.
 - Each product's card picture (the first stored ``ProductImage``, or none: the category's drawn
   placeholder), loaded with the cards, or for a page's products at once (:meth:`card_images`);
   a product page's gallery and feed facts (:meth:`product_details`).
@@ -120,6 +121,8 @@ class CatalogSnapshot:
         self.campaigns = tuple(
             CampaignCard(c.name, c.target_category_id, c.target_brand, c.offer, c.offer_kind, c.headline,
                          c.body or "", c.starts_at, c.ends_at, c.is_active,
+                         promo_type=c.promo_type, promo_value=c.promo_value, promo_buy=c.promo_buy,
+                         target_product_ids=tuple(c.target_product_ids or ()),
                          id=c.id, target_category=self.categories.get(c.target_category_id))
             for c in campaigns
         )

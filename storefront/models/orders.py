@@ -1,11 +1,12 @@
-"""Orders and their lines; a line keeps the price and name at purchase time."""
+"""Orders and their lines; a line keeps the price and name at purchase time, an order its
+discounts and shipping (``OrderAdjustment``)."""
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, Numeric, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Integer, Numeric, String
+from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from storefront.extensions import db
 from storefront.models.catalog import Product
@@ -60,3 +61,37 @@ class OrderLine(db.Model):
     @property
     def line_total(self) -> Decimal:
         return self.unit_price * self.quantity
+
+
+# -- what an order charged or took off besides its lines' list prices (issue 22: promotions) -----
+# One row per discount a line got from a campaign (``order_line_id`` set), per order-wide discount
+# (a free-shipping campaign waiving the fee: ``order_line_id`` NULL) and one ``shipping`` row with
+# the fee charged before any waiver. Amounts are positive: an order's total is its lines' list
+# prices minus its discounts plus its shipping. Rows keep the campaign's label, so a campaign
+# edited or gone later does not change what an old order says it got. A table of its own rather
+# than columns on orders/order_lines: older orders need no rewrite, and an order can have any
+# number of discounts. The relationships are backrefs so that the classes above stay as they are.
+
+DISCOUNT, SHIPPING = "discount", "shipping"
+
+
+class OrderAdjustment(db.Model):
+    __tablename__ = "order_adjustments"
+    __table_args__ = (
+        CheckConstraint("kind IN ('discount', 'shipping')", name="kind"),
+        CheckConstraint("amount >= 0", name="amount_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    order_line_id: Mapped[int | None] = mapped_column(ForeignKey("order_lines.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    # SET NULL: the order keeps its discount (and its label) if the campaign is ever deleted.
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"), index=True)
+    label: Mapped[str] = mapped_column(String(200))
+    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+
+    # ``order.adjustments``, ``line.adjustments``
+    order: Mapped[Order] = relationship(backref=backref(
+        "adjustments", cascade="all, delete-orphan", order_by="OrderAdjustment.id"))
+    order_line: Mapped[OrderLine | None] = relationship(backref=backref("adjustments", order_by="OrderAdjustment.id"))

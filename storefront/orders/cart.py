@@ -1,19 +1,24 @@
 """Carts for anonymous visitors and customers; every change is tracked as feedback.
 
 An anonymous visitor's cart hangs off their ``Visitor`` row, a customer's off the customer, so it
-follows them across devices; on login the two are merged (``merge_visitor_cart``).
+follows them across devices; on login the two are merged (``merge_visitor_cart``). A summary is
+priced with the live promotions (``storefront.orders.pricing``), the same way checkout charges.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 
 from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from storefront.catalog import snapshot
 from storefront.extensions import db
 from storefront.models import ADD_TO_CART, REMOVE_FROM_CART, Cart, CartItem, Customer, Product, Visitor
+from storefront.orders import promotions
+from storefront.orders.pricing import Pricing
 from storefront.tracking import events as tracking
 from storefront.tracking import shopper_facts
 from storefront.tracking.visitors import RequestContext
@@ -28,6 +33,7 @@ class CartError(ValueError):
 class CartSummary:
     cart: Cart | None
     items: list[CartItem]
+    pricing: Pricing = field(default_factory=Pricing.empty)
 
     @classmethod
     def empty(cls) -> CartSummary:
@@ -39,7 +45,13 @@ class CartSummary:
 
     @property
     def subtotal(self) -> Decimal:
+        """The items at their list prices, before any discount."""
         return sum((item.line_total for item in self.items), Decimal("0.00"))
+
+    @property
+    def total(self) -> Decimal:
+        """What checkout charges: the items after their discounts, plus shipping."""
+        return self.pricing.total
 
     @property
     def product_ids(self) -> set[int]:
@@ -91,9 +103,12 @@ def item_count(ctx: RequestContext) -> int:
     return int(total or 0)
 
 
-def summary(ctx: RequestContext) -> CartSummary:
+def summary(ctx: RequestContext, now: datetime | None = None) -> CartSummary:
+    """The cart, priced with the promotions live at ``now`` (from the catalog snapshot: no SQL)."""
     cart = current_cart(ctx, create=False)
-    return CartSummary(cart, list(cart.items) if cart else [])
+    items = list(cart.items) if cart else []
+    pricing = promotions.price_items(items, snapshot.current(ctx.memo), now) if items else Pricing.empty()
+    return CartSummary(cart, items, pricing)
 
 
 def _check_quantity(quantity: int, product: Product) -> None:

@@ -44,8 +44,12 @@ def _money(value: Decimal) -> str:
 
 def offer_text(campaign) -> str:
     """The banner's offer, e.g. "30% off", "$10 off each", "Free shipping", "Buy 2, get 1 free";
-    "" for a campaign without a discount (or without a structured offer: it promises nothing)."""
+    for a campaign without a discount its own badge ("New season") if that promises no discount;
+    "" without a structured offer (an old free text is not shown: nothing applies it)."""
     kind = campaign.promo_type
+    if kind == PROMO_NONE:
+        badge = (campaign.offer or "").strip()
+        return badge if not unkept_promises(badge, campaign) else ""
     if kind == PERCENT_OFF:
         return f"{_number(Decimal(campaign.promo_value))}% off"
     if kind == AMOUNT_OFF:

@@ -127,6 +127,15 @@ class Pricing:
         return found + ([self.shipping_discount] if self.shipping_discount else [])
 
     @property
+    def discounts_by_campaign(self) -> list[tuple[str, Decimal]]:
+        """(label, amount) per campaign, its lines' discounts summed, in order of appearance."""
+        summed: dict[tuple[int, str], Decimal] = {}
+        for discount in self.discounts:
+            key = (discount.campaign_id, discount.label)
+            summed[key] = summed.get(key, ZERO) + discount.amount
+        return [(label, amount) for (_, label), amount in summed.items()]
+
+    @property
     def goods_discount(self) -> Decimal:
         return sum((line.discount for line in self.lines), ZERO)
 

@@ -5,7 +5,8 @@ home-banner impressions they were shown and the clicks on them (the click model 
 interactions are documented there). This module writes them through the shop's tables, in bulk
 and in the caller's transaction, exactly as the live site would have recorded them:
 
-- ``campaigns`` rows (the demo campaigns, some ended, one scheduled, one switched off);
+- ``campaigns`` rows (the demo campaigns with structured offers read from their text, some ended,
+  one scheduled, one switched off);
 - an ``Impression`` per render: visitor, customer, browsing session and device of the simulated
   session, ``strategy`` "seed" (no model produced it), ``model_version`` and ``ranking`` NULL,
   ``items`` the shown product ids in position order (empty for a banner, whose ``campaign_id``
@@ -26,6 +27,8 @@ from ml.synth.clicks import BANNER, ClickSimConfig, demo_campaigns, simulate_imp
 from storefront.extensions import db
 from storefront.models.recommendations import SIMULATED_STRATEGY
 from storefront.models import CLICK, Campaign, Event, Impression
+from storefront.models.campaigns import PROMO_NONE
+from storefront.orders.offers import offer_text, parse_offer
 
 CHUNK = 5_000
 SEED_STRATEGY = SIMULATED_STRATEGY
@@ -49,11 +52,23 @@ def _datetimes(column: pd.Series) -> list:
     return list(pd.to_datetime(column).dt.to_pydatetime())
 
 
+def _offer_columns(offer: str, offer_kind: str) -> dict:
+    """The structured offer the demo's text means (every demo offer reads clearly: "20% off",
+    "Free shipping", "3 for 2", "New season"), with the banner text generated from it, so the
+    seeded shop's cart applies what its banners say."""
+    parsed = parse_offer(offer, offer_kind)
+    columns = {"promo_type": parsed.promo_type, "promo_value": parsed.promo_value, "promo_buy": parsed.promo_buy}
+    if parsed.promo_type not in (None, PROMO_NONE):
+        columns["offer"] = offer_text(parsed)
+    return columns
+
+
 def _insert_campaigns(campaigns: pd.DataFrame, category_ids: dict[str, int]) -> dict[str, int]:
     rows = [
         {"name": r.name, "target_category_id": category_ids.get(r.target_category_key) if r.target_category_key else None,
          "target_brand": r.target_brand, "offer": r.offer, "offer_kind": r.offer_kind, "headline": r.headline,
-         "body": r.body, "starts_at": starts, "ends_at": ends, "is_active": bool(r.is_active), "created_at": created}
+         "body": r.body, "starts_at": starts, "ends_at": ends, "is_active": bool(r.is_active), "created_at": created,
+         **_offer_columns(r.offer, r.offer_kind)}
         for r, starts, ends, created in zip(campaigns.itertuples(), _datetimes(campaigns["starts_at"]),
                                             _datetimes(campaigns["ends_at"]), _datetimes(campaigns["created_at"]))
     ]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -179,9 +180,25 @@ def _checkout_form() -> CheckoutForm:
 
 
 def _expiry_in_past(expiry: str) -> bool:
-    month, year = (int(part) for part in expiry.split("/"))
+    digits = "".join(ch for ch in expiry if ch.isdigit())  # "MM/YY", "MMYY" or "MM / YY"
+    month, year = int(digits[:2]), int(digits[2:])
     now = datetime.now(UTC)
     return (2000 + year, month) < (now.year, now.month)
+
+
+def _shown_total(form: CheckoutForm) -> Decimal | None:
+    """The total the checkout page showed (None when absent or not an amount: nothing to compare)."""
+    try:
+        shown = Decimal((form.expected_total.data or "").strip())
+    except InvalidOperation:
+        return None
+    return shown if shown.is_finite() else None
+
+
+def _checkout(form: CheckoutForm, summary, status: int = 200):
+    """The checkout page; its hidden total is the one it shows, which the next POST must pay."""
+    form.expected_total.data = str(summary.total)
+    return render_template("shop/checkout.html", form=form, summary=summary), status
 
 
 @bp.route("/checkout", methods=["GET", "POST"])
@@ -201,15 +218,17 @@ def checkout_page():
                 postcode=form.postcode.data.strip(), country=form.country.data.strip(),
             )
             try:
-                order = checkout.place_order(request_context(), details, form.card_number.data)
+                order = checkout.place_order(request_context(), details, form.card_number.data, _shown_total(form))
             except checkout.CheckoutError as error:
                 db.session.rollback()
-                flash(str(error), "error")
-                return render_template("shop/checkout.html", form=form, summary=cart_service.summary(request_context())), 422
+                if error.field:  # a card problem shows under the card number, where the shopper is
+                    getattr(form, error.field).errors = [*getattr(form, error.field).errors, str(error)]
+                else:
+                    flash(str(error), "error")
+                return _checkout(form, cart_service.summary(request_context()), 422)
             db.session.commit()
             return redirect(url_for("shop.order_confirmation", reference=order.reference))
-    status = 422 if request.method == "POST" else 200
-    return render_template("shop/checkout.html", form=form, summary=summary), status
+    return _checkout(form, summary, 422 if request.method == "POST" else 200)
 
 
 @bp.get("/orders/<reference>")

@@ -19,8 +19,8 @@ from tests.storefront.support.shop import counts, ctx, login, new_category, new_
 
 def _form(**overrides) -> dict[str, str]:
     form = {
-        "name": "Summer of lamps", "target_category_id": "0", "target_brand": "Lumen", "offer": "20% off",
-        "offer_kind": "percent_off", "headline": "20% off every Lumen lamp", "body": "Until the end of August.",
+        "name": "Summer of lamps", "target_category_id": "0", "target_brand": "Lumen", "promo_type": "percent_off",
+        "promo_value": "20", "headline": "20% off every Lumen lamp", "body": "Until the end of August.",
         "starts_at": "2026-06-01T09:00", "ends_at": "2026-08-31T23:59", "is_active": "y",
     }
     form.update(overrides)
@@ -76,6 +76,7 @@ def test_creating_a_campaign(app, admin_client):
     (campaign,) = _campaigns(app)
     assert (campaign.name, campaign.target_category_id, campaign.target_brand) == ("Summer of lamps", category_id, "Lumen")
     assert (campaign.offer, campaign.offer_kind, campaign.is_active) == ("20% off", "percent_off", True)
+    assert (campaign.promo_type, campaign.promo_value, campaign.promo_buy) == ("percent_off", 20, None)
     assert campaign.starts_at == datetime(2026, 6, 1, 9, 0) and campaign.ends_at == datetime(2026, 8, 31, 23, 59)
     assert "Campaign “Summer of lamps” saved." in _text(admin_client.get("/admin/campaigns"))
 
@@ -85,8 +86,13 @@ def test_creating_a_campaign(app, admin_client):
     ({"ends_at": "2026-06-01T09:00"}, "The campaign must end after it starts."),
     ({"ends_at": "2026-05-01T09:00"}, "The campaign must end after it starts."),
     ({"name": ""}, "Give the campaign a name."),
-    ({"offer": ""}, "Write the offer"),
-    ({"offer_kind": "mystery"}, "Not a valid choice"),
+    ({"promo_value": ""}, "Enter a percentage above 0, at most 100."),
+    ({"promo_value": "120"}, "Enter a percentage above 0, at most 100."),
+    ({"promo_value": "lots"}, "Not a valid decimal value."),
+    ({"promo_type": "amount_off", "promo_value": "-5"}, "Enter the amount taken off each item"),
+    ({"promo_type": "buy_n_get_one", "promo_buy": "0"}, "Enter how many to buy, 1 to 99."),
+    ({"promo_type": "buy_n_get_one", "promo_buy": "x"}, "Not a valid integer value."),
+    ({"promo_type": "mystery"}, "Not a valid choice"),
     ({"starts_at": "tomorrow"}, "Not a valid datetime value"),
     ({"starts_at": ""}, "Enter when the campaign starts."),
     ({"target_category_id": "999"}, "Not a valid choice"),
@@ -99,7 +105,7 @@ def test_invalid_values_re_render_the_form_and_keep_what_was_typed(app, admin_cl
     assert response.status_code == 422
     assert field_message in html
     assert 'aria-invalid="true"' in html
-    for key in ("headline", "body", "offer"):
+    for key in ("headline", "body"):
         value = _form(**overrides)[key]
         if value:
             assert value in html, key
@@ -118,16 +124,17 @@ def test_editing_a_campaign(app, admin_client):
     category_id, _ = new_category(app, "Lamps")
     campaign_id = new_campaign(app, category_id=category_id, name="Lamp week", offer="10% off")
     page = _text(admin_client.get(f"/admin/campaigns/{campaign_id}/edit"))
-    assert 'value="Lamp week"' in page and "10% off" in page
+    assert 'value="Lamp week"' in page and 'value="15.00"' in page
     assert re.search(r'<option selected value="%d">Lamps</option>' % category_id, page)
-    data = _form(name="Lamp week", target_category_id=str(category_id), target_brand="", offer="Free shipping",
-                 offer_kind="free_shipping", is_active="")
+    data = _form(name="Lamp week", target_category_id=str(category_id), target_brand="", promo_type="free_shipping",
+                 promo_value="", headline="Lamps, delivered free", is_active="")
     del data["is_active"]  # an unticked box is not sent
     response = admin_client.post(f"/admin/campaigns/{campaign_id}/edit", data=data)
     assert response.status_code == 302
     (campaign,) = _campaigns(app)
     assert (campaign.offer, campaign.offer_kind, campaign.target_brand, campaign.is_active) == (
         "Free shipping", "free_shipping", None, False)
+    assert (campaign.promo_type, campaign.promo_value) == ("free_shipping", None)
     # Keeping its own name is not a duplicate; an invalid edit changes nothing.
     bad = admin_client.post(f"/admin/campaigns/{campaign_id}/edit", data=_form(name="Lamp week", ends_at="2020-01-01T00:00"))
     assert bad.status_code == 422 and _campaigns(app)[0].offer == "Free shipping"

@@ -21,11 +21,13 @@ def test_the_banner_shows_the_campaign_and_records_one_impression_per_view(app, 
     category_id, _ = new_category(app, "Lamps")
     new_product(app, category_id)
     campaign_id = new_campaign(app, category_id=category_id, offer="2 for 1", offer_kind="bundle",
+                               promo_type="buy_n_get_one", promo_value=None, promo_buy=1,
                                headline="Light up <your> evenings", body="Every lamp & shade.")
     shown = banner(client.get("/"))
     assert shown is not None and shown.campaign_id == campaign_id
     assert "Light up &lt;your&gt; evenings" in shown.html and "Every lamp &amp; shade." in shown.html
-    assert "2 for 1" in shown.html and "Shop Lamps" in shown.html
+    # the offer's text is written from the structured offer (README "Promotions")
+    assert "Buy 1, get 1 free" in shown.html and "Shop Lamps" in shown.html
     assert "style=" not in shown.html and "<script" not in shown.html  # the CSP allows neither
     (impression,) = banner_impressions(app)
     assert shown.impression_id == impression.id

@@ -6,6 +6,7 @@ import itertools
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy import select
 
@@ -20,11 +21,12 @@ _CTA = re.compile(r'<a class="button promo-cta" href="([^"]+)"')
 
 def new_campaign(app, *, category_id: int | None = None, brand: str | None = None, active: bool = True,
                  starts: datetime | None = None, ends: datetime | None = None, **fields) -> int:
-    """A campaign live now unless told otherwise; returns its id."""
+    """A campaign live now unless told otherwise (15% off its target by default); returns its id."""
     now = utcnow()
     n = next(_names)
     values = {
         "name": f"Campaign {n}", "offer": "15% off", "offer_kind": "percent_off",
+        "promo_type": "percent_off", "promo_value": Decimal("15"),
         "headline": f"Headline {n}", "body": f"Body text {n}", **fields,
     }
     with ctx(app) as session:
