@@ -26,8 +26,8 @@ from storefront.models.recommendations import Impression
 from storefront.models.widget_settings import WidgetSetting
 from storefront.models.merchandising import MerchandisingRule
 # Catalogue import and product pictures (issue 22): import them from their modules.
-from storefront.models.catalog_feed import ProductFeedEntry as ProductFeedEntry
-from storefront.models.product_images import ProductImage as ProductImage
+from storefront.models.product_details import ProductFeedEntry as ProductFeedEntry, ProductImage as ProductImage
+# Catalogue import and product pictures (issue 22): import them from their modules.
 # Admin -> Products and Orders (issue 22): registered here for Alembic; import them from their modules.
 from storefront.models.order_history import OrderChange as OrderChange, OrderRefund as OrderRefund
 from storefront.models.product_changes import ProductChange as ProductChange
