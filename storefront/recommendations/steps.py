@@ -172,7 +172,10 @@ def model_for_user(ask: Ask, missing: int) -> Proposal:
             strategy, ranking = strategy + "+" + ranker.ranker.kind, ctr_serving.RERANKED
         except Exception:  # a click-model bug costs the re-ranking, never the widget
             log.exception("re-ranking failed; serving the retrieval order")
-    products = session_boost(products, ask.recent)
+    # On the cart page the cart's own categories step back: the shopper has chosen there already
+    # (a second kettle next to the kettle in the cart is a substitute, not a suggestion).
+    in_cart = _cart_categories(ask) if ask.widget.startswith("cart_") else set()
+    products = session_boost(products, ask.recent, demote=in_cart)
     return Proposal(strategy, products, ranking, _model_reasons(version, ask, products[: missing * 2]))
 
 
@@ -191,17 +194,26 @@ def session_categories(recent: tuple[RecentEvent, ...], now: datetime | None = N
     return categories
 
 
-def session_boost(products: list[ProductCard], recent: tuple[RecentEvent, ...]) -> list[ProductCard]:
+def _cart_categories(ask: Ask) -> set[int]:
+    return {c for c in (ask.catalog.category_of(pid) for pid in ask.facts.cart) if c is not None}
+
+
+def session_boost(products: list[ProductCard], recent: tuple[RecentEvent, ...],
+                  demote: set[int] = frozenset()) -> list[ProductCard]:
     """The model's order with the current visit's categories lifted: an item at rank r scores
     ``1 / (r + 1)``, times ``1 + SESSION_CATEGORY_BOOST`` in a category of this visit. A logged-in
     shopper's long history otherwise drowns what they are looking at right now (four tents viewed
-    this visit, no tent on the home page)."""
+    this visit, no tent on the home page). Categories in ``demote`` are divided by the same
+    factor instead (the cart page's own categories)."""
     boost = float(current_app.config.get("SESSION_CATEGORY_BOOST", 1.0))
-    current = session_categories(recent) if boost > 0 and recent else set()
-    if not current:
+    current = session_categories(recent) - demote if boost > 0 and recent else set()
+    if not current and not (demote and boost > 0):
         return products
-    scored = [(1.0 / (rank + 1) * (1.0 + boost if p.category_id in current else 1.0), -rank)
-              for rank, p in enumerate(products)]
+
+    def factor(category_id: int) -> float:
+        return 1.0 + boost if category_id in current else 1.0 / (1.0 + boost) if category_id in demote else 1.0
+
+    scored = [(1.0 / (rank + 1) * factor(p.category_id), -rank) for rank, p in enumerate(products)]
     order = sorted(range(len(products)), key=lambda i: scored[i], reverse=True)
     return [products[i] for i in order]
 

@@ -75,6 +75,8 @@ def test_the_current_visit_comes_first(app):
         order = [c.id for c in session_boost(cards, recent)]
         # rank r scores 1/(r+1), doubled in this visit's categories: the tent (rank 2) passes rank 1
         assert order == [1, 3, 2, 5, 4]
+        # the cart page: the cart's category (shoes) steps back behind the others
+        assert [c.id for c in session_boost(cards, recent, demote={shoe})] == [3, 1, 5, 2, 4]  # 2/3, 1/2, 2/5, 1/4, 1/8
         app.config["SESSION_CATEGORY_BOOST"] = 0
         assert [c.id for c in session_boost(cards, recent)] == [1, 2, 3, 4, 5]
 
