@@ -26,9 +26,10 @@ def new_campaign(app, *, category_id: int | None = None, brand: str | None = Non
     n = next(_names)
     values = {
         "name": f"Campaign {n}", "offer": "15% off", "offer_kind": "percent_off",
-        "promo_type": "percent_off", "promo_value": Decimal("15"),
-        "headline": f"Headline {n}", "body": f"Body text {n}", **fields,
+        "promo_type": "percent_off", "headline": f"Headline {n}", "body": f"Body text {n}", **fields,
     }
+    if values["promo_type"] in ("percent_off", "amount_off"):
+        values.setdefault("promo_value", Decimal("15"))
     with ctx(app) as session:
         campaign = Campaign(
             target_category_id=category_id, target_brand=brand, is_active=active,
