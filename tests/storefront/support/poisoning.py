@@ -104,8 +104,11 @@ def standing(app, shop: Shop) -> Standing:
     rank = ranked.index(shop.target) + 1 if shop.target in ranked else None
     page = app.test_client().get(f"/c/{shop.category_slug}", headers={"User-Agent": BROWSER_UA})
     trending = shelves(page).get("category_trending")
+    # "Trending in ..." leaves the listing's first row to the grid below it: a product that tops
+    # the listing is shown atop the category page all the same
+    first_row = set(ranked[:int(app.config.get("GRID_ROW", 4))])
     return Standing(rank, rank is not None and rank <= 10,
-                    trending is not None and shop.target in trending.product_ids)
+                    (trending is not None and shop.target in trending.product_ids) or shop.target in first_row)
 
 
 def popularity_of(app, product_id: int) -> float:
