@@ -93,7 +93,7 @@ def refresh_and_retrain(app) -> None:
 class Standing:
     listing_rank: int | None  # 1-based rank in the category's "Most popular" listing (None: not in it)
     in_category_top10: bool
-    in_trending_in_category: bool
+    in_trending_in_category: bool  # in the "Trending in ..." shelf or the first row of the listing below it
 
 
 def standing(app, shop: Shop) -> Standing:
