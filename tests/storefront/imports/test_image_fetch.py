@@ -38,7 +38,7 @@ def _states(app) -> dict[str, tuple[bool, str | None]]:
         return {row.source_url.rsplit("/", 1)[1]: (row.is_stored, row.fetch_error) for row in rows}
 
 
-def test_import_with_fetch_images_stores_what_it_can_and_keeps_the_rest_as_urls(app, runner, client, tmp_path):
+def test_import_with_fetch_images_stores_what_it_can_and_keeps_the_rest_as_urls(app, runner, admin_client, tmp_path):
     routes = {"/pan.jpg": (200, picture(800, 600), 0), "/pan-2.png": (200, picture(300, 300, "PNG", alpha=True), 0),
               "/not-a-picture.jpg": (200, b"<html>login page</html>", 0)}
     with picture_server(routes) as base:
@@ -51,8 +51,10 @@ def test_import_with_fetch_images_stores_what_it_can_and_keeps_the_rest_as_urls(
         assert states["not-a-picture.jpg"][0] is False and "not a picture" in states["not-a-picture.jpg"][1]
         with ctx(app) as session:
             pan_id = session.scalar(select(Product.id).where(Product.sku == "P1"))
-        page = client.get(f"/products/{pan_id}").get_data(as_text=True)
+        page = admin_client.get(f"/products/{pan_id}").get_data(as_text=True)
         assert page.count('class="gallery-slide"') == 2
+        admin = admin_client.get(f"/admin/products/{pan_id}/images").get_data(as_text=True)
+        assert "Not downloaded yet" in admin and "Last try: HTTP 404 Not Found" in admin and f"{base}/missing.jpg" in admin
         routes["/missing.jpg"] = (200, picture(), 0)  # it appeared since: the next run tries the failures again
         again = runner.invoke(args=["catalog", "fetch-images", "--limit", "1"])
         assert "1 stored, 0 failed" in again.output and "1 not tried yet" in again.output
