@@ -20,7 +20,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import joinedload
 
 from storefront.extensions import db
-from storefront.models import CLICK, STATUS_PAID, Campaign, Category, Event, Impression, Order, Product
+from storefront.models import CLICK, Campaign, Category, Event, Impression, Order, Product
 from storefront.models.campaigns import (
     AMOUNT_OFF,
     BUY_N_GET_ONE,
@@ -32,6 +32,7 @@ from storefront.models.campaigns import (
     CampaignValues,
 )
 from storefront.models.common import utcnow
+from storefront.models.order_history import SALE_STATUSES
 from storefront.models.orders import DISCOUNT, OrderAdjustment
 from storefront.orders.offers import offer_text, unkept_promises
 
@@ -52,7 +53,7 @@ class CampaignRow:
     status: str  # live, off (switched off), scheduled (not started), ended
     impressions: int
     clicks: int
-    orders: int = 0  # paid orders that got this campaign's discount
+    orders: int = 0  # orders that stand (paid, shipped, delivered) that got this campaign's discount
     revenue: Decimal = Decimal("0.00")  # those orders' totals
     discount: Decimal = Decimal("0.00")  # what the campaign took off them
 
@@ -96,8 +97,9 @@ def campaign_rows(now: datetime | None = None) -> list[CampaignRow]:
 
 
 def campaign_sales() -> dict[int, tuple[int, Decimal, Decimal]]:
-    """campaign id -> (paid orders with its discount, their totals, its discount on them). An
-    order with two campaigns' discounts counts for both (revenue is not split between them)."""
+    """campaign id -> (orders that stand with its discount, their totals, its discount on them):
+    a cancelled or refunded order drops out, as on the dashboard. An order with two campaigns'
+    discounts counts for both (revenue is not split between them)."""
     per_order = (
         select(OrderAdjustment.campaign_id, OrderAdjustment.order_id, func.sum(OrderAdjustment.amount).label("saved"))
         .where(OrderAdjustment.kind == DISCOUNT, OrderAdjustment.campaign_id.is_not(None))
@@ -107,7 +109,7 @@ def campaign_sales() -> dict[int, tuple[int, Decimal, Decimal]]:
     rows = db.session.execute(
         select(per_order.c.campaign_id, func.count(), func.sum(Order.total), func.sum(per_order.c.saved))
         .join(Order, Order.id == per_order.c.order_id)
-        .where(Order.status == STATUS_PAID)
+        .where(Order.status.in_(SALE_STATUSES))  # orders that stand, as the dashboard counts them
         .group_by(per_order.c.campaign_id)
     ).all()
     return {cid: (int(n), Decimal(revenue or 0), Decimal(saved or 0)) for cid, n, revenue, saved in rows}
