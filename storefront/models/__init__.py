@@ -4,7 +4,7 @@ from storefront.models.campaigns import OFFER_KIND_LABELS, OFFER_KINDS, Campaign
 from storefront.models.carts import Cart, CartItem
 from storefront.models.catalog import Category, Product
 from storefront.models.catalog_version import CatalogState
-from storefront.models.customers import ROLE_ADMIN, ROLE_CUSTOMER, Customer, RememberToken, Visitor
+from storefront.models.customers import ROLE_ADMIN, ROLE_CUSTOMER, Customer, RememberToken, SavedAddress, Visitor
 from storefront.models.events import (
     ADD_TO_CART,
     ASSET_VIEW,
@@ -27,11 +27,9 @@ from storefront.models.widget_settings import WidgetSetting
 from storefront.models.merchandising import MerchandisingRule
 # Catalogue import and product pictures (issue 22): import them from their modules.
 from storefront.models.product_details import ProductFeedEntry as ProductFeedEntry, ProductImage as ProductImage
-# Catalogue import and product pictures (issue 22): import them from their modules.
 # Admin -> Products and Orders (issue 22): registered here for Alembic; import them from their modules.
 from storefront.models.order_history import OrderChange as OrderChange, OrderRefund as OrderRefund
 from storefront.models.product_changes import ProductChange as ProductChange
-from storefront.models.addresses import SavedAddress
 from storefront.models.training import (
     ACTIVE_STATUSES,
     RUN_FAILED,
