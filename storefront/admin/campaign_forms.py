@@ -58,6 +58,8 @@ class CampaignForm(FlaskForm):
     def _validate_offer(self) -> bool:
         """The value the chosen offer needs, in its range (the others' values are ignored)."""
         kind, value, buy = self.promo_type.data, self.promo_value.data, self.promo_buy.data
+        if value is not None and not value.is_finite():  # "NaN" parses, and cannot be compared
+            value = None
         message = None
         if kind == PERCENT_OFF and (value is None or not Decimal("0") < value <= Decimal("100")):
             message = (self.promo_value, "Enter a percentage above 0, at most 100.")

@@ -35,8 +35,10 @@ from storefront.models.common import utcnow
 from storefront.models.order_history import SALE_STATUSES
 from storefront.models.orders import DISCOUNT, OrderAdjustment
 from storefront.orders.offers import offer_text, unkept_promises
+from storefront.orders.pricing import cents
 
 MAX_TARGET_PRODUCTS = 200
+MAX_VALUE = Decimal("1e8")  # promo_value is NUMERIC(10, 2)
 
 
 class CampaignError(ValueError):
@@ -170,6 +172,8 @@ def _descendants(category_id: int) -> set[int]:
 
 def _check_offer(values: CampaignValues) -> None:
     kind, value, buy = values.promo_type, values.promo_value, values.promo_buy
+    if value is not None and not Decimal(value).is_finite():  # "NaN" cannot be compared
+        value = None
     if kind not in PROMO_TYPES:
         raise CampaignError("promo_type", "Choose an offer from the list.")
     if kind == PERCENT_OFF and (value is None or not 0 < value <= 100):
@@ -220,12 +224,14 @@ def _check(values: CampaignValues, campaign_id: int | None) -> None:
 
 
 def normalised(values: CampaignValues) -> CampaignValues:
-    """The values as stored: only the number the offer uses, the offer's generated text (an offer
+    """The values as stored: only the number the offer uses (to the cent), the offer's generated text (an offer
     without a discount keeps its badge), and the click model's kind derived from the offer."""
-    kind = values.promo_type
+    kind, value = values.promo_type, values.promo_value
+    # NaN, infinities and amounts past the column's 10 digits become None, which the check refuses
+    usable = value is not None and Decimal(value).is_finite() and abs(Decimal(value)) < MAX_VALUE
     values = dataclasses.replace(
         values,
-        promo_value=Decimal(values.promo_value) if kind in (PERCENT_OFF, AMOUNT_OFF) else None,
+        promo_value=cents(value) if kind in (PERCENT_OFF, AMOUNT_OFF) and usable else None,
         promo_buy=values.promo_buy if kind == BUY_N_GET_ONE else None,
         offer_kind=OFFER_KIND_OF.get(kind, values.offer_kind),
     )

@@ -50,13 +50,14 @@ def offer_text(campaign) -> str:
     if kind == PROMO_NONE:
         badge = (campaign.offer or "").strip()
         return badge if not unkept_promises(badge, campaign) else ""
-    if kind == PERCENT_OFF:
-        return f"{_number(Decimal(campaign.promo_value))}% off"
-    if kind == AMOUNT_OFF:
-        return f"{_money(Decimal(campaign.promo_value))} off each"
+    if kind in (PERCENT_OFF, AMOUNT_OFF):
+        value = campaign.promo_value
+        if value is None or not Decimal(value).is_finite():  # a form's values before their check
+            return ""
+        return f"{_number(Decimal(value))}% off" if kind == PERCENT_OFF else f"{_money(Decimal(value))} off each"
     if kind == FREE_SHIPPING:
         return "Free shipping"
-    if kind == BUY_N_GET_ONE:
+    if kind == BUY_N_GET_ONE and campaign.promo_buy is not None:
         return f"Buy {campaign.promo_buy}, get 1 free"
     return ""
 

@@ -128,6 +128,14 @@ def test_products_by_sku_within_the_target(app, admin_client):
     assert f'value="{sku_in}"' in _text(admin_client.get(f"/admin/campaigns/{campaign.id}/edit"))
 
 
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-inf", "1e999999", "sNaN"])
+def test_a_value_that_is_no_amount_is_a_422_not_a_500(app, admin_client, value):
+    for kind in ("percent_off", "amount_off"):
+        response = admin_client.post("/admin/campaigns/new", data=_form(promo_type=kind, promo_value=value))
+        assert response.status_code == 422, (kind, value)
+    assert _campaigns(app) == []
+
+
 @pytest.mark.parametrize("overrides, field, promised", [
     ({"headline": "Up to 50% off Lumen"}, "headline", "50% off"),
     ({"body": "And free shipping on every order."}, "body", "free shipping"),
