@@ -221,8 +221,10 @@ def checkout_page():
                 order = checkout.place_order(request_context(), details, form.card_number.data, _shown_total(form))
             except checkout.CheckoutError as error:
                 db.session.rollback()
-                if error.field:  # a card problem shows under the card number, where the shopper is
-                    getattr(form, error.field).errors = [*getattr(form, error.field).errors, str(error)]
+                if error.field:  # a card problem shows under the card number, focused: a phone scrolls to it
+                    field = getattr(form, error.field)
+                    field.errors = [*field.errors, str(error)]
+                    field.render_kw = {**(field.render_kw or {}), "autofocus": True}
                 else:
                     flash(str(error), "error")
                 return _checkout(form, cart_service.summary(request_context()), 422)

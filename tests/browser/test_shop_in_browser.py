@@ -134,7 +134,7 @@ def test_visitor_browses_gets_recommendations_and_checks_out(new_page, page_log)
     page.get_by_label("Expiry (MM/YY)").fill("12/39")
     page.get_by_label("CVC").fill("123")
     page.get_by_role("button", name=re.compile(r"^Pay ")).click()
-    expect(page.locator(".flash-error")).to_contain_text("declined")
+    expect(page.locator(".field.has-error:has(#card_number) .error")).to_contain_text("declined")  # under the card
     expect(page).to_have_url(re.compile(r"/checkout$"))
 
     page.get_by_label("Card number").fill("4242 4242 4242 4242")
@@ -219,6 +219,49 @@ def test_phone_layout_has_no_horizontal_scroll(new_page, page_log):
     if widths := horizontal_overflow(page):
         overflowing[page.url] = widths
     assert not overflowing, f"pages that scroll sideways on a 390 px phone: {overflowing}"
+
+    page_log.assert_clean()
+
+
+def test_a_phone_checkout_reads_in_order_and_puts_card_errors_under_the_card(new_page, page_log):
+    """Issue 22: autofill and number pads on the fields, one column in reading order (the fields,
+    the order summary, then Pay, whose amount is the summary's total), a declined card's message
+    under the card number, an expiry typed without a slash."""
+    page = new_page(**PHONE)
+    page.goto("/")
+    page.locator("a.dept-tile").first.tap()
+    page.locator(".grid .card:not(:has(.oos)) a.card-link").first.tap()
+    page.get_by_role("button", name="Add to cart").tap()
+    expect(page.locator(".cart-table")).to_be_visible()
+    expect(page.locator(".cart-summary .totals .total")).to_be_visible()
+    page.goto("/checkout")
+    for label, autocomplete, mode in (("Full name", "name", None), ("Email", "email", "email"),
+                                      ("Postcode", "postal-code", None), ("Card number", "cc-number", "numeric"),
+                                      ("Expiry (MM/YY)", "cc-exp", "numeric"), ("CVC", "cc-csc", "numeric")):
+        field = page.get_by_label(label, exact=True)
+        expect(field).to_have_attribute("autocomplete", autocomplete)
+        if mode:
+            expect(field).to_have_attribute("inputmode", mode)
+    pay = page.get_by_role("button", name=re.compile(r"^Pay "))
+    cvc, summary = page.get_by_label("CVC").bounding_box(), page.locator(".order-summary h2").bounding_box()
+    assert cvc["y"] < summary["y"] < pay.bounding_box()["y"], "the summary must come between the fields and Pay"
+    expect(pay).to_have_text(f"Pay {page.locator('.order-summary .totals .total dd').inner_text().strip()}")
+    assert horizontal_overflow(page) is None
+
+    page_log.allow(r"/checkout: Failed to load resource: the server responded with a status of 422 ")
+    for label, value in (("Full name", "Phone Shopper"), ("Email", "phone@example.com"), ("Address", "2 Test Street"),
+                         ("City", "Springfield"), ("Postcode", "12345"), ("Card number", "4000 0000 0000 0002"),
+                         ("Expiry (MM/YY)", "1239"), ("CVC", "123")):
+        page.get_by_label(label, exact=True).fill(value)
+    pay.tap()
+    error = page.locator(".field.has-error:has(#card_number) .error")
+    expect(error).to_contain_text("Your card was declined.")
+    expect(error).to_be_in_viewport()  # the page comes back where the shopper can see why
+    page.get_by_label("Card number").fill("4242 4242 4242 4242")
+    page.get_by_label("CVC").fill("123")
+    page.get_by_role("button", name=re.compile(r"^Pay ")).tap()
+    expect(page).to_have_url(re.compile(r"/orders/[0-9A-F]{12}$"))
+    expect(page.locator("h1")).to_have_text("Thank you, Phone Shopper!")
 
     page_log.assert_clean()
 
