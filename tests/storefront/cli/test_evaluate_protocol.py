@@ -81,7 +81,7 @@ def test_repeats_give_a_mean_and_a_95_percent_interval(runner, tmp_path):
     payload = json.loads(_evaluate(runner, data, "--split", "random", "--repeats", "3", "--seed", "7",
                                    "--models", "popularity,item_knn_cosine", "--format", "json"))
     assert payload["protocol"] == {"split": "random", "test_fraction": 0.2, "seed": 7, "repeats": 3,
-                                   "search": False, "k": 10}
+                                   "search": False, "k": 10, "half_life_days": None}
     ndcg = {r["model"]: r for r in payload["results"] if r["metric"] == "ndcg@10"}
     assert set(ndcg) == {"popularity", "item_knn_cosine"}
     singles = []
@@ -94,6 +94,18 @@ def test_repeats_give_a_mean_and_a_95_percent_interval(runner, tmp_path):
     assert row["mean"] == pytest.approx(np.mean(singles))
     half = 4.302652729911275 * np.std(singles, ddof=1) / math.sqrt(3)  # t(0.975, 2)
     assert (row["ci95_low"], row["ci95_high"]) == (pytest.approx(row["mean"] - half), pytest.approx(row["mean"] + half))
+
+
+def test_a_recency_half_life_is_part_of_the_protocol(runner, tmp_path):
+    data = _fixture(tmp_path / "interactions.csv")
+    table = _evaluate(runner, data, "--split", "random", "--models", "popularity", "--half-life", "30")
+    assert "recency half-life 30 days" in table
+    payload = json.loads(_evaluate(runner, data, "--split", "random", "--models", "popularity", "--half-life", "30",
+                                   "--format", "json"))
+    assert payload["protocol"]["half_life_days"] == 30.0
+    assert {r["half_life_days"] for r in payload["results"]} == {30.0}
+    bad = runner.invoke(args=["ml", "evaluate", "--interactions", str(data), "--half-life", "0"])
+    assert bad.exit_code != 0 and "half-life" in bad.output
 
 
 def test_the_table_shows_intervals_and_csv_is_one_row_per_model_and_metric(runner, tmp_path):
