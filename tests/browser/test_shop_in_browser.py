@@ -322,3 +322,62 @@ def test_admin_pages_fit_the_screen_and_draw_their_charts(new_page, page_log, li
     assert not unlabelled, f"table cells without their column name (data-label): {unlabelled}"
 
     page_log.assert_clean()
+
+
+def test_the_owner_imports_a_feed_reprices_sells_on_a_campaign_and_cancels(new_page, page_log, live_shop):
+    """Issue 22's walk: the example feed imported, a price edited in the admin, a shopper sees it and
+    buys with a 30%-off campaign on, the order shows the discount; the admin cancels and the stock returns."""
+    from tests.browser.browser_support import PROJECT_ROOT
+
+    output = live_shop.flask("catalog", "import", str(PROJECT_ROOT / "docs" / "examples" / "feed.tsv"))
+    assert "20" in output, output
+
+    admin = new_page(**DESKTOP)
+    log_in_as_admin(admin, live_shop, then="/admin/products?q=Cast+Iron+Skillet")
+    admin.get_by_role("link", name=re.compile(r"^Cast Iron Skillet 26 cm$")).first.click()
+    expect(admin).to_have_url(re.compile(r"/admin/products/\d+$"))
+    product = int(admin.url.rsplit("/", 1)[1])
+    stock_before = int(admin.get_by_label("Stock (units)").input_value())
+    admin.get_by_label("Price").fill("42.00")
+    admin.get_by_role("button", name="Save").click()
+    expect(admin.locator(".flash-success")).to_be_visible()
+
+    # 30% off the feed's Ironhold brand, now
+    admin.goto("/admin/campaigns/new")
+    admin.get_by_label("Name", exact=True).fill("Ironhold week")
+    admin.get_by_label("Target brand").fill("Ironhold")
+    admin.get_by_label("Offer", exact=True).select_option(label="Percent off")
+    admin.get_by_label(re.compile(r"^Percent, or amount off")).fill("30")
+    admin.get_by_label("Headline").fill("Ironhold cookware this week")
+    admin.get_by_label("Starts (UTC)").fill("2026-01-01T00:00")
+    admin.get_by_label("Ends (UTC)").fill("2031-01-01T00:00")
+    admin.get_by_role("button", name=re.compile(r"^(Save|Create)")).click()
+    expect(admin.locator(".flash-success")).to_be_visible()
+
+    shopper = new_page(**DESKTOP)
+    shopper.goto(f"/products/{product}")
+    expect(shopper.locator("article.product")).to_contain_text("$42.00")
+    shopper.get_by_role("button", name="Add to cart").click()
+    expect(shopper).to_have_url(re.compile(r"/cart$"))
+    expect(shopper.locator(".cart-table")).to_contain_text("$12.60")  # 30% of 42.00 off
+    shopper.get_by_role("link", name="Proceed to checkout").click()
+    for label, value in (("Full name", "Feed Shopper"), ("Email", "feed@example.com"), ("Address", "2 Feed Road"),
+                         ("City", "Springfield"), ("Postcode", "12345"), ("Card number", "4242 4242 4242 4242"),
+                         ("Expiry (MM/YY)", "12/39"), ("CVC", "123")):
+        shopper.get_by_label(label, exact=True).fill(value)
+    shopper.get_by_role("button", name=re.compile(r"^Pay ")).click()
+    expect(shopper).to_have_url(re.compile(r"/orders/[0-9A-F]{12}$"))
+    reference = shopper.url.rsplit("/", 1)[1]
+    expect(shopper.locator("main")).to_contain_text("$12.60")  # the discount as it was at purchase
+    expect(shopper.locator("main")).to_contain_text("$29.40")
+
+    admin.goto(f"/admin/products/{product}")
+    assert int(admin.get_by_label("Stock (units)").input_value()) == stock_before - 1
+    admin.goto(f"/admin/orders?q={reference}")
+    admin.get_by_role("link", name=re.compile(reference)).first.click()
+    admin.get_by_role("button", name="Cancel order").click()
+    expect(admin.locator("main")).to_contain_text(re.compile(r"[Cc]ancelled"))
+    admin.goto(f"/admin/products/{product}")
+    assert int(admin.get_by_label("Stock (units)").input_value()) == stock_before  # restocked
+
+    page_log.assert_clean()
