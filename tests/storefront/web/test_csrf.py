@@ -25,7 +25,7 @@ KNOWN = {
     "shop.add_to_cart", "shop.update_cart", "shop.remove_from_cart", "shop.checkout_page",
     "account.login", "account.register", "account.logout", "account.forgot_password",
 }
-VARIABLE = re.compile(r"<(?:(?P<converter>[A-Za-z_]\w*)(?:\([^)]*\))?:)?(?P<name>[A-Za-z_]\w*)>")
+VARIABLE = re.compile(r"<(?:(?P<converter>[A-Za-z_]\w*)(?P<args>\([^)]*\))?:)?(?P<name>[A-Za-z_]\w*)>")
 TOKEN_INPUT = re.compile(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"')
 
 
@@ -94,6 +94,8 @@ def _unsafe_routes(flask_app, world) -> list[tuple[str, str, str]]:
                 return world["slug"]
             if name == "reference":
                 return world["reference"]
+            if converter == "any":  # <any(ship, deliver, cancel):action>: one of the values it allows
+                return match.group("args").strip("()").split(",")[0].strip()
             return "x"
 
         url = VARIABLE.sub(fill, rule.rule)
