@@ -22,18 +22,19 @@ its registered name; its arrays are saved inside this model's ``.npz`` with a pr
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Self, Sequence
+from typing import Any, Mapping, Self
 
 import numpy as np
 import scipy.sparse as sp
 
 from ml.models.base import Recommender, top_n
+from ml.resources.recommender import ItemUnits
 
 _BASE_PREFIX = "base__"
 _TIE_BREAK = 1e-3  # share of relevance kept at weight 1, so ties inside a unit follow the base model
 
 
-class UnitBlendRecommender(Recommender):
+class UnitBlendRecommender(ItemUnits, Recommender):
     """``(1 - weight) * scaled base relevance + weight * business-unit affinity``.
 
     Call :meth:`set_item_units` before :meth:`fit` (as for
@@ -50,29 +51,14 @@ class UnitBlendRecommender(Recommender):
             raise ValueError(f"unknown base model {base!r}")
         super().__init__(base=str(base), base_params=dict(base_params or {}), weight=float(weight))
         self.base_model: Recommender = Recommender._registry[base](**self.params["base_params"])
-        self.item_units = sp.csr_matrix((0, 0), dtype=np.float32)
-        self.unit_names = np.empty(0, dtype="<U1")
+        self._no_units()
 
     @property
     def n_items(self) -> int:
         return self.base_model.n_items
 
-    def set_item_units(self, item_units: sp.spmatrix, unit_names: Sequence[str]) -> Self:
-        """The binary items x units matrix (see :func:`ml.resources.interactions.unit_matrix`)."""
-        matrix = sp.csr_matrix(item_units, dtype=np.float32)
-        if matrix.shape[1] != len(unit_names):
-            raise ValueError(f"{matrix.shape[1]} unit columns but {len(unit_names)} unit names")
-        matrix.data[:] = 1.0
-        self.item_units = matrix
-        self.unit_names = np.asarray(list(unit_names), dtype=str).reshape(-1)
-        return self
-
     def fit(self, user_items: sp.csr_matrix) -> Self:
-        if self.item_units.shape[0] != user_items.shape[1]:
-            raise ValueError(
-                f"the item-units matrix has {self.item_units.shape[0]} items but the "
-                f"interactions have {user_items.shape[1]}: call set_item_units() first"
-            )
+        self._check_units(user_items.shape[1])
         self.base_model.fit(user_items)
         return self
 
@@ -126,22 +112,10 @@ class UnitBlendRecommender(Recommender):
         return top_n(blended, N)
 
     def _get_arrays(self) -> dict[str, np.ndarray]:
-        units = self.item_units
         arrays = {_BASE_PREFIX + key: value for key, value in self.base_model._get_arrays().items()}
-        return {
-            **arrays,
-            "item_units_indices": units.indices.astype(np.int32),
-            "item_units_indptr": units.indptr.astype(np.int64),
-            "unit_names": self.unit_names,
-        }
+        return {**arrays, **self._unit_arrays()}
 
     def _set_arrays(self, arrays: Mapping[str, np.ndarray]) -> None:
         self.base_model._set_arrays({key[len(_BASE_PREFIX):]: value for key, value in arrays.items()
                                      if key.startswith(_BASE_PREFIX)})
-        names = np.asarray(arrays["unit_names"])
-        indices = np.asarray(arrays["item_units_indices"])
-        self.item_units = sp.csr_matrix(
-            (np.ones(len(indices), np.float32), indices, np.asarray(arrays["item_units_indptr"])),
-            shape=(self.base_model.n_items, len(names)),
-        )
-        self.unit_names = names.astype(str) if names.size else np.empty(0, dtype="<U1")
+        self._read_unit_arrays(arrays, self.base_model.n_items)

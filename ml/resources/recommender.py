@@ -22,7 +22,50 @@ import scipy.sparse as sp
 from ml.models.base import Recommender, top_n
 
 
-class UnitPopularityRecommender(Recommender):
+class ItemUnits:
+    """The items x business units matrix a unit-aware model keeps as part of its fitted state:
+    set before ``fit``, checked against the interactions, saved and read with the model's arrays."""
+
+    item_units: sp.csr_matrix
+    unit_names: np.ndarray
+
+    def _no_units(self) -> None:
+        self.item_units = sp.csr_matrix((0, 0), dtype=np.float32)
+        self.unit_names = np.empty(0, dtype="<U1")
+
+    def set_item_units(self, item_units: sp.spmatrix, unit_names: Sequence[str]) -> Self:
+        """The binary items x units matrix (see :func:`ml.resources.interactions.unit_matrix`)."""
+        matrix = sp.csr_matrix(item_units, dtype=np.float32)
+        if matrix.shape[1] != len(unit_names):
+            raise ValueError(f"{matrix.shape[1]} unit columns but {len(unit_names)} unit names")
+        matrix.data[:] = 1.0
+        self.item_units = matrix
+        self.unit_names = np.asarray(list(unit_names), dtype=str).reshape(-1)
+        return self
+
+    def _check_units(self, n_items: int) -> None:
+        if self.item_units.shape[0] != n_items:
+            raise ValueError(
+                f"the item-units matrix has {self.item_units.shape[0]} items but the "
+                f"interactions have {n_items}: call set_item_units() first"
+            )
+
+    def _unit_arrays(self) -> dict[str, np.ndarray]:
+        units = self.item_units
+        return {"item_units_indices": units.indices.astype(np.int32),
+                "item_units_indptr": units.indptr.astype(np.int64), "unit_names": self.unit_names}
+
+    def _read_unit_arrays(self, arrays: Mapping[str, np.ndarray], n_items: int) -> None:
+        names = np.asarray(arrays["unit_names"])
+        indices = np.asarray(arrays["item_units_indices"])
+        self.item_units = sp.csr_matrix(
+            (np.ones(len(indices), np.float32), indices, np.asarray(arrays["item_units_indptr"])),
+            shape=(n_items, len(names)),
+        )
+        self.unit_names = names.astype(str) if names.size else np.empty(0, dtype="<U1")
+
+
+class UnitPopularityRecommender(ItemUnits, Recommender):
     """Global popularity (distinct visitors per asset), restricted to the visitor's units first.
 
     Call :meth:`set_item_units` before :meth:`fit`. Scores: popularity plus an offset larger
@@ -35,31 +78,16 @@ class UnitPopularityRecommender(Recommender):
     def __init__(self, fill: bool = True) -> None:
         super().__init__(fill=bool(fill))
         self.item_scores = np.empty(0, dtype=np.float32)
-        self.item_units = sp.csr_matrix((0, 0), dtype=np.float32)
-        self.unit_names = np.empty(0, dtype="<U1")
+        self._no_units()
 
     @property
     def n_items(self) -> int:
         return len(self.item_scores)
 
-    def set_item_units(self, item_units: sp.spmatrix, unit_names: Sequence[str]) -> Self:
-        """The binary items x units matrix (see :func:`ml.resources.interactions.unit_matrix`)."""
-        matrix = sp.csr_matrix(item_units, dtype=np.float32)
-        if matrix.shape[1] != len(unit_names):
-            raise ValueError(f"{matrix.shape[1]} unit columns but {len(unit_names)} unit names")
-        matrix.data[:] = 1.0
-        self.item_units = matrix
-        self.unit_names = np.asarray(list(unit_names), dtype=str).reshape(-1)
-        return self
-
     def fit(self, user_items: sp.csr_matrix) -> Self:
         matrix = sp.csc_matrix(user_items, dtype=np.float64)
         matrix.eliminate_zeros()
-        if self.item_units.shape[0] != matrix.shape[1]:
-            raise ValueError(
-                f"the item-units matrix has {self.item_units.shape[0]} items but the "
-                f"interactions have {matrix.shape[1]}: call set_item_units() first"
-            )
+        self._check_units(matrix.shape[1])
         self.item_scores = np.diff(matrix.indptr).astype(np.float32)
         return self
 
@@ -92,20 +120,8 @@ class UnitPopularityRecommender(Recommender):
         return top_n(scores, N)
 
     def _get_arrays(self) -> dict[str, np.ndarray]:
-        units = self.item_units
-        return {
-            "item_scores": self.item_scores,
-            "item_units_indices": units.indices.astype(np.int32),
-            "item_units_indptr": units.indptr.astype(np.int64),
-            "unit_names": self.unit_names,
-        }
+        return {"item_scores": self.item_scores, **self._unit_arrays()}
 
     def _set_arrays(self, arrays: Mapping[str, np.ndarray]) -> None:
         self.item_scores = np.asarray(arrays["item_scores"], dtype=np.float32)
-        names = np.asarray(arrays["unit_names"])
-        indices = np.asarray(arrays["item_units_indices"])
-        self.item_units = sp.csr_matrix(
-            (np.ones(len(indices), np.float32), indices, np.asarray(arrays["item_units_indptr"])),
-            shape=(len(self.item_scores), len(names)),
-        )
-        self.unit_names = names.astype(str) if names.size else np.empty(0, dtype="<U1")
+        self._read_unit_arrays(arrays, len(self.item_scores))
