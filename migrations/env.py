@@ -89,6 +89,11 @@ def run_migrations_online():
     conf_args = current_app.extensions['migrate'].configure_args
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
+    if conf_args.get("include_name") is None:
+        # the search index's tables (FTS5 and its shadow tables, tsvector documents) are made by
+        # their own migration and triggers, not by models: autogenerate must not drop them
+        from storefront.search.engines import include_name
+        conf_args["include_name"] = include_name
 
     connectable = get_engine()
 

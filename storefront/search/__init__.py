@@ -1,0 +1,86 @@
+"""Search: one service over the shop's own database (SQLite FTS5 or PostgreSQL full-text search,
+``storefront.search.engines``), no search server.
+
+The contract the pages use::
+
+    find(query_text, *, limit=1000) -> Found
+    suggest(prefix, *, limit=8) -> list[Suggestion]
+    rerank_for_shopper(product_ids, ctx, *, top=50) -> list[int]
+
+How a query runs (:func:`find`): its words (``matching.query_terms``) must all match, each as
+itself or as a prefix, in the name, brand, category (with its parent) or description of an
+active product. When nothing matches, each word is tried with its nearest indexed spellings
+(``matching.Vocabulary.corrections``) and ``did_you_mean`` says the corrected query; when that
+still finds nothing, a query of three words or more may miss one of them. Ranking:
+:mod:`storefront.search.ranking`. The index is kept in step by database triggers
+(:mod:`storefront.search.index`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import combinations
+
+from storefront.extensions import db
+from storefront.search import index as _index  # noqa: F401  (create_all builds the index too)
+from storefront.search.engines import Clause, Group, Query, engine_for
+from storefront.search.matching import correctable, query_terms, vocabulary
+from storefront.search.ranking import RANKING, exact_first, rerank_for_shopper
+from storefront.search.suggest import Suggestion, suggest
+
+__all__ = ["Found", "Suggestion", "find", "rerank_for_shopper", "suggest"]
+
+MIN_PREFIX = 3  # shorter words match whole words only ("tv", not everything starting with "t")
+MIN_RELAXED_TERMS = 3
+
+
+@dataclass(frozen=True)
+class Found:
+    product_ids: list[int] = field(default_factory=list)  # active products, best first
+    total: int = 0  # how many match (may exceed the ids returned)
+    did_you_mean: str | None = None  # the corrected query when a word looks misspelt
+    corrected: bool = False  # the ids come from the corrected (or relaxed) query
+    terms: list[str] = field(default_factory=list)  # the normalised query words
+
+
+def _group(word: str, alternatives: list[str] = ()) -> Group:
+    return ((word, len(word) >= MIN_PREFIX),) + tuple((a, False) for a in alternatives)
+
+
+def _relaxed(groups: list[Group]) -> Query:
+    """Every group but (at most) one."""
+    return tuple(tuple(c) for c in combinations(groups, len(groups) - 1))
+
+
+def find(query_text: str, *, limit: int = 1000) -> Found:
+    """Active products matching ``query_text``, best first (see the module docstring)."""
+    terms = query_terms(query_text)
+    if not terms:
+        return Found()
+    connection = db.session.connection()
+    engine = engine_for(connection.dialect.name)
+    phrase = " ".join(terms)
+    limit = max(int(limit), 1)
+
+    def run(query: Query) -> tuple[list[int], int]:
+        hits = engine.search(connection, query, phrase, limit, RANKING)
+        return exact_first(hits.rows, phrase), hits.total
+
+    groups: Clause = tuple(_group(t) for t in terms)
+    ids, total = run((groups,))
+    if total:
+        return Found(ids, total, None, False, terms)
+
+    words = vocabulary(connection, engine.vocabulary)
+    corrections = {t: words.corrections(t) for t in terms if correctable(t)}
+    misspelt = {t: c[0] for t, c in corrections.items() if c and t not in words and not words.starts(t)}
+    did_you_mean = " ".join(misspelt.get(t, t) for t in terms) if misspelt else None
+    widened = tuple(_group(t, corrections.get(t, [])) for t in terms)
+    if any(corrections.values()):
+        ids, total = run((widened,))
+        if total:
+            return Found(ids, total, did_you_mean, True, terms)
+    if len(terms) >= MIN_RELAXED_TERMS:
+        ids, total = run(_relaxed(list(widened)))
+        if total:
+            return Found(ids, total, did_you_mean, True, terms)
+    return Found([], 0, did_you_mean, False, terms)
