@@ -14,12 +14,13 @@ from storefront.analytics.tables import MONEY, RATE, TEXT, Chart, Column, Table,
 CHART_KEYS = (
     "events-per-day", "funnel", "actions-per-visitor", "revenue-by-department", "revenue-by-category",
     "orders-by-weekday", "orders-by-hour", "devices", "new-vs-returning", "revenue-by-segment",
-    "top-viewed", "top-carted", "top-bought",
+    "top-viewed", "top-carted", "top-bought", "top-searches", "zero-result-searches",
 )
 TYPE_LABELS = {
     VIEW: "Views", ADD_TO_CART: "Add to cart", TRANSACTION: "Purchased lines",
     REMOVE_FROM_CART: "Removed from cart", CLICK: "Recommendation clicks",
     "asset_view": "Resource views", "form_submission": "Form submissions",  # B2B gated content
+    "search": "Search pages", "search_click": "Search result clicks",  # storefront.search.analytics
 }
 
 

@@ -32,6 +32,7 @@ from storefront.analytics import charts
 from storefront.analytics import events
 from storefront.analytics import sales
 from storefront.analytics import runner
+from storefront.analytics import searches
 from storefront.analytics import segments
 from storefront.analytics.period import Period, PeriodError, default_period, parse_period
 from storefront.analytics.tables import COUNT, MONEY, RATE, TEXT, Column, Table, rate
@@ -107,7 +108,8 @@ def resolve_period(start: str | None, end: str | None) -> Period:
 
 def _kpis(cur: sales.SalesSummary, prev: sales.SalesSummary,
           vis: events.VisitorTotals, pvis: events.VisitorTotals,
-          back: sales.TakenBack, pback: sales.TakenBack) -> list[Kpi]:
+          back: sales.TakenBack, pback: sales.TakenBack,
+          found: searches.SearchTotals, pfound: searches.SearchTotals) -> list[Kpi]:
     def aov(s: sales.SalesSummary) -> Decimal | None:
         return sales.money(s.revenue / s.orders) if s.orders else None
 
@@ -131,6 +133,10 @@ def _kpis(cur: sales.SalesSummary, prev: sales.SalesSummary,
         Kpi("abandonment", "Cart abandonment", RATE, rate(vis.carted_not_bought, vis.carted),
             rate(pvis.carted_not_bought, pvis.carted), higher_is_better=False,
             help="Visitors who added to cart but bought nothing in the period / visitors who added to cart."),
+        Kpi("searches", "Searches", COUNT, found.searches, pfound.searches,
+            help="New searches (a query's first results page; its next pages, filters and sorts not counted)."),
+        Kpi("search_ctr", "Search click-through", RATE, found.click_through, pfound.click_through,
+            help="Search results followed to their product page / searches."),
     ]
 
 
@@ -151,6 +157,10 @@ def _jobs(period: Period, previous: Period, with_segments: bool) -> list[runner.
         runner.Job("orders by hour", sales.orders_by_hour, (period,)),
         runner.Job("top bought", sales.top_bought, (period,)),
         runner.Job("new vs returning", sales.new_vs_returning, (period,)),
+        runner.Job("searches", searches.search_totals, (period,)),
+        runner.Job("searches (previous)", searches.search_totals, (previous,)),
+        runner.Job("top searches", searches.top_queries, (period,)),
+        runner.Job("zero-result searches", searches.zero_result_queries, (period,)),
     ]
     if with_segments:
         jobs.append(runner.Job("revenue per customer", segments.revenue_per_customer, (period,)))
@@ -185,10 +195,12 @@ def compute(period: Period, threads: int | None = None) -> Dashboard:
         charts.top_counted("top-viewed", "Top 10 viewed products", "Views", got["top viewed"]),
         charts.top_counted("top-carted", "Top 10 added to cart", "Add to cart", got["top carted"]),
         charts.top_bought(got["top bought"]),
+        searches.top_searches_table(got["top searches"]),
+        searches.zero_result_table(got["zero-result searches"]),
     ]
     tables = {table.key: table for table in built}
     kpis = _kpis(got["sales"], got["sales (previous)"], visitors.totals, got["visitors (previous)"],
-                 got["taken back"], got["taken back (previous)"])
+                 got["taken back"], got["taken back (previous)"], got["searches"], got["searches (previous)"])
     return Dashboard(
         period=period, previous=previous, kpis=kpis, tables={key: tables[key] for key in charts.CHART_KEYS},
         timings_ms=run.timings_ms, elapsed_ms=run.elapsed_ms,

@@ -25,7 +25,14 @@ CLICK = "click"  # a click on a recommended item; impression_id says which widge
 # export's ``form_submissions`` when imported), so strength = type weight x sum of counts.
 FORM_SUBMISSION = "form_submission"
 ASSET_VIEW = "asset_view"
-EVENT_TYPES = frozenset({VIEW, ADD_TO_CART, REMOVE_FROM_CART, TRANSACTION, CLICK, FORM_SUBMISSION, ASSET_VIEW})
+# Search as feedback (storefront.search.analytics): a results page shown (``properties``: the
+# query, how many results, the page and the ids it showed) and a click on one of its results
+# (``product_id`` and ``properties``: the search event, the position). The click is measured, not
+# learnt from: the product page's own ``view`` is the feedback (training reads views, not these).
+SEARCH = "search"
+SEARCH_CLICK = "search_click"
+EVENT_TYPES = frozenset({VIEW, ADD_TO_CART, REMOVE_FROM_CART, TRANSACTION, CLICK, FORM_SUBMISSION, ASSET_VIEW,
+                         SEARCH, SEARCH_CLICK})
 
 
 def _where_set(name: str, column: str, *more: str) -> Index:

@@ -16,6 +16,9 @@ from storefront.orders import cart as cart_service
 from storefront.recommendations import registry
 from storefront.recommendations import widgets as widgets
 from storefront.resources import suggestions as resource_suggestions
+from storefront.search import analytics as search_analytics
+from storefront.search import facets
+from storefront.search import pages as search_pages
 from storefront.shop import bp
 from storefront.orders import profile
 from storefront.shop.home import home_page
@@ -48,16 +51,16 @@ def home():
 def category(slug: str):
     ctx = request_context()
     node = snapshot.current(ctx.memo).category_by_slug(slug) or abort(404)
-    sort = request.args.get("sort", catalog.DEFAULT_SORT)
-    if sort not in catalog.SORTS:
-        sort = catalog.DEFAULT_SORT
-    in_tree = snapshot.current(ctx.memo).descendants(node.id)
-    page = catalog.listing(in_tree, sort, _page(), current_app.config["PRODUCTS_PER_PAGE"])
-    # a shelf atop the listing's first page, not repeating its first row
-    first_row = [item.id for item in page.items[:int(current_app.config.get("GRID_ROW", 4))]]
-    widget = widgets.category_page(ctx, node, first_row) if page.page == 1 else None
+    sort = facets.parse_sort(request.args.get("sort"), facets.LISTING_SORTS)
+    shown = search_pages.category_page(ctx, node, facets.parse_filters(request.args), sort, _page(),
+                                       current_app.config["PRODUCTS_PER_PAGE"])
+    page = shown.listing
+    # a shelf atop the listing's unfiltered first page, not repeating its first row
+    first_row = page.ids[:int(current_app.config.get("GRID_ROW", 4))]
+    widget = widgets.category_page(ctx, node, first_row) if page.page == 1 and not shown.filters.active else None
     return commit_then_render(
-        "shop/category.html", category=node, page=page, sort=sort, sorts=catalog.SORTS, widget=widget
+        "shop/category.html", category=node, page=page, sort=sort, sorts=facets.LISTING_SORTS, widget=widget,
+        filters=shown.filters, links=search_pages.FacetLinks(request.path, request.args.items(multi=True)),
     )
 
 
@@ -97,15 +100,23 @@ def product(product_id: int):
     tracking.track_view(ctx, item)
     # ?ri=<impression>&rp=<position>: the shopper came from a recommendation widget.
     impressions.record_click(ctx, item, request.args.get("ri"), request.args.get("rp"))
+    # ?sq=<search event>&sp=<position>: the shopper came from a search result (the view above is
+    # the feedback; the click is measured: storefront.search.analytics).
+    search_analytics.record_click(ctx, item, request.args.get("sq"), request.args.get("sp"))
     widgets.record_all(ctx, shelves)
     return _product_page(ctx, item, AddToCartForm(), shelves)
 
 
 @bp.get("/search")
 def search():
-    query = request.args.get("q", "").strip()
-    page = catalog.search(query, _page(), current_app.config["PRODUCTS_PER_PAGE"])
-    return render_template("shop/search.html", query=query, page=page)
+    query = request.args.get("q", "").strip()[:facets.MAX_QUERY_LENGTH]
+    sort = facets.parse_sort(request.args.get("sort"), facets.SEARCH_SORTS)
+    shown = search_pages.search_page(request_context(), query, facets.parse_filters(request.args), sort, _page(),
+                                     current_app.config["PRODUCTS_PER_PAGE"])
+    return commit_then_render(
+        "shop/search.html", query=query, result=shown, page=shown.listing, sorts=facets.SEARCH_SORTS,
+        links=search_pages.FacetLinks(request.path, request.args.items(multi=True)),
+    )
 
 
 def _render_cart(status: int = 200):

@@ -24,6 +24,7 @@ from storefront.tracking import integrity
 from storefront.tracking.visitors import RequestContext, visitor_of
 
 _INSERT_EVENT = insert(Event.__table__)  # one statement, compiled once, parameters per call
+_INSERT_EVENT_RETURNING_ID = insert(Event.__table__).returning(Event.__table__.c.id)
 
 
 # HTTP libraries and command-line clients: not people browsing, so not feedback either.
@@ -77,17 +78,33 @@ def track(
     if not ctx.confirmed and not ctx.is_bot and event_type in PENDING_TYPES:
         _remember_pending(ctx, event_type, product, asset_id)
         return False
+    return _log(ctx, event_type, product, order_id=order_id, impression_id=impression_id, asset_id=asset_id,
+                properties=properties) is not None
+
+
+def track_returning_id(ctx: RequestContext, event_type: str, product: Product | None = None, *,
+                       properties: dict[str, Any] | None = None) -> int | None:
+    """``track`` for an event whose id the page needs (a search: its result links name it, so
+    a click can be tied to it); the new event's id, or None when nothing was logged. Not for
+    the types that wait for the cookie (``PENDING_TYPES``): those have no id yet."""
+    if event_type not in EVENT_TYPES or event_type in PENDING_TYPES:
+        raise ValueError(f"{event_type!r} cannot be tracked with its id")
+    return _log(ctx, event_type, product, properties=properties, returning=True)
+
+
+def _log(ctx: RequestContext, event_type: str, product: Product | None, *, returning: bool = False,
+         **fields) -> int | None:
+    """Insert the event unless this request logs nothing; its id when ``returning``, else 0."""
     if not integrity.may_track(ctx):
-        return False  # crawlers, first requests, visitors over a limit or flagged: see integrity
+        return None  # crawlers, first requests, visitors over a limit or flagged: see integrity
     visitor = _visitor_to_log(ctx)
     if visitor is None:
-        return False
+        return None
     occurred_at = utcnow()
     if event_type == VIEW:  # the product page signs this time into its dwell token (tracking.dwell)
         ctx.memo["view_at"] = occurred_at.replace(tzinfo=timezone.utc).timestamp()
-    _insert_event(ctx, visitor, event_type, product.id if product is not None else None, order_id=order_id,
-                  impression_id=impression_id, asset_id=asset_id, properties=properties, occurred_at=occurred_at)
-    return True
+    return _insert_event(ctx, visitor, event_type, product.id if product is not None else None,
+                         occurred_at=occurred_at, returning=returning, **fields)
 
 
 def _visitor_to_log(ctx: RequestContext) -> Visitor | None:
@@ -103,10 +120,12 @@ def _visitor_to_log(ctx: RequestContext) -> Visitor | None:
 
 def _insert_event(ctx: RequestContext, visitor: Visitor, event_type: str, product_id: int | None, *,
                   order_id: int | None = None, impression_id: int | None = None, asset_id: int | None = None,
-                  properties: dict[str, Any] | None = None, occurred_at: datetime | None = None) -> None:
+                  properties: dict[str, Any] | None = None, occurred_at: datetime | None = None,
+                  returning: bool = False) -> int:
+    """Add the row (0, or its id when ``returning``: one statement either way)."""
     customer_id = ctx.customer_id if ctx.logged_in else visitor.customer_id
-    db.session.execute(
-        _INSERT_EVENT,
+    inserted = db.session.execute(
+        _INSERT_EVENT_RETURNING_ID if returning else _INSERT_EVENT,
         {
             "visitor_id": visitor.id,
             "customer_id": customer_id,
@@ -121,6 +140,7 @@ def _insert_event(ctx: RequestContext, visitor: Visitor, event_type: str, produc
             "properties": properties or None,
         },
     )
+    return int(inserted.scalar_one()) if returning else 0
 
 
 # A first page's view waits in the browser's signed session until the cookies come back.

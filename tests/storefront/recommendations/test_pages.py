@@ -101,9 +101,11 @@ def test_bots_see_widgets_but_record_no_impressions(app, shop, user_agent):
 def test_widget_markup(app, client, shop):
     _, ids = shop
     html = client.get(f"/products/{ids[0]}").get_data(as_text=True)
-    # No inline script (the CSP allows none): the dwell beacon and the shelves' arrows, from the shop.
+    # No inline script (the CSP allows none): the dwell beacon, the shelves' arrows and the search
+    # box's suggestions, from the shop.
     assert sorted(re.findall(r"<script[^>]*>", html)) == [
-        '<script src="/static/js/dwell.js" defer>', '<script src="/static/js/shelves.js" defer>']
+        '<script src="/static/js/autocomplete.js" defer>', '<script src="/static/js/dwell.js" defer>',
+        '<script src="/static/js/shelves.js" defer>']
     assert "Frequently bought together" in html and "Similar items" in html
     assert 'class="shelf-row"' in html
     assert 'name="viewport"' in html
