@@ -25,7 +25,7 @@ from storefront.search import index as _index  # noqa: F401  (create_all builds 
 from storefront.search.engines import Clause, Group, Query, engine_for
 from storefront.search.matching import correctable, query_terms, vocabulary
 from storefront.search.ranking import RANKING, exact_first, rerank_for_shopper
-from storefront.search.suggest import Suggestion, suggest
+from storefront.search.suggest import Suggestion, named_categories, suggest
 
 __all__ = ["Found", "Suggestion", "find", "rerank_for_shopper", "suggest"]
 
@@ -61,12 +61,12 @@ def find(query_text: str, *, limit: int = 1000) -> Found:
     phrase = " ".join(terms)
     limit = max(int(limit), 1)
 
-    def run(query: Query) -> tuple[list[int], int]:
-        hits = engine.search(connection, query, phrase, limit, RANKING)
+    def run(query: Query, meant: list[str]) -> tuple[list[int], int]:
+        hits = engine.search(connection, query, phrase, limit, RANKING, named_categories(connection, meant))
         return exact_first(hits.rows, phrase), hits.total
 
     groups: Clause = tuple(_group(t) for t in terms)
-    ids, total = run((groups,))
+    ids, total = run((groups,), terms)
     if total:
         return Found(ids, total, None, False, terms)
 
@@ -75,12 +75,13 @@ def find(query_text: str, *, limit: int = 1000) -> Found:
     misspelt = {t: c[0] for t, c in corrections.items() if c and t not in words and not words.starts(t)}
     did_you_mean = " ".join(misspelt.get(t, t) for t in terms) if misspelt else None
     widened = tuple(_group(t, corrections.get(t, [])) for t in terms)
+    meant = [misspelt.get(t, t) for t in terms]
     if any(corrections.values()):
-        ids, total = run((widened,))
+        ids, total = run((widened,), meant)
         if total:
             return Found(ids, total, did_you_mean, True, terms)
     if len(terms) >= MIN_RELAXED_TERMS:
-        ids, total = run(_relaxed(list(widened)))
+        ids, total = run(_relaxed(list(widened)), meant)
         if total:
             return Found(ids, total, did_you_mean, True, terms)
     return Found([], 0, did_you_mean, False, terms)

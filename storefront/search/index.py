@@ -52,6 +52,8 @@ def rebuild_index(connection: Connection | None = None) -> RebuildReport:
     create_index(connection)
     started = time.perf_counter()
     engine.rebuild(connection)
+    # the vocabulary and the suggestion labels are kept per catalog version: a rebuild moves it
+    connection.execute(text("UPDATE catalog_state SET version = version + 1"))
     seconds = time.perf_counter() - started
     products = connection.execute(text("SELECT count(*) FROM products WHERE active")).scalar_one()
     words = len(engine.vocabulary(connection))

@@ -50,6 +50,18 @@ def query_terms(query_text: str | None) -> list[str]:
     return list(dict.fromkeys(words((query_text or "")[:MAX_QUERY_LENGTH])))[:MAX_TERMS]
 
 
+def plain_stem(word: str) -> str:
+    """English plural stripped, for comparing category names with query words (not the
+    engines' stemmer: that one works inside the index)."""
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith(("sses", "shes", "ches", "xes")):
+        return word[:-2]
+    if word.endswith("s") and not word.endswith("ss") and len(word) > 3:
+        return word[:-1]
+    return word
+
+
 def correctable(word: str) -> bool:
     return len(word) >= MIN_CORRECTED and word.isalpha()
 

@@ -16,7 +16,7 @@ from sqlalchemy import select, text
 
 from storefront.extensions import db
 from storefront.models import Product
-from storefront.search.matching import catalog_version, query_terms, vocabulary, words
+from storefront.search.matching import catalog_version, plain_stem, query_terms, vocabulary, words
 
 MAX_CATEGORIES = 3
 MAX_BRANDS = 2
@@ -37,6 +37,7 @@ class _Label:
     words: tuple[str, ...]
     slug: str | None
     weight: float  # products behind it: more first
+    category_id: int | None = None
 
 
 _labels_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -44,11 +45,11 @@ _labels_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 def _read_labels(connection) -> list[_Label]:
     categories = connection.execute(text(
-        "SELECT c.name, c.slug, count(p.id) FROM categories c LEFT JOIN products p "
+        "SELECT c.id, c.name, c.slug, count(p.id) FROM categories c LEFT JOIN products p "
         "ON p.category_id = c.id AND p.active GROUP BY c.id, c.name, c.slug")).all()
     brands = connection.execute(text(
         "SELECT brand, count(*) FROM products WHERE active AND brand <> '' GROUP BY brand")).all()
-    labels = [_Label("category", name, tuple(words(name)), slug, float(n)) for name, slug, n in categories]
+    labels = [_Label("category", name, tuple(words(name)), slug, float(n), cid) for cid, name, slug, n in categories]
     labels += [_Label("brand", brand, tuple(words(brand)), None, float(n)) for brand, n in brands]
     return labels
 
@@ -60,6 +61,14 @@ def _labels(connection) -> list[_Label]:
         cached = (version, _read_labels(connection))
         _labels_cache[connection.engine] = cached
     return cached[1]
+
+
+def named_categories(connection, terms: list[str]) -> set[int]:
+    """Categories whose whole name is among the query's words, plurals aside ("zentek laptop"
+    names Laptops): the ranking lifts their products above look-alikes (laptop bags)."""
+    stems = {plain_stem(t) for t in terms}
+    return {label.category_id for label in _labels(connection)
+            if label.kind == "category" and label.words and {plain_stem(w) for w in label.words} <= stems}
 
 
 def _matches(label: _Label, terms: list[str]) -> bool:

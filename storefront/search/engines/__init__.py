@@ -10,6 +10,7 @@ normalised to ``[^\\W_]+`` (letters and digits), so no search syntax can reach t
 """
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -26,10 +27,20 @@ COLUMN_WEIGHTS = {"name": 10.0, "brand": 6.0, "category": 3.0, "description": 1.
 
 @dataclass(frozen=True)
 class Ranking:
-    """How popularity lifts text relevance: ``relevance * (1 + weight * pop / (pop + half))``."""
+    """How popularity lifts text relevance: ``relevance * (1 + weight * pop / (pop + half))``,
+    and a product of a category the query names: ``* category_weight``."""
 
     popularity_weight: float = 0.5
     popularity_half: float = 20.0
+    category_weight: float = 2.0
+
+
+def category_boost(category_ids: Collection[int], ranking: Ranking) -> str:
+    """SQL factor for products of ``category_ids`` (integers, written as literals)."""
+    ids = sorted({int(c) for c in category_ids})
+    if not ids:
+        return "1.0"
+    return f"(CASE WHEN p.category_id IN ({', '.join(map(str, ids))}) THEN {float(ranking.category_weight)} ELSE 1.0 END)"
 
 
 @dataclass(frozen=True)
@@ -47,7 +58,8 @@ class SearchEngine(Protocol):
 
     def rebuild(self, connection: Connection) -> None: ...
 
-    def search(self, connection: Connection, query: Query, phrase: str, limit: int, ranking: Ranking) -> Hits: ...
+    def search(self, connection: Connection, query: Query, phrase: str, limit: int, ranking: Ranking,
+               categories: Collection[int] = ()) -> Hits: ...
 
     def vocabulary(self, connection: Connection) -> dict[str, int]: ...
 

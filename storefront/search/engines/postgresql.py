@@ -7,10 +7,12 @@ column) and one on ``categories`` (rename, move) keep both in step; ``pg_trgm`` 
 """
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from storefront.search.engines import COLUMN_WEIGHTS, Hits, Query, Ranking
+from storefront.search.engines import COLUMN_WEIGHTS, Hits, Query, Ranking, category_boost
 
 CONFIG = "english"
 # ts_rank's weights are listed {D, C, B, A}; normalised so that A (name) is 1
@@ -117,13 +119,15 @@ class PostgresEngine:
         ]:
             connection.execute(text(statement))
 
-    def search(self, connection: Connection, query: Query, phrase: str, limit: int, ranking: Ranking) -> Hits:
+    def search(self, connection: Connection, query: Query, phrase: str, limit: int, ranking: Ranking,
+               categories: Collection[int] = ()) -> Hits:
         rows = connection.execute(
             text(
                 "SELECT p.id, p.name, count(*) OVER () FROM search_documents d JOIN products p ON p.id = d.product_id, "
                 f"to_tsquery('{CONFIG}', :query) q WHERE d.document @@ q AND p.active "
                 f"ORDER BY lower(p.brand) = :phrase DESC, ts_rank('{RANK_WEIGHTS}', d.document, q) "
-                "* (1.0 + :weight * p.popularity / (p.popularity + :half)) DESC, p.id LIMIT :limit"
+                "* (1.0 + :weight * p.popularity / (p.popularity + :half)) "
+                f"* {category_boost(categories, ranking)} DESC, p.id LIMIT :limit"
             ),
             {"query": _tsquery(query), "phrase": phrase, "limit": limit,
              "weight": ranking.popularity_weight, "half": ranking.popularity_half},

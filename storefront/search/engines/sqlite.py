@@ -9,10 +9,12 @@ category's name followed by its parent's, so "electronics" finds the laptops too
 """
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from storefront.search.engines import COLUMN_WEIGHTS, Hits, Query, Ranking
+from storefront.search.engines import COLUMN_WEIGHTS, Hits, Query, Ranking, category_boost
 
 TOKENIZE = "porter unicode61 remove_diacritics 2"
 WORD_TOKENIZE = "unicode61 remove_diacritics 2"
@@ -94,7 +96,8 @@ class SqliteEngine:
                           "INSERT INTO search_words (search_words) VALUES ('optimize')"]:
             connection.execute(text(statement))
 
-    def search(self, connection: Connection, query: Query, phrase: str, limit: int, ranking: Ranking) -> Hits:
+    def search(self, connection: Connection, query: Query, phrase: str, limit: int, ranking: Ranking,
+               categories: Collection[int] = ()) -> Hits:
         weights = ", ".join(str(w) for w in COLUMN_WEIGHTS.values())
         rows = connection.execute(
             text(
@@ -104,7 +107,8 @@ class SqliteEngine:
                 "SELECT p.id, p.name, count(*) OVER () FROM s JOIN products p ON p.id = s.id WHERE p.active "
                 # bm25() is negative, lower is better: popularity makes it more negative
                 "ORDER BY lower(p.brand) = :phrase DESC, "
-                "s.rel * (1.0 + :weight * p.popularity / (p.popularity + :half)), p.id LIMIT :limit"
+                "s.rel * (1.0 + :weight * p.popularity / (p.popularity + :half))"
+                f" * {category_boost(categories, ranking)}, p.id LIMIT :limit"
             ),
             {"match": _fts(query), "phrase": phrase, "limit": limit,
              "weight": ranking.popularity_weight, "half": ranking.popularity_half},
