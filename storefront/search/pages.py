@@ -28,11 +28,13 @@ from storefront.recommendations.widgets import WidgetResult
 from storefront.search import analytics, find, rerank_for_shopper, suggest
 from storefront.search import facets
 from storefront.search.facets import Filters, Listing, Scope
+from storefront.search.matching import query_terms
 from storefront.tracking.visitors import RequestContext
 
 FIND_LIMIT = 1000
 RERANK_TOP = 50
 CLOSEST_SHOWN = 8
+CLOSEST_WORDS = 3  # words of a query that found nothing tried on their own
 MIN_QUERY_LETTERS = 2
 # The zero-result page's shelf: the home page's trending steps, recorded under its own name.
 SEARCH_TRENDING = registry.WidgetSpec("search_trending", registry.TRENDING_TITLE, registry.TRENDING_STEPS,
@@ -111,12 +113,25 @@ def search_page(ctx: RequestContext, query: str, filters: Filters, sort: str, pa
 def _offer_instead(ctx: RequestContext, result: SearchPage) -> None:
     """Zero results: the closest matches (the engine's suggestions for the query) and trending."""
     catalog = snapshot.current(ctx.memo)
-    suggestions = suggest(result.query, limit=CLOSEST_SHOWN)
+    suggestions = _closest(result.query)
     product_ids = [s.product_id for s in suggestions if s.kind == "product" and s.product_id is not None]
     result.closest = [card for card in catalog.cards(product_ids) if card.active]
     result.closest_links = [s for s in suggestions if s.kind in ("category", "brand")]
     trending = widgets.fill_for(ctx, SEARCH_TRENDING, widgets.new_ask(ctx), also_skip=[c.id for c in result.closest])
     result.trending = widgets.record(ctx, trending) if trending.products else None
+
+
+def _closest(query: str) -> list:
+    """The engine's suggestions for the whole query; when they are few, for its words one by one
+    (longest first: "sonora speakers" finds nothing, but the brand and the category are close)."""
+    found = list(suggest(query, limit=CLOSEST_SHOWN))
+    words = sorted(query_terms(query), key=len, reverse=True)
+    for word in words[:CLOSEST_WORDS] if len(words) > 1 else []:
+        if len(found) >= CLOSEST_SHOWN:
+            break
+        known = {(s.kind, s.label) for s in found}
+        found += [s for s in suggest(word, limit=CLOSEST_SHOWN) if (s.kind, s.label) not in known]
+    return found
 
 
 @dataclass
