@@ -30,6 +30,7 @@ from storefront.search.suggest import Suggestion, named_categories, suggest
 __all__ = ["Found", "Suggestion", "find", "rerank_for_shopper", "suggest"]
 
 MIN_PREFIX = 3  # shorter words match whole words only ("tv", not everything starting with "t")
+TYPING_PREFIX = 2  # the word being typed in the search box (suggest)
 MIN_RELAXED_TERMS = 3
 
 
@@ -42,8 +43,8 @@ class Found:
     terms: list[str] = field(default_factory=list)  # the normalised query words
 
 
-def _group(word: str, alternatives: list[str] = ()) -> Group:
-    return ((word, len(word) >= MIN_PREFIX),) + tuple((a, False) for a in alternatives)
+def _group(word: str, alternatives: list[str] = (), min_prefix: int = MIN_PREFIX) -> Group:
+    return ((word, len(word) >= min_prefix),) + tuple((a, False) for a in alternatives)
 
 
 def _relaxed(groups: list[Group]) -> Query:
@@ -53,7 +54,12 @@ def _relaxed(groups: list[Group]) -> Query:
 
 def find(query_text: str, *, limit: int = 1000) -> Found:
     """Active products matching ``query_text``, best first (see the module docstring)."""
-    terms = query_terms(query_text)
+    return find_terms(query_terms(query_text), limit=limit)
+
+
+def find_terms(terms: list[str], *, limit: int = 1000, typing: bool = False) -> Found:
+    """:func:`find` for words already normalised; ``typing``: the last word is being typed, so it
+    matches as a prefix from two letters (autocomplete)."""
     if not terms:
         return Found()
     connection = db.session.connection()
@@ -65,7 +71,9 @@ def find(query_text: str, *, limit: int = 1000) -> Found:
         hits = engine.search(connection, query, phrase, limit, RANKING, named_categories(connection, meant))
         return exact_first(hits.rows, phrase), hits.total
 
-    groups: Clause = tuple(_group(t) for t in terms)
+    last = len(terms) - 1
+    prefix_from = [TYPING_PREFIX if typing and i == last else MIN_PREFIX for i in range(len(terms))]
+    groups: Clause = tuple(_group(t, (), prefix_from[i]) for i, t in enumerate(terms))
     ids, total = run((groups,), terms)
     if total:
         return Found(ids, total, None, False, terms)
@@ -74,7 +82,7 @@ def find(query_text: str, *, limit: int = 1000) -> Found:
     corrections = {t: words.corrections(t) for t in terms if correctable(t)}
     misspelt = {t: c[0] for t, c in corrections.items() if c and t not in words and not words.starts(t)}
     did_you_mean = " ".join(misspelt.get(t, t) for t in terms) if misspelt else None
-    widened = tuple(_group(t, corrections.get(t, [])) for t in terms)
+    widened = tuple(_group(t, corrections.get(t, []), prefix_from[i]) for i, t in enumerate(terms))
     meant = [misspelt.get(t, t) for t in terms]
     if any(corrections.values()):
         ids, total = run((widened,), meant)

@@ -92,7 +92,7 @@ def _matching_labels(connection, terms: list[str]) -> list[_Label]:
 def suggest(prefix: str, *, limit: int = 8) -> list[Suggestion]:
     """Up to ``limit`` suggestions for what the shopper has typed so far: categories, then
     brands, then products."""
-    from storefront.search import find
+    from storefront.search import find_terms
 
     terms = query_terms(prefix)
     if not terms or limit <= 0 or (len(terms) == 1 and len(terms[0]) < 2):
@@ -105,7 +105,7 @@ def suggest(prefix: str, *, limit: int = 8) -> list[Suggestion]:
     suggestions = suggestions[:limit]
     wanted = limit - len(suggestions)
     if wanted > 0:
-        ids = find(prefix, limit=wanted).product_ids
+        ids = find_terms(terms, limit=wanted, typing=True).product_ids
         names = dict(db.session.execute(select(Product.id, Product.name).where(Product.id.in_(ids))).all()) if ids else {}
         suggestions += [Suggestion("product", names[pid], pid) for pid in ids if pid in names]
     return suggestions
