@@ -85,6 +85,9 @@ class Config:
     TRAINING_STALE_AFTER_SECONDS = 1800  # a running job silent this long is considered dead
     TRAINING_DEEP_MODELS = True  # the torch candidates (BPR-MF, NeuMF, LightGCN)
     TRAINING_TORCH_BUDGET_SECONDS = 20  # per torch model and run
+    # The training processes (flask ml train, flask ml scheduler) run at this niceness, so web
+    # workers on the same machine get the CPU first (storefront.training.priority); 0: unchanged.
+    TRAINING_NICENESS = 10
     MODEL_VERSIONS_KEPT = 5
     # Negative feedback (Admin -> Orders): how much strength a cancelled order line and a refunded
     # (returned) one take back from the shopper's interest in the product, subtracted from the
@@ -175,6 +178,7 @@ class TestingConfig(Config):
     CATALOG_CHECK_INTERVAL = 0.0  # and change the catalog between two requests
     TRAINING_TIME_BUDGET_SECONDS = 5
     TRAINING_DEEP_MODELS = False  # tests/ml covers them; the web-side tests need speed
+    TRAINING_NICENESS = 0  # the CLI runner trains inside the pytest process: leave its priority alone
     CTR_BUDGET_SECONDS = 3
     SECRET_KEY = "testing-only-not-secret"
     WTF_CSRF_ENABLED = False
@@ -229,7 +233,7 @@ _ENV_STRINGS = {
 _ENV_INTS = {
     "SQLITE_BUSY_TIMEOUT_MS", "VIEW_DEDUP_SECONDS", "TRAINING_INTERVAL_SECONDS",
     "TRAINING_TIME_BUDGET_SECONDS", "TRAINING_STALE_AFTER_SECONDS", "TRAINING_TORCH_BUDGET_SECONDS",
-    "TRAINING_THREADS", "PROXY_FIX_X_FOR", "PROXY_FIX_X_PROTO", "PROXY_FIX_X_HOST", "PROXY_FIX_X_PORT",
+    "TRAINING_THREADS", "TRAINING_NICENESS", "PROXY_FIX_X_FOR", "PROXY_FIX_X_PROTO", "PROXY_FIX_X_HOST", "PROXY_FIX_X_PORT",
     "PROXY_FIX_X_PREFIX", "HSTS_SECONDS", "CTR_BUDGET_SECONDS", "CTR_MIN_IMPRESSIONS", "CTR_MIN_CLICKS",
     "CTR_CANDIDATES", "SCREEN_MAX_ACTIONS_PER_MINUTE", "SCREEN_COHORT_MIN_VISITORS", "SCREEN_COHORT_WINDOW_MINUTES",
     "DWELL_MAX_SECONDS", "DWELL_TOKEN_MAX_AGE_SECONDS",

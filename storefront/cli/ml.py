@@ -81,10 +81,12 @@ def _echo_click_model(params: dict) -> None:
 def train_command(run_id, if_missing):
     """Train every candidate, publish the champion as a new version and activate it."""
     from storefront.training import job as training
+    from storefront.training.priority import lower_priority
 
     if if_missing and (version := training.active_version()):
         click.echo(f"Model version {version} is already active; skipping training (--if-missing).")
         return
+    lower_priority(int(current_app.config["TRAINING_NICENESS"]))
     try:
         with progress_bar() as update:
             run = training.run_training(run_id, TRIGGER_CLI, update)
@@ -185,8 +187,10 @@ def _missing(value: object) -> bool:
 @click.option("--once", is_flag=True, help="One check (and the training it calls for), then exit.")
 def scheduler_command(interval, once):
     """Retrain periodically and run queued requests; stops on SIGTERM/SIGINT."""
+    from storefront.training.priority import lower_priority
     from storefront.training.scheduler import TrainingInterrupted, TrainingScheduler
 
+    lower_priority(int(current_app.config["TRAINING_NICENESS"]))
     interval = interval or int(current_app.config["TRAINING_INTERVAL_SECONDS"])
     scheduler = TrainingScheduler(interval)
     if not once:
