@@ -18,6 +18,7 @@ import logging
 import math
 import os
 import threading
+from collections import OrderedDict
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -65,6 +66,33 @@ def _naive_utc(value: object) -> datetime | None:
     return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
 
 
+NEIGHBOURS_KEPT = 64  # neighbours cached per item: a shelf's 10 plus over-fetch and exclusions
+NEIGHBOUR_CACHE_ITEMS = 4096  # items whose neighbours a worker keeps (x 3 roles: about 6 MB at most)
+
+
+class _BoundedCache:
+    """A thread-safe dict that forgets its least recently used entry beyond ``size``."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._entries: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            value = self._entries.get(key)
+            if value is not None:
+                self._entries.move_to_end(key)
+            return value
+
+    def put(self, key, value) -> None:
+        with self._lock:
+            self._entries[key] = value
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+
 class LoadedVersion:
     """One published version in memory: its manifest, id map, users' rows and models."""
 
@@ -87,6 +115,9 @@ class LoadedVersion:
         half_life = (manifest.get("config") or {}).get("recency_half_life_days")
         self.half_life_days = float(half_life) if half_life else None
         self.trained_until = _naive_utc(manifest.get("trained_until"))
+        # An item's neighbours (similar, also bought, complements) are the same for every visitor
+        # of this version: computed once per (role, item) and kept, most recently used first.
+        self._neighbours = _BoundedCache(NEIGHBOUR_CACHE_ITEMS)
 
     @classmethod
     def load(cls, version_dir: str | os.PathLike[str]) -> "LoadedVersion":
@@ -220,7 +251,17 @@ class LoadedVersion:
         if model is None or not self.id_map.has_item(item_id) or n <= 0:
             return []
         banned = self._banned(exclude)
-        ids, scores = model.similar_items(self.id_map.item_index(item_id), N=n + len(banned))
+        wanted = n + len(banned)
+        index = self.id_map.item_index(item_id)
+        key = (role, index)
+        cached = self._neighbours.get(key)
+        if cached is None or (len(cached[0]) < wanted and cached[2] < wanted):
+            # the top NEIGHBOURS_KEPT at least, so later calls with other exclusions reuse it
+            asked = max(wanted, NEIGHBOURS_KEPT)
+            ids, scores = model.similar_items(index, N=asked)
+            cached = (ids, scores, asked)
+            self._neighbours.put(key, cached)
+        ids, scores, _asked = cached
         return self._external(ids, scores, banned, n)
 
     def similar_items(self, item_id: str, n: int = 10, exclude: Iterable[str] = ()) -> ScoredItems:

@@ -105,6 +105,39 @@ def test_item_to_item_and_popular(planted, id_map):
     assert popular[0][0] not in {i for i, _ in loaded.popular(3, exclude={popular[0][0]})}
 
 
+class CountingModel:
+    """The item-kNN model, counting the neighbour lists asked of it."""
+
+    def __init__(self, model):
+        self.model, self.calls = model, []
+
+    def __getattr__(self, name):
+        return getattr(self.model, name)
+
+    def similar_items(self, index, N):
+        self.calls.append((index, N))
+        return self.model.similar_items(index, N=N)
+
+
+def test_an_items_neighbours_are_computed_once_per_version_whatever_is_excluded(planted, id_map):
+    loaded = version_with(CHAMPIONS["item_knn"](), planted, id_map)
+    direct = loaded.models["similar"]
+    counting = loaded.models["similar"] = CountingModel(direct)
+    first = loaded.similar_items("1000", n=5)
+    expected_ids, _ = direct.similar_items(id_map.item_index("1000"), N=5)
+    assert [i for i, _ in first] == id_map.item_ids[expected_ids].tolist()
+    excluded = {item for item, _ in first[:3]}
+    second = loaded.similar_items("1000", n=5, exclude=excluded)
+    assert len(second) == 5 and not excluded & {i for i, _ in second}
+    assert [i for i, _ in second][:2] == [i for i, _ in first][3:]  # the next ones move up
+    assert len(counting.calls) == 1  # the second call was served from the first's list
+    loaded.similar_items("1001", n=5)
+    many = loaded.similar_items("1000", n=100)  # more than the cached list holds: asked again
+    assert len(counting.calls) == 3 and counting.calls[-1][1] == 100
+    direct_ids, _ = direct.similar_items(id_map.item_index("1000"), N=100)
+    assert [i for i, _ in many] == id_map.item_ids[direct_ids[direct_ids >= 0]].tolist()
+
+
 def test_complements_of_an_item_of_a_cart_and_of_a_category(planted, id_map):
     loaded = version_with(CHAMPIONS["item_knn"](), planted, id_map)
     assert loaded.complements("1000", 3) == []  # a version published before the role: nothing
