@@ -237,12 +237,11 @@ def test_search_treats_sql_as_plain_text(app, client):
     for name in ("Blue Mug", "Red Kettle", "Green Lamp", "Corkscrew"):
         new_product(app, category_id, name=name)
     before = counts(app)
-    response = client.get("/search", query_string={"q": "' OR 1=1 --"})
-    assert response.status_code == 200
-    assert _cards(response) == []  # words, not SQL: nothing here is called "or 1"
-    response = client.get("/search", query_string={"q": "'; DROP TABLE products; --"})
-    assert response.status_code == 200
-    assert _cards(response) == []
+    for query in ("' OR 1=1 --", "'; DROP TABLE products; --"):
+        response = client.get("/search", query_string={"q": query})
+        assert response.status_code == 200
+        # words, not SQL: nothing is called that (the page then offers its closest matches)
+        assert "No results for" in response.get_data(as_text=True)
     assert client.get("/search?q=mug").status_code == 200
     assert _cards(client.get("/search?q=mug")) == ["Blue Mug"]
     after = counts(app)
