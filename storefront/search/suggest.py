@@ -2,8 +2,9 @@
 
 A category or brand is suggested when every typed word starts one of its words (the last word
 may be half typed); when none does, the last word's nearest indexed spellings are tried (one or
-two typos, as in :func:`storefront.search.find`). Products are the first results of ``find`` for
-the typed text, which already forgives typos. Category and brand labels are read once per
+two typos, as in :func:`storefront.search.find`). Products: the most popular that match the typed
+words (the last one as a prefix from two letters), or, when none does, the first results of
+``find``, which forgives typos. Category and brand labels are read once per
 catalog version and kept per database, like the vocabulary.
 """
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy import select, text
 
 from storefront.extensions import db
 from storefront.models import Product
+from storefront.search.engines import engine_for
 from storefront.search.matching import catalog_version, plain_stem, query_terms, vocabulary, words
 
 MAX_CATEGORIES = 3
@@ -80,8 +82,6 @@ def _matching_labels(connection, terms: list[str]) -> list[_Label]:
     labels = _labels(connection)
     found = [label for label in labels if _matches(label, terms)]
     if not found:
-        from storefront.search.engines import engine_for
-
         corrections = vocabulary(connection, engine_for(connection.dialect.name).vocabulary).corrections(terms[-1])
         for correction in corrections:
             found += [label for label in labels if _matches(label, terms[:-1] + [correction])]
@@ -92,7 +92,7 @@ def _matching_labels(connection, terms: list[str]) -> list[_Label]:
 def suggest(prefix: str, *, limit: int = 8) -> list[Suggestion]:
     """Up to ``limit`` suggestions for what the shopper has typed so far: categories, then
     brands, then products."""
-    from storefront.search import find_terms
+    from storefront.search import find_terms, typing_query
 
     terms = query_terms(prefix)
     if not terms or limit <= 0 or (len(terms) == 1 and len(terms[0]) < 2):
@@ -105,9 +105,14 @@ def suggest(prefix: str, *, limit: int = 8) -> list[Suggestion]:
     suggestions = suggestions[:limit]
     wanted = limit - len(suggestions)
     if wanted > 0:
-        ids = find_terms(terms, limit=wanted, typing=True).product_ids
-        names = dict(db.session.execute(select(Product.id, Product.name).where(Product.id.in_(ids))).all()) if ids else {}
-        suggestions += [Suggestion("product", names[pid], pid) for pid in ids if pid in names]
+        # the most popular products that match as typed (no text ranking: cheap on a large
+        # catalogue); when none does, find's corrections
+        rows = engine_for(connection.dialect.name).popular(connection, typing_query(terms), wanted)
+        if not rows:
+            ids = find_terms(terms, limit=wanted, typing=True).product_ids
+            names = dict(db.session.execute(select(Product.id, Product.name).where(Product.id.in_(ids))).all()) if ids else {}
+            rows = [(pid, names[pid]) for pid in ids if pid in names]
+        suggestions += [Suggestion("product", name, pid) for pid, name in rows]
     return suggestions
 
 

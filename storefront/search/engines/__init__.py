@@ -28,11 +28,13 @@ COLUMN_WEIGHTS = {"name": 10.0, "brand": 6.0, "category": 3.0, "description": 1.
 @dataclass(frozen=True)
 class Ranking:
     """How popularity lifts text relevance: ``relevance * (1 + weight * pop / (pop + half))``,
-    and a product of a category the query names: ``* category_weight``."""
+    and a product of a category the query names: ``* category_weight``; applied to the ``pool``
+    best matches by text relevance."""
 
     popularity_weight: float = 0.5
     popularity_half: float = 20.0
     category_weight: float = 2.0
+    pool: int = 1000  # the best matches by text relevance that the rest orders (at least ``limit``)
 
 
 def category_boost(category_ids: Collection[int], ranking: Ranking) -> str:
@@ -60,6 +62,8 @@ class SearchEngine(Protocol):
 
     def search(self, connection: Connection, query: Query, phrase: str, limit: int, ranking: Ranking,
                categories: Collection[int] = ()) -> Hits: ...
+
+    def popular(self, connection: Connection, query: Query, limit: int) -> list[tuple[int, str]]: ...
 
     def vocabulary(self, connection: Connection) -> dict[str, int]: ...
 

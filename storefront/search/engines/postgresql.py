@@ -1,8 +1,10 @@
 """PostgreSQL: a ``tsvector`` per active product (name A, brand B, category C, description D;
 the ``english`` configuration stems, ``unaccent`` folds accents) in ``search_documents`` with a
 GIN index, and ``search_words`` (word -> number of products whose name, brand or category has
-it) for typo correction. A row trigger on ``products`` (insert, delete, update of a searched
-column) and one on ``categories`` (rename, move) keep both in step; ``pg_trgm`` indexes the words
+it) for typo correction. Triggers keep both in step: on ``products``, once per INSERT or DELETE
+statement over its transition table (an import batch in one set-based go) and per row on an
+UPDATE that changes a searched column (name, brand, description, category, active); on
+``categories``, a rename or a move; ``pg_trgm`` indexes the words
 (``word % 'headphnes'``) for ad-hoc fuzzy look-ups in ``psql``.
 """
 from __future__ import annotations
@@ -35,30 +37,53 @@ _WORDS = (
 )
 
 FUNCTIONS = [
-    # index product ``pid`` (if active) and count its words
-    "CREATE OR REPLACE FUNCTION search_remember(pid integer) RETURNS void AS $$ BEGIN "
+    # index the active products among ``ids`` and count their words (set-based: one statement
+    # each for a whole import batch)
+    "CREATE OR REPLACE FUNCTION search_remember(ids integer[]) RETURNS void AS $$ BEGIN "
     f"INSERT INTO search_documents (product_id, document, words) SELECT p.id, {_DOCUMENT}, {_WORDS} "
-    "FROM products p WHERE p.id = pid AND p.active; "
-    "INSERT INTO search_words (word, documents) SELECT unnest(words), 1 FROM search_documents "
-    "WHERE product_id = pid ON CONFLICT (word) DO UPDATE SET documents = search_words.documents + 1; "
+    "FROM products p WHERE p.id = ANY(ids) AND p.active; "
+    "INSERT INTO search_words (word, documents) SELECT w, count(*) FROM search_documents d, unnest(d.words) w "
+    "WHERE d.product_id = ANY(ids) GROUP BY w "
+    "ON CONFLICT (word) DO UPDATE SET documents = search_words.documents + EXCLUDED.documents; "
     "END $$ LANGUAGE plpgsql",
-    # drop product ``pid`` from the index and uncount its words
-    "CREATE OR REPLACE FUNCTION search_forget(pid integer) RETURNS void AS $$ DECLARE old_words text[]; BEGIN "
-    "DELETE FROM search_documents WHERE product_id = pid RETURNING words INTO old_words; "
-    "IF old_words IS NOT NULL THEN "
-    "UPDATE search_words SET documents = documents - 1 WHERE word = ANY(old_words); "
-    "DELETE FROM search_words WHERE word = ANY(old_words) AND documents <= 0; END IF; "
+    # drop ``ids`` from the index and uncount their words (a word no product has any more goes)
+    "CREATE OR REPLACE FUNCTION search_forget(ids integer[]) RETURNS void AS $$ DECLARE emptied text[]; BEGIN "
+    "WITH gone AS (DELETE FROM search_documents WHERE product_id = ANY(ids) RETURNING words), "
+    "counted AS (SELECT w, count(*) AS n FROM gone, unnest(gone.words) w GROUP BY w), "
+    "updated AS (UPDATE search_words s SET documents = s.documents - c.n FROM counted c WHERE s.word = c.w "
+    "RETURNING s.word, s.documents) "
+    "SELECT array_agg(word) INTO emptied FROM updated WHERE documents <= 0; "
+    "IF emptied IS NOT NULL THEN DELETE FROM search_words WHERE word = ANY(emptied); END IF; "
     "END $$ LANGUAGE plpgsql",
-    "CREATE OR REPLACE FUNCTION search_products_sync() RETURNS trigger AS $$ BEGIN "
-    "IF TG_OP IN ('UPDATE', 'DELETE') THEN PERFORM search_forget(OLD.id); END IF; "
-    "IF TG_OP IN ('INSERT', 'UPDATE') THEN PERFORM search_remember(NEW.id); END IF; "
-    "RETURN NULL; END $$ LANGUAGE plpgsql",
-    "CREATE OR REPLACE FUNCTION search_categories_sync() RETURNS trigger AS $$ DECLARE pid integer; BEGIN "
-    "FOR pid IN SELECT id FROM products WHERE category_id = NEW.id OR category_id IN "
-    "(SELECT id FROM categories WHERE parent_id = NEW.id) LOOP "
-    "PERFORM search_forget(pid); PERFORM search_remember(pid); END LOOP; "
-    "RETURN NULL; END $$ LANGUAGE plpgsql",
+    # inserts and deletes: once per statement over its transition table (an import's batch of
+    # rows in one go); updates: per row, only when a searched column changed
+    "CREATE OR REPLACE FUNCTION search_products_inserted() RETURNS trigger AS $$ BEGIN "
+    "PERFORM search_remember(ARRAY(SELECT id FROM new_rows)); RETURN NULL; END $$ LANGUAGE plpgsql",
+    "CREATE OR REPLACE FUNCTION search_products_deleted() RETURNS trigger AS $$ BEGIN "
+    "PERFORM search_forget(ARRAY(SELECT id FROM old_rows)); RETURN NULL; END $$ LANGUAGE plpgsql",
+    "CREATE OR REPLACE FUNCTION search_products_updated() RETURNS trigger AS $$ BEGIN "
+    "PERFORM search_forget(ARRAY[OLD.id]); PERFORM search_remember(ARRAY[NEW.id]); RETURN NULL; END $$ LANGUAGE plpgsql",
+    "CREATE OR REPLACE FUNCTION search_categories_sync() RETURNS trigger AS $$ DECLARE ids integer[]; BEGIN "
+    "ids := ARRAY(SELECT id FROM products WHERE category_id = NEW.id OR category_id IN "
+    "(SELECT id FROM categories WHERE parent_id = NEW.id)); "
+    "PERFORM search_forget(ids); PERFORM search_remember(ids); RETURN NULL; END $$ LANGUAGE plpgsql",
 ]
+_CHANGED = ("OLD.name IS DISTINCT FROM NEW.name OR OLD.brand IS DISTINCT FROM NEW.brand OR OLD.description "
+            "IS DISTINCT FROM NEW.description OR OLD.category_id IS DISTINCT FROM NEW.category_id "
+            "OR OLD.active IS DISTINCT FROM NEW.active")
+TRIGGERS = [
+    "CREATE TRIGGER search_products_inserted AFTER INSERT ON products REFERENCING NEW TABLE AS new_rows "
+    "FOR EACH STATEMENT EXECUTE FUNCTION search_products_inserted()",
+    "CREATE TRIGGER search_products_deleted AFTER DELETE ON products REFERENCING OLD TABLE AS old_rows "
+    "FOR EACH STATEMENT EXECUTE FUNCTION search_products_deleted()",
+    "CREATE TRIGGER search_products_updated AFTER UPDATE OF name, brand, description, category_id, active "
+    f"ON products FOR EACH ROW WHEN ({_CHANGED}) EXECUTE FUNCTION search_products_updated()",
+    "CREATE TRIGGER search_categories_sync AFTER UPDATE OF name, parent_id ON categories FOR EACH ROW "
+    "WHEN (OLD.name IS DISTINCT FROM NEW.name OR OLD.parent_id IS DISTINCT FROM NEW.parent_id) "
+    "EXECUTE FUNCTION search_categories_sync()",
+]
+TRIGGER_NAMES = (("search_products_inserted", "products"), ("search_products_deleted", "products"),
+                 ("search_products_updated", "products"), ("search_categories_sync", "categories"))
 
 
 def _tsquery(query: Query) -> str:
@@ -85,24 +110,22 @@ class PostgresEngine:
             "CREATE INDEX IF NOT EXISTS search_documents_document ON search_documents USING gin (document)",
             "CREATE TABLE IF NOT EXISTS search_words (word text PRIMARY KEY, documents integer NOT NULL)",
             "CREATE INDEX IF NOT EXISTS search_words_trigrams ON search_words USING gin (word gin_trgm_ops)",
-            *FUNCTIONS,
+            # the first draft of this index had one row trigger for everything: never both
             "DROP TRIGGER IF EXISTS search_products_sync ON products",
-            "CREATE TRIGGER search_products_sync AFTER INSERT OR DELETE OR UPDATE OF name, brand, description, "
-            "category_id, active ON products FOR EACH ROW EXECUTE FUNCTION search_products_sync()",
-            "DROP TRIGGER IF EXISTS search_categories_sync ON categories",
-            "CREATE TRIGGER search_categories_sync AFTER UPDATE OF name, parent_id ON categories FOR EACH ROW "
-            "WHEN (OLD.name IS DISTINCT FROM NEW.name OR OLD.parent_id IS DISTINCT FROM NEW.parent_id) "
-            "EXECUTE FUNCTION search_categories_sync()",
+            "DROP FUNCTION IF EXISTS search_products_sync()",
+            "DROP FUNCTION IF EXISTS search_remember(integer)",
+            "DROP FUNCTION IF EXISTS search_forget(integer)",
+            *FUNCTIONS,
+            *(f"DROP TRIGGER IF EXISTS {name} ON {table}" for name, table in TRIGGER_NAMES),
+            *TRIGGERS,
         ]
 
     def drop_ddl(self) -> list[str]:
         return [
-            "DROP TRIGGER IF EXISTS search_categories_sync ON categories",
-            "DROP TRIGGER IF EXISTS search_products_sync ON products",
-            "DROP FUNCTION IF EXISTS search_categories_sync()",
-            "DROP FUNCTION IF EXISTS search_products_sync()",
-            "DROP FUNCTION IF EXISTS search_forget(integer)",
-            "DROP FUNCTION IF EXISTS search_remember(integer)",
+            *(f"DROP TRIGGER IF EXISTS {name} ON {table}" for name, table in TRIGGER_NAMES),
+            *(f"DROP FUNCTION IF EXISTS {name}()" for name, _table in TRIGGER_NAMES),
+            "DROP FUNCTION IF EXISTS search_forget(integer[])",
+            "DROP FUNCTION IF EXISTS search_remember(integer[])",
             "DROP TABLE IF EXISTS search_words",
             "DROP TABLE IF EXISTS search_documents",
         ]
@@ -121,19 +144,35 @@ class PostgresEngine:
 
     def search(self, connection: Connection, query: Query, phrase: str, limit: int, ranking: Ranking,
                categories: Collection[int] = ()) -> Hits:
+        tsquery = _tsquery(query)
+        total = connection.execute(
+            text(f"SELECT count(*) FROM search_documents WHERE document @@ to_tsquery('{CONFIG}', :query)"),
+            {"query": tsquery}).scalar_one()
+        if not total:
+            return Hits([], 0)
         rows = connection.execute(
             text(
-                "SELECT p.id, p.name, count(*) OVER () FROM search_documents d JOIN products p ON p.id = d.product_id, "
-                f"to_tsquery('{CONFIG}', :query) q WHERE d.document @@ q AND p.active "
-                f"ORDER BY lower(p.brand) = :phrase DESC, ts_rank('{RANK_WEIGHTS}', d.document, q) "
-                "* (1.0 + :weight * p.popularity / (p.popularity + :half)) "
+                # the best ``pool`` by text relevance, then popularity, the named categories and
+                # the exact brand order those
+                f"WITH s AS MATERIALIZED (SELECT d.product_id AS id, ts_rank('{RANK_WEIGHTS}', d.document, q) AS rel "
+                f"FROM search_documents d, to_tsquery('{CONFIG}', :query) q WHERE d.document @@ q "
+                "ORDER BY rel DESC LIMIT :pool) "
+                "SELECT p.id, p.name FROM s JOIN products p ON p.id = s.id WHERE p.active "
+                "ORDER BY lower(p.brand) = :phrase DESC, s.rel * (1.0 + :weight * p.popularity / (p.popularity + :half)) "
                 f"* {category_boost(categories, ranking)} DESC, p.id LIMIT :limit"
             ),
-            {"query": _tsquery(query), "phrase": phrase, "limit": limit,
+            {"query": tsquery, "phrase": phrase, "limit": limit, "pool": max(limit, ranking.pool),
              "weight": ranking.popularity_weight, "half": ranking.popularity_half},
         ).all()
-        total = rows[0][2] if rows else 0
         return Hits([(r[0], r[1]) for r in rows], total)
+
+    def popular(self, connection: Connection, query: Query, limit: int) -> list[tuple[int, str]]:
+        """The most popular matches, without text ranking (suggestions as the shopper types)."""
+        return [tuple(r) for r in connection.execute(
+            text("SELECT p.id, p.name FROM search_documents d JOIN products p ON p.id = d.product_id "
+                 f"WHERE d.document @@ to_tsquery('{CONFIG}', :query) AND p.active "
+                 "ORDER BY p.popularity DESC, p.id LIMIT :limit"),
+            {"query": _tsquery(query), "limit": limit}).all()]
 
     def vocabulary(self, connection: Connection) -> dict[str, int]:
         return dict(connection.execute(text("SELECT word, documents FROM search_words")).all())

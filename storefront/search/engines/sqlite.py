@@ -99,22 +99,35 @@ class SqliteEngine:
     def search(self, connection: Connection, query: Query, phrase: str, limit: int, ranking: Ranking,
                categories: Collection[int] = ()) -> Hits:
         weights = ", ".join(str(w) for w in COLUMN_WEIGHTS.values())
+        match = _fts(query)
+        total = connection.execute(text("SELECT count(*) FROM search_index WHERE search_index MATCH :match"),
+                                   {"match": match}).scalar_one()
+        if not total:
+            return Hits([], 0)
         rows = connection.execute(
             text(
-                # bm25() works in the query that matches only (not beside a window function)
+                # the best ``pool`` by text relevance, then popularity, the named categories and
+                # the exact brand order those (bm25() is negative: lower is better). A pool keeps
+                # the join and the sort off the rest of a broad query's matches.
                 "WITH s AS MATERIALIZED (SELECT rowid AS id, bm25(search_index, "
-                f"{weights}) AS rel FROM search_index WHERE search_index MATCH :match) "
-                "SELECT p.id, p.name, count(*) OVER () FROM s JOIN products p ON p.id = s.id WHERE p.active "
-                # bm25() is negative, lower is better: popularity makes it more negative
+                f"{weights}) AS rel FROM search_index WHERE search_index MATCH :match ORDER BY rel LIMIT :pool) "
+                "SELECT p.id, p.name FROM s JOIN products p ON p.id = s.id WHERE p.active "
                 "ORDER BY lower(p.brand) = :phrase DESC, "
                 "s.rel * (1.0 + :weight * p.popularity / (p.popularity + :half))"
                 f" * {category_boost(categories, ranking)}, p.id LIMIT :limit"
             ),
-            {"match": _fts(query), "phrase": phrase, "limit": limit,
+            {"match": match, "phrase": phrase, "limit": limit, "pool": max(limit, ranking.pool),
              "weight": ranking.popularity_weight, "half": ranking.popularity_half},
         ).all()
-        total = rows[0][2] if rows else 0
         return Hits([(r[0], r[1]) for r in rows], total)
+
+    def popular(self, connection: Connection, query: Query, limit: int) -> list[tuple[int, str]]:
+        """The most popular matches, without text ranking (suggestions as the shopper types)."""
+        return [tuple(r) for r in connection.execute(
+            text("SELECT p.id, p.name FROM products p WHERE p.active AND p.id IN "
+                 "(SELECT rowid FROM search_index WHERE search_index MATCH :match) "
+                 "ORDER BY p.popularity DESC, p.id LIMIT :limit"),
+            {"match": _fts(query), "limit": limit}).all()]
 
     def vocabulary(self, connection: Connection) -> dict[str, int]:
         return dict(connection.execute(text("SELECT term, doc FROM search_vocabulary")).all())
