@@ -71,6 +71,7 @@ bench: install  ## measure, and append the results to BENCHMARKS.md (about 75 mi
 	PYTHONPATH=. $(BIN)/python bench/training_scale.py --record BENCHMARKS.md
 	PYTHONPATH=. $(BIN)/python bench/poisoning.py --record BENCHMARKS.md
 	PYTHONPATH=. $(BIN)/python bench/dwell_weighting.py --record BENCHMARKS.md
+	PYTHONPATH=. $(BIN)/python bench/search.py $(BENCH_PG_FLAG) --record BENCHMARKS.md
 	$(MAKE) bench-dashboard
 
 # PostgreSQL runs of the benchmarks when a server answers (a database whose name contains "bench")

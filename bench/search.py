@@ -128,11 +128,12 @@ def run(url: str, n_products: int, label: str) -> list[str]:
             size_bytes = db.session.scalar(text(
                 "SELECT pg_total_relation_size('search_documents') + pg_total_relation_size('search_words')"))
             size = f", index {size_bytes / 2**20:.0f} MiB"
+    load = " / ".join(f"{value:.1f}" for value in os.getloadavg())
     everything = [s for samples in per_class.values() for s in samples]
     lines = [
         f"- **{label}, {engine}** ({report.products:,} active products, {report.words:,} words{size}): "
         f"insert through the triggers {insert_seconds:.1f} s ({n_products / insert_seconds:,.0f} products/s); "
-        f"rebuild (`flask search reindex`) {report.seconds:.1f} s",
+        f"rebuild (`flask search reindex`) {report.seconds:.1f} s; load average {load}",
         f"  - `find` (limit 1000), {len(everything)} labelled queries: {_stats(everything)}",
         "  - per class: " + "; ".join(f"{kind} {_stats(samples)}" for kind, samples in per_class.items()),
         f"  - `suggest`, {len(suggest_samples)} prefixes: {_stats(suggest_samples)}",
