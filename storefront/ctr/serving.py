@@ -97,15 +97,25 @@ def shopper_columns(shopper: Shopper, facts: ShopperFacts, n: int,
                     now: datetime | None = None) -> features.Columns:
     """The user-side feature columns, ``n`` identical rows, from the shopper's facts (asked once
     per request with the page's other facts: ``storefront.tracking.shopper_facts``)."""
-    now = now or utcnow()
+    one = facts.derived.get(_USER_COLUMNS) if now is None else None
+    if one is None:
+        one = _user_columns(shopper, facts, now or utcnow())
+        if now is None:
+            facts.derived[_USER_COLUMNS] = one
+    return {name: np.repeat(values, n) for name, values in one.items()}
+
+
+_USER_COLUMNS = "ctr_user_columns"
+
+
+def _user_columns(shopper: Shopper, facts: ShopperFacts, now: datetime) -> features.Columns:
     orders, last = facts.orders, facts.last_order_at
     counts: dict[int, int] = {}
     for event in facts.recent:
         counts[event.category_id] = counts.get(event.category_id, 0) + 1
     top = min((c for c in counts if counts[c] == max(counts.values())), default=None)
     days = (now - last).total_seconds() / 86400 if last else np.nan
-    one = features.user_columns([orders], [days], [shopper.device], [np.datetime64(now, "s")], [top])
-    return {name: np.repeat(values, n) for name, values in one.items()}
+    return features.user_columns([orders], [days], [shopper.device], [np.datetime64(now, "s")], [top])
 
 
 def _context(user: features.Columns, items: features.Columns, widget: str, retrieval: np.ndarray) -> features.Columns:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from typing import NamedTuple
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from itertools import zip_longest
@@ -55,7 +55,8 @@ class Ask:
     version: LoadedVersion | None
     catalog: CatalogSnapshot
     skip: frozenset[int]
-    facts: ShopperFacts = ShopperFacts()  # what the page knows of the shopper
+    # what the page knows of the shopper; a fresh one each (its ``derived`` is per request)
+    facts: ShopperFacts = field(default_factory=ShopperFacts)
     product: ProductCard | None = None
     category: CategoryNode | None = None
     widget: str = ""

@@ -6,6 +6,7 @@ unit is treated as "no filter" rather than an error: a stale bookmark still show
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from flask import current_app
 from sqlalchemy import Integer, String, func, literal, select, union_all
@@ -24,7 +25,7 @@ from storefront.models import (
     asset_business_units,
 )
 from storefront.tracking import events as tracking
-from storefront.tracking.visitors import RequestContext, Shopper
+from storefront.tracking.visitors import RequestContext, Shopper, owned_by
 from storefront.tracking.visitors import shopper_of
 
 DEFAULT_PER_PAGE = 12
@@ -135,25 +136,33 @@ class AssetHistory:
 _LEAD = "lead"
 
 
-def history(shopper: Shopper) -> AssetHistory:
-    """The shopper's asset events summed per asset, and their leads, in one statement."""
-    result = AssetHistory()
-    if not shopper.known:
-        return result
+@lru_cache(maxsize=4)
+def _history_query(owner_key: tuple[bool, bool]):
+    """Built once per kind of shopper (visitor, customer, both; ``owned_by``): the home page asks
+    it on every request."""
     count = func.coalesce(Event.properties["count"].as_integer(), 1)
     events = (
         select(Event.asset_id, Event.type, Asset.type, func.sum(count))
         .join(Asset, Asset.id == Event.asset_id)
-        .where(Event.type.in_((FORM_SUBMISSION, ASSET_VIEW)), shopper.owns(Event.visitor_id, Event.customer_id))
+        .where(Event.type.in_((FORM_SUBMISSION, ASSET_VIEW)), owned_by(Event.visitor_id, Event.customer_id, owner_key))
         .group_by(Event.asset_id, Event.type, Asset.type)
     )
     # A bot-classified submission has a lead but no event: it still must never be suggested.
     leads = (
         select(Lead.asset_id, literal(_LEAD, String), Asset.type, literal(1, Integer)).join(Asset)
-        .where(shopper.owns(Lead.visitor_id, Lead.customer_id)).distinct()
+        .where(owned_by(Lead.visitor_id, Lead.customer_id, owner_key)).distinct()
     )
+    return union_all(events, leads)
+
+
+def history(shopper: Shopper) -> AssetHistory:
+    """The shopper's asset events summed per asset, and their leads, in one statement."""
+    result = AssetHistory()
+    if not shopper.known:
+        return result
     lead_rows = []
-    for asset_id, kind, asset_type, total in db.session.execute(union_all(events, leads)):
+    for asset_id, kind, asset_type, total in db.session.execute(_history_query(shopper.owner_key),
+                                                                shopper.owner_params):
         if kind == FORM_SUBMISSION:
             result.submitted[int(asset_id)] = (asset_type, int(total or 1))
         elif kind == _LEAD:

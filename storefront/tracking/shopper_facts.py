@@ -55,6 +55,9 @@ class ShopperFacts:
     bought_at: dict[int, datetime] = field(default_factory=dict)  # product id -> their latest order of it
     orders: int = 0  # how many orders they placed (the click model's user features)
     last_order_at: datetime | None = None
+    # What this request derived from the facts (the click model's user columns, asked by the
+    # banner and by the re-rank of every shelf): computed once, like the facts themselves.
+    derived: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def cart_count(self) -> int:

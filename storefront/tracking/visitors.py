@@ -30,7 +30,7 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, bindparam, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from storefront.extensions import db
@@ -106,6 +106,16 @@ class Shopper:
         """The recommender's id for this person (the same one training uses), if any."""
         return ml_user_id(self.visitor_id, self.customer_id) if self.known else None
 
+    @property
+    def owner_key(self) -> tuple[bool, bool]:
+        """Which of ``owned_by``'s clauses apply to this shopper (a visitor id, a customer id)."""
+        return self.visitor_id is not None, self.customer_id is not None
+
+    @property
+    def owner_params(self) -> dict[str, int | None]:
+        """The values of ``owned_by``'s bound parameters."""
+        return {OWNER_VISITOR: self.visitor_id, OWNER_CUSTOMER: self.customer_id}
+
     def owns(self, visitor_column, customer_column) -> ColumnElement[bool]:
         """Rows of this visitor or of this customer (their other browsers included)."""
         clauses = []
@@ -114,6 +124,22 @@ class Shopper:
         if self.customer_id is not None:
             clauses.append(customer_column == self.customer_id)
         return or_(*clauses)
+
+
+OWNER_VISITOR, OWNER_CUSTOMER = "owner_visitor_id", "owner_customer_id"
+
+
+def owned_by(visitor_column, customer_column, owner_key: tuple[bool, bool]) -> ColumnElement[bool]:
+    """``Shopper.owns`` with bound parameters instead of values: a statement built with it once
+    per ``owner_key`` serves every shopper (run it with ``Shopper.owner_params``), so a hot query
+    is not rebuilt on every request (building cost as much as running it on SQLite)."""
+    by_visitor, by_customer = owner_key
+    clauses = []
+    if by_visitor:
+        clauses.append(visitor_column == bindparam(OWNER_VISITOR))
+    if by_customer:
+        clauses.append(customer_column == bindparam(OWNER_CUSTOMER))
+    return or_(*clauses)
 
 
 _ABSENT = object()  # looked up, no row yet (a create=False lookup need not ask again)
