@@ -94,3 +94,31 @@ def test_search_with_a_typo_a_brand_facet_and_a_keyboard_suggestion(new_page, pa
     page.wait_for_url(re.compile(rf"/c/{re.escape(slug)}$"))
     expect(page.locator("h1")).to_contain_text(category)
     page_log.assert_clean()
+
+
+PHONE = {
+    "viewport": {"width": 390, "height": 844}, "device_scale_factor": 3, "is_mobile": True, "has_touch": True,
+    "user_agent": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+                  "Chrome/156.0.0.0 Mobile Safari/537.36",
+}
+
+
+def test_on_a_phone_the_filters_fold_away_and_nothing_scrolls_sideways(new_page, page_log, live_shop):
+    word = _common_word(live_shop)
+    page = new_page(**PHONE)
+    _, slug = _category_with_products(live_shop)
+    for url in (f"/search?q={word}", f"/c/{slug}"):
+        page.goto(url)
+        page.wait_for_load_state("load")
+        expect(page.locator(".listing-main a.card-link").first).to_be_visible()
+        panel = page.locator("details.facet-panel")
+        expect(panel).not_to_have_attribute("open", "")  # the results come first
+        widths = page.evaluate("() => ({scroll: document.scrollingElement.scrollWidth, inner: window.innerWidth})")
+        assert max(widths["scroll"], widths["inner"]) <= PHONE["viewport"]["width"], (url, widths)
+        panel.locator("summary").tap()
+        brand = page.locator("section[data-facet='brand'] a.facet-value").first
+        expect(brand).to_be_visible()
+    brand.tap()
+    page.wait_for_url(re.compile(r"[?&]brand="))
+    expect(page.locator("details.facet-panel")).to_have_attribute("open", "")  # a filter is on: shown
+    page_log.assert_clean()
