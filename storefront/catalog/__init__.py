@@ -1,1 +1,1 @@
-"""Catalog: departments, listings, search, popularity, and the placeholder artwork."""
+"""Catalog: departments, listings, popularity, and the placeholder artwork (search: ``storefront.search``)."""

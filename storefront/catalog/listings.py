@@ -1,12 +1,12 @@
-"""Catalog queries: listings, search, and the popularity score behind sorting (the menu and the
-category tree come from the catalog snapshot, ``storefront.catalog.snapshot``)."""
+"""Catalog queries: listings and the popularity score behind sorting (the menu and the category
+tree come from the catalog snapshot, ``storefront.catalog.snapshot``; search is
+``storefront.search``)."""
 from __future__ import annotations
 
-import re
 from collections.abc import Collection
 from datetime import timedelta
 
-from sqlalchemy import Select, bindparam, case, func, literal, or_, select, update
+from sqlalchemy import Select, bindparam, case, func, select, update
 
 from storefront.extensions import db
 from storefront.models import ADD_TO_CART, TRANSACTION, VIEW, Category, Event, Product, Visitor
@@ -19,8 +19,6 @@ SORTS = {
     "price_desc": "Price: high to low",
 }
 DEFAULT_SORT = "popular"
-MAX_SEARCH_TERMS = 8
-MAX_QUERY_LENGTH = 200
 # How strongly each action signals interest when ranking by popularity.
 POPULARITY_WEIGHTS = {VIEW: 1.0, ADD_TO_CART: 4.0, TRANSACTION: 10.0}
 POPULARITY_WINDOW_DAYS = 30
@@ -47,44 +45,6 @@ def listing(category_ids: Collection[int], sort: str, page: int, per_page: int):
     ``CatalogSnapshot.descendants``)."""
     query = select(Product).where(Product.active.is_(True), Product.category_id.in_(sorted(category_ids)))
     return db.paginate(_sorted(query, sort), page=page, per_page=per_page, error_out=False)
-
-
-def search_terms(query_text: str) -> list[str]:
-    """Lower-cased words of a query; punctuation separates words, markup is just text."""
-    words = re.findall(r"\w+", (query_text or "")[:MAX_QUERY_LENGTH].lower())
-    return list(dict.fromkeys(w for w in words if len(w) >= 2))[:MAX_SEARCH_TERMS]
-
-
-def _like(term: str) -> str:
-    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def search(query_text: str, page: int, per_page: int):
-    """Products matching every word in name, brand or description, best matches first.
-
-    Relevance: a word in the name counts 3, in the brand 2, in the description 1; ties go to
-    the more popular product. Values are bound parameters and LIKE wildcards are escaped, so
-    quotes, ``%`` or markup in a query are plain text.
-    """
-    terms = search_terms(query_text)
-    if not terms:
-        return None
-    fields = ((Product.name, 3), (Product.brand, 2), (Product.description, 1))
-    score = literal(0)
-    conditions = []
-    for term in terms:
-        pattern = _like(term)
-        matches = [func.lower(column).like(pattern, escape="\\") for column, _ in fields]
-        conditions.append(or_(*matches))
-        for match, (_, weight) in zip(matches, fields):
-            score = score + case((match, weight), else_=0)
-    query = (
-        select(Product)
-        .where(Product.active.is_(True), *conditions)
-        .order_by(score.desc(), Product.popularity.desc(), Product.id)
-    )
-    return db.paginate(query, page=page, per_page=per_page, error_out=False)
 
 
 def refresh_popularity(now=None, window_days: int = POPULARITY_WINDOW_DAYS) -> None:
