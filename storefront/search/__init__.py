@@ -23,7 +23,7 @@ from itertools import combinations
 from storefront.extensions import db
 from storefront.search import index as _index  # noqa: F401  (create_all builds the index too)
 from storefront.search.engines import Clause, Group, Query, engine_for
-from storefront.search.matching import correctable, query_terms, vocabulary
+from storefront.search.matching import catalog_version, correctable, query_terms, vocabulary
 from storefront.search.ranking import RANKING, exact_first, rerank_for_shopper
 from storefront.search.suggest import Suggestion, named_categories, suggest
 
@@ -79,10 +79,11 @@ def find_terms(terms: list[str], *, limit: int = 1000, typing: bool = False) -> 
     limit = max(int(limit), 1)
 
     def run(query: Query, meant: list[str]) -> tuple[list[int], int]:
-        hits = engine.search(connection, query, phrase, limit, RANKING, named_categories(connection, meant))
+        hits = engine.search(connection, query, phrase, limit, RANKING, named_categories(connection, meant, version))
         return exact_first(hits.rows, phrase), hits.total
 
-    words = vocabulary(connection, engine.vocabulary)
+    version = catalog_version(connection)  # one read for the vocabulary and the category names
+    words = vocabulary(connection, engine.vocabulary, version)
     # a whole word of the vocabulary matches as itself (and its stem); only a word the index
     # does not know ("headph") also matches as a prefix: a prefix query costs a merge of every
     # word it starts ("pro" -> product, professional, ...), 4-10x a word on 219k products

@@ -169,11 +169,11 @@ def catalog_version(connection: Connection) -> int:
     return int(connection.execute(text("SELECT version FROM catalog_state")).scalar() or 0)
 
 
-def vocabulary(connection: Connection, read) -> Vocabulary:
+def vocabulary(connection: Connection, read, version: int | None = None) -> Vocabulary:
     """The vocabulary of ``connection``'s database; ``read(connection)`` loads it when the catalog
-    version moved since it was last read."""
+    version (read unless given) moved since it was last read."""
     engine = connection.engine
-    version = catalog_version(connection)
+    version = catalog_version(connection) if version is None else version
     cached = _cache.get(engine)
     if cached is not None and cached[0] == version:
         return cached[1]

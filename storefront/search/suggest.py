@@ -56,8 +56,8 @@ def _read_labels(connection) -> list[_Label]:
     return labels
 
 
-def _labels(connection) -> list[_Label]:
-    version = catalog_version(connection)
+def _labels(connection, version: int | None = None) -> list[_Label]:
+    version = catalog_version(connection) if version is None else version
     cached = _labels_cache.get(connection.engine)
     if cached is None or cached[0] != version:
         cached = (version, _read_labels(connection))
@@ -65,11 +65,11 @@ def _labels(connection) -> list[_Label]:
     return cached[1]
 
 
-def named_categories(connection, terms: list[str]) -> set[int]:
+def named_categories(connection, terms: list[str], version: int | None = None) -> set[int]:
     """Categories whose whole name is among the query's words, plurals aside ("zentek laptop"
     names Laptops): the ranking lifts their products above look-alikes (laptop bags)."""
     stems = {plain_stem(t) for t in terms}
-    return {label.category_id for label in _labels(connection)
+    return {label.category_id for label in _labels(connection, version)
             if label.kind == "category" and label.words and {plain_stem(w) for w in label.words} <= stems}
 
 
