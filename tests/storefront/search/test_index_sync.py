@@ -1,5 +1,6 @@
 """Every write path reaches the index: the ORM, a category rename, Admin -> Products, the feed
-import and the seed through the CLI, a migrated database, and ``flask search reindex``."""
+import, the Retailrocket import and the seed through the CLI, a migrated database, and
+``flask search reindex``."""
 from __future__ import annotations
 
 from flask_migrate import upgrade
@@ -153,3 +154,16 @@ def test_a_migrated_database_has_the_index_and_its_triggers(tmp_path):
             db.session.remove()
             reset_postgres_schema()
             db.engine.dispose()
+
+
+def test_products_of_a_retailrocket_import_are_searchable(app, runner, tmp_path):
+    events = tmp_path / "events.csv"
+    events.write_text("timestamp,visitorid,event,itemid,transactionid\n"
+                      "1433221332117,257597,view,355908,\n"
+                      "1433224214164,992329,view,248676,\n", encoding="utf-8")
+    result = runner.invoke(args=["data", "import", "retailrocket", str(events)])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        [product_id] = find("item 355908").product_ids  # imported products are named "Item <itemid>"
+        assert db.session.get(Product, product_id).sku == "rr-355908"
+        assert find("items").total == 2
