@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from flask import current_app
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from storefront.catalog import snapshot
 from storefront.extensions import db
@@ -59,11 +59,13 @@ class CartSummary:
 
 
 def _load(owner_column, owner_id: int) -> Cart | None:
-    return db.session.scalar(
+    """The cart with its items and their products in one statement (a join: selectin loading
+    took three on every cart page and every add)."""
+    return db.session.scalars(
         select(Cart)
         .where(owner_column == owner_id)
-        .options(selectinload(Cart.items).selectinload(CartItem.product))
-    )
+        .options(joinedload(Cart.items).joinedload(CartItem.product))
+    ).unique().one_or_none()
 
 
 def current_cart(ctx: RequestContext, create: bool = False) -> Cart | None:
