@@ -154,8 +154,27 @@ def test_filters_cost_no_extra_statement(app, client, shop):
     counts = []
     for page in (url, filtered, "/search?q=headphones", "/search?q=headphones&brand=Acme&in_stock=1&sort=price_desc"):
         client.get(page)  # warm: the snapshot and the cards
+        app.extensions.pop("listing_cache", None)  # but count the listing again
         statements.clear()
         assert client.get(page).status_code == 200
         counts.append(len(statements))
+        assert sum("WITH scope AS" in sql for sql in statements) == 1, page  # products, total, facets: one
     # (the unfiltered category page also shows and records its "Trending in" shelf)
     assert counts[1] <= counts[0] and counts[3] == counts[2], counts
+
+
+def test_a_listing_is_counted_once_per_catalog_version(app, client, shop):
+    from tests.storefront.support.shop import set_product
+
+    statements: list[str] = []
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", lambda _c, _cur, sql, *_r: statements.append(sql))
+    url = f"/c/{shop['audio']}?brand=Acme&sort=price_desc"
+    assert titles(client.get(url)) == ["Desk Speaker", "Budget Headphones"]
+    statements.clear()
+    assert titles(client.get(url)) == ["Desk Speaker", "Budget Headphones"]
+    assert not [sql for sql in statements if "WITH scope AS" in sql]  # the same listing, the same version
+    set_product(app, shop["ids"]["Budget Headphones"], price=99)  # the catalog moves on
+    statements.clear()
+    assert titles(client.get(url)) == ["Budget Headphones", "Desk Speaker"]
+    assert len([sql for sql in statements if "WITH scope AS" in sql]) == 1
