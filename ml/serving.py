@@ -67,6 +67,8 @@ def _naive_utc(value: object) -> datetime | None:
 
 
 NEIGHBOURS_KEPT = 64  # neighbours cached per item: a shelf's 10 plus over-fetch and exclusions
+POPULAR_KEPT = 1024  # the trending ranking cached per version (a category shelf asks for 500)
+_POPULAR_KEY = ("popular", -1)
 NEIGHBOUR_CACHE_ITEMS = 4096  # items whose neighbours a worker keeps (x 3 roles: about 6 MB at most)
 
 
@@ -301,9 +303,17 @@ class LoadedVersion:
         if model is None or n <= 0:
             return []
         banned = self._banned(exclude)
-        empty = sp.csr_matrix((1, self.id_map.n_items), dtype=np.float32)
-        ids, scores = model.recommend(0, empty, N=n, filter_already_liked_items=False,
-                                      filter_items=banned)
+        wanted = n + len(banned)
+        cached = self._neighbours.get(_POPULAR_KEY)
+        if cached is None or (len(cached[0]) < wanted and cached[2] < wanted):
+            # the same ranking for every visitor of this version: computed once, long enough
+            # for a category's trending shelf to find its items in it, and filtered per call
+            asked = max(wanted, POPULAR_KEPT)
+            empty = sp.csr_matrix((1, self.id_map.n_items), dtype=np.float32)
+            ids, scores = model.recommend(0, empty, N=asked, filter_already_liked_items=False)
+            cached = (ids, scores, asked)
+            self._neighbours.put(_POPULAR_KEY, cached)
+        ids, scores, _asked = cached
         return self._external(ids, scores, banned, n)
 
 

@@ -142,7 +142,9 @@ def owned_by(visitor_column, customer_column, owner_key: tuple[bool, bool]) -> C
     return or_(*clauses)
 
 
-_ABSENT = object()  # looked up, no row yet (a create=False lookup need not ask again)
+_ABSENT = object()
+# Every page asks it: built once (constructing the ORM select cost more than running it).
+_VISITOR_BY_TOKEN = select(Visitor).where(Visitor.token == bindparam("token"))  # looked up, no row yet (a create=False lookup need not ask again)
 
 
 def visitor_of(ctx: RequestContext, create: bool = True) -> Visitor | None:
@@ -155,7 +157,7 @@ def visitor_of(ctx: RequestContext, create: bool = True) -> Visitor | None:
         return None
     if ctx.visitor_token is None or (not ctx.confirmed and not create):
         return None  # a token minted by this very request has no row yet
-    visitor = db.session.scalar(select(Visitor).where(Visitor.token == ctx.visitor_token))
+    visitor = db.session.scalar(_VISITOR_BY_TOKEN, {"token": ctx.visitor_token})
     if visitor is None and create:
         visitor = _insert_visitor(ctx)
     ctx.memo["visitor"] = visitor if visitor is not None else _ABSENT

@@ -138,6 +138,24 @@ def test_an_items_neighbours_are_computed_once_per_version_whatever_is_excluded(
     assert [i for i, _ in many] == id_map.item_ids[direct_ids[direct_ids >= 0]].tolist()
 
 
+def test_the_trending_ranking_is_computed_once_per_version(planted, id_map):
+    loaded = version_with(CHAMPIONS["item_knn"](), planted, id_map)
+    model = loaded.models["popular"]
+    calls = []
+    original = model.recommend
+
+    def counted(*args, **kwargs):
+        calls.append(kwargs.get("N"))
+        return original(*args, **kwargs)
+
+    model.recommend = counted
+    top = loaded.popular(5)
+    assert [s for _, s in top] == sorted((s for _, s in top), reverse=True) and len(top) == 5
+    without = loaded.popular(5, exclude={top[0][0], top[2][0]})
+    assert [i for i, _ in without][:3] == [top[1][0], top[3][0], top[4][0]]
+    assert len(calls) == 1  # the second call filtered the first one's ranking
+
+
 def test_complements_of_an_item_of_a_cart_and_of_a_category(planted, id_map):
     loaded = version_with(CHAMPIONS["item_knn"](), planted, id_map)
     assert loaded.complements("1000", 3) == []  # a version published before the role: nothing
