@@ -42,6 +42,7 @@ REBUILD_INDEXES_MIN_ROWS = 200_000
 POSTGRES_BUILD_MEMORY = "256MB"  # maintenance_work_mem for the index builds (default: 64MB)
 #: Rows per executemany / COPY: bounds the Python objects alive at once (tuples of a batch).
 BATCH_ROWS = 50_000
+BULK_PRODUCTS = 1_000  # from this many new products, the search index is built after the insert
 SQLITE_CACHE_KIB = 262_144  # 256 MiB page cache for the import's connection (default: 2 MiB)
 
 
@@ -87,6 +88,16 @@ class BulkWriter:
 
     # -- rows ------------------------------------------------------------------------------
     def insert(self, table: str, frame: pd.DataFrame) -> None:
+        if table == "products" and len(frame) >= BULK_PRODUCTS:
+            # the search index: indexed in one pass after the insert, not row by row (SQLite)
+            from storefront.search.index import products_in_bulk
+
+            with products_in_bulk(self.connection):
+                self._insert_all(table, frame)
+            return
+        self._insert_all(table, frame)
+
+    def _insert_all(self, table: str, frame: pd.DataFrame) -> None:
         for start in range(0, len(frame), BATCH_ROWS):
             self._insert(table, frame.iloc[start:start + BATCH_ROWS])
 

@@ -119,6 +119,12 @@ class PostgresEngine:
             *TRIGGERS,
         ]
 
+    def bulk_begin(self) -> list[str]:
+        return []  # the insert trigger is set-based already: one run per statement (a COPY batch)
+
+    def bulk_end(self, after_id: int) -> list[str]:
+        return []
+
     def drop_ddl(self) -> list[str]:
         return [
             *(f"DROP TRIGGER IF EXISTS {name} ON {table}" for name, table in TRIGGER_NAMES),

@@ -44,6 +44,10 @@ def _forget(where: str) -> list[str]:
             f"DELETE FROM search_words WHERE rowid IN ({where})"]
 
 
+INSERT_TRIGGER = ("CREATE TRIGGER IF NOT EXISTS search_products_insert AFTER INSERT ON products WHEN NEW.active BEGIN "
+                  + "; ".join(_insert_select("p.id = NEW.id")) + "; END")
+
+
 def _fts(query: Query) -> str:
     """The FTS5 MATCH expression: every word double-quoted (a string, never syntax)."""
     def alternative(word: str, prefix: bool) -> str:
@@ -67,8 +71,7 @@ class SqliteEngine:
             f"name, brand, category, description, tokenize='{TOKENIZE}')",
             f"CREATE VIRTUAL TABLE IF NOT EXISTS search_words USING fts5(words, tokenize='{WORD_TOKENIZE}', detail=none)",
             "CREATE VIRTUAL TABLE IF NOT EXISTS search_vocabulary USING fts5vocab(search_words, 'row')",
-            "CREATE TRIGGER IF NOT EXISTS search_products_insert AFTER INSERT ON products WHEN NEW.active BEGIN "
-            + "; ".join(_insert_select("p.id = NEW.id")) + "; END",
+            INSERT_TRIGGER,
             "CREATE TRIGGER IF NOT EXISTS search_products_delete AFTER DELETE ON products BEGIN "
             + "; ".join(_forget("OLD.id")) + "; END",
             "CREATE TRIGGER IF NOT EXISTS search_products_update "
@@ -78,6 +81,15 @@ class SqliteEngine:
             "WHEN OLD.name IS NOT NEW.name OR OLD.parent_id IS NOT NEW.parent_id BEGIN "
             + "; ".join(_forget(children) + _insert_select(f"p.id IN ({children})")) + "; END",
         ]
+
+    def bulk_begin(self) -> list[str]:
+        """Before many products are inserted in one go: no per-row indexing (see ``bulk_end``)."""
+        return ["DROP TRIGGER IF EXISTS search_products_insert"]
+
+    def bulk_end(self, after_id: int) -> list[str]:
+        """Index the products inserted since ``bulk_begin`` (ids above ``after_id``) in two
+        set-based statements, and put the insert trigger back."""
+        return _insert_select(f"p.id > {int(after_id)}") + [INSERT_TRIGGER]
 
     def drop_ddl(self) -> list[str]:
         return [

@@ -167,3 +167,21 @@ def test_products_of_a_retailrocket_import_are_searchable(app, runner, tmp_path)
         [product_id] = find("item 355908").product_ids  # imported products are named "Item <itemid>"
         assert db.session.get(Product, product_id).sku == "rr-355908"
         assert find("items").total == 2
+
+
+def test_a_bulk_insert_of_products_is_indexed_in_one_pass_and_the_trigger_comes_back(app):
+    from sqlalchemy import insert
+
+    from storefront.search.index import products_in_bulk
+
+    with app.app_context():
+        shelves = factories.category("Shelves")
+        connection = db.session.connection()
+        with products_in_bulk(connection):
+            connection.execute(insert(Product), [
+                {"sku": f"B{n}", "name": f"Oakline Wall Shelf {n}", "brand": "Oakline", "description": "",
+                 "price": 10, "stock": 1, "active": n % 2 == 0, "category_id": shelves.id} for n in range(1, 41)])
+        db.session.commit()
+        assert find("oakline shelf", limit=100).total == 20  # the active half
+        factories.product(shelves, name="Oakline Corner Shelf")  # one at a time again: the trigger
+        assert find("oakline corner").total == 1
