@@ -130,6 +130,7 @@ class CatalogSnapshot:
         self._images: dict[int, str | None] = {}  # product id -> its card picture's file name
         self._details: dict[int, Any] = {}  # product id -> its page's gallery and feed facts
         self._descendants: dict[int, frozenset[int]] = {}
+        self._fragments: dict[Any, Any] = {}  # rendered pieces of pages (a product card's face)
 
     # -- categories ---------------------------------------------------------------------------
 
@@ -219,6 +220,17 @@ class CatalogSnapshot:
             if len(self._details) >= MAX_CARDS:
                 self._details = {}
             found = self._details[product_id] = load()
+        return found
+
+
+    def fragment(self, key: Any, build: Callable[[], Any]) -> Any:
+        """What ``build()`` made for ``key`` in this version (a product card's rendered face):
+        valid as long as the version, since whatever a card shows moves the version."""
+        found = self._fragments.get(key)
+        if found is None:
+            if len(self._fragments) >= MAX_CARDS:
+                self._fragments = {}
+            found = self._fragments[key] = build()
         return found
 
 
