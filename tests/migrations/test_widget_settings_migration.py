@@ -14,6 +14,9 @@ from sqlalchemy.exc import IntegrityError
 
 from storefront import create_app
 from storefront.extensions import db
+from storefront.search.engines import (
+    include_name,  # the search index's tables are not models
+)
 from tests.helpers import reset_postgres_schema
 
 REVISION, PARENT = "a4d81c6e9f52", "f2a8c51d7e39"
@@ -31,7 +34,7 @@ def test_the_widget_settings_migration_upgrades_moves_the_catalog_version_and_do
         upgrade(revision=PARENT)
         upgrade(revision=REVISION)
         with db.engine.begin() as connection:
-            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            context = MigrationContext.configure(connection, opts={"compare_type": True, "include_name": include_name})
             assert [e for e in compare_metadata(context, db.metadata) if "widget_settings" in repr(e)] == []
             before = _version(connection)
             connection.execute(text("INSERT INTO widget_settings (widget, diversity, updated_at, updated_by) "
@@ -46,7 +49,7 @@ def test_the_widget_settings_migration_upgrades_moves_the_catalog_version_and_do
         assert "widget_settings" not in inspect(db.engine).get_table_names()
         upgrade(revision="heads")
         with db.engine.connect() as connection:
-            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            context = MigrationContext.configure(connection, opts={"compare_type": True, "include_name": include_name})
             assert compare_metadata(context, db.metadata) == []
         downgrade(revision="base")
         reset_postgres_schema()
