@@ -15,9 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from storefront import create_app
 from storefront.extensions import db
-from storefront.search.engines import (
-    include_name,  # the search index's tables are not models
-)
+from storefront.search.engines import include_name
 from tests.helpers import reset_postgres_schema
 
 REVISION, PARENT = "04b8f8eba8eb", "7c1e5a93b2d4"

@@ -14,9 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from storefront import create_app
 from storefront.extensions import db
-from storefront.search.engines import (
-    include_name,  # the search index's tables are not models
-)
+from storefront.search.engines import include_name
 from tests.helpers import reset_postgres_schema
 
 REVISION, PARENT = "f2a8c51d7e39", "d3f9a6b2c184"

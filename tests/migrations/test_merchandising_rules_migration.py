@@ -15,9 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from storefront import create_app
 from storefront.extensions import db
-from storefront.search.engines import (
-    include_name,  # the search index's tables are not models
-)
+from storefront.search.engines import include_name
 from tests.helpers import reset_postgres_schema
 
 REVISION, PARENT = "d294ff1e8240", "a4d81c6e9f52"

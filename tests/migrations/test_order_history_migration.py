@@ -12,9 +12,7 @@ from sqlalchemy import inspect, text
 
 from storefront import create_app
 from storefront.extensions import db
-from storefront.search.engines import (
-    include_name,  # the search index's tables are not models
-)
+from storefront.search.engines import include_name
 from tests.helpers import reset_postgres_schema
 
 REVISION, PARENT = "e8f54ac9effa", "b7c3e9a1f054"

@@ -16,9 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from storefront import create_app
 from storefront.extensions import db
-from storefront.search.engines import (
-    include_name,  # the search index's tables are not models
-)
+from storefront.search.engines import include_name
 from tests.helpers import reset_postgres_schema
 
 REVISION, PARENT = "7c1e5a93b2d4", "e8f54ac9effa"

@@ -13,7 +13,7 @@ from sqlalchemy import inspect, text
 from tests.helpers import reset_postgres_schema
 from storefront import create_app
 from storefront.extensions import db
-from storefront.search.engines import include_name  # the search index's tables are not models
+from storefront.search.engines import include_name
 
 REVISION, PARENT = "31b9a1ac687d", "96cb8c456288"
 TABLES = {"assets", "business_units", "asset_business_units", "leads"}
