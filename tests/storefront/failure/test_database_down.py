@@ -26,7 +26,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from tests import factories
-from tests.helpers import browser_client, reset_postgres_schema
+from tests.helpers import BOT_UA, browser_client, reset_postgres_schema
 from storefront import create_app
 from storefront.database import normalise_database_url
 from storefront.extensions import db
@@ -87,7 +87,10 @@ def test_sqlite_locked_longer_than_busy_timeout_is_a_503(tmp_path):
         _assert_clean_503(browser_client(app).get("/"))
         _assert_clean_503(browser_client(app).get("/api/v1/recommendations/user"), json=True)
         assert client.get("/healthz").status_code == 200
-        assert client.get("/search?q=lamp").status_code == 200  # reading still works in WAL mode
+        _assert_clean_503(browser_client(app).get("/search?q=lamp"))  # a shopper's search logs its event
+        crawler = app.test_client()
+        crawler.environ_base["HTTP_USER_AGENT"] = BOT_UA
+        assert crawler.get("/search?q=lamp").status_code == 200  # reading still works in WAL mode
     response = client.get("/")
     assert response.status_code == 200  # the lock is gone: no restart needed
     assert browser_client(app).get(f"/products/{product_id}").status_code == 200
