@@ -41,10 +41,11 @@ def drop_index(connection: Connection) -> None:
 def products_in_bulk(connection: Connection) -> Iterator[None]:
     """Around a bulk insert of products (an import): SQLite's per-row index trigger is set aside
     and the new products (ids above the highest before) are indexed in one set-based pass at the
-    end, 5-10x faster; PostgreSQL's insert trigger is set-based already. Inside the caller's
-    transaction: a failed import rolls the trigger's removal back with everything else."""
+    end, 5-10x faster; PostgreSQL's insert trigger is set-based already, and the words' product
+    counts are made exact at the end. Inside the caller's transaction: a failed import rolls the
+    trigger's removal back with everything else."""
     engine = engine_for(connection.dialect.name)
-    if not engine.bulk_begin() or not _has_index(connection):
+    if not _has_index(connection):
         yield
         return
     after_id = connection.execute(text("SELECT coalesce(max(id), 0) FROM products")).scalar_one()
@@ -52,10 +53,12 @@ def products_in_bulk(connection: Connection) -> Iterator[None]:
         connection.execute(DDL(statement))
     yield
     for statement in engine.bulk_end(after_id):
-        connection.execute(text(statement) if statement.startswith("INSERT") else DDL(statement))
+        connection.execute(DDL(statement) if statement.startswith("CREATE") else text(statement))
 
 
 def _has_index(connection: Connection) -> bool:
+    if connection.dialect.name == "postgresql":
+        return connection.execute(text("SELECT to_regclass('search_words') IS NOT NULL")).scalar()
     return bool(connection.execute(
         text("SELECT count(*) FROM sqlite_master WHERE name = 'search_products_insert'")).scalar())
 
@@ -92,4 +95,12 @@ def _create_with_schema(_metadata, connection, tables=(), **_kwargs) -> None:
     gives them; only when it creates the products table (a second ``create_all`` does nothing)."""
     if not any(table.name == "products" for table in tables or ()):
         return
+    drop_index(connection)  # a fresh products table: nothing of an older one may stay indexed
     create_index(connection)
+
+
+@event.listens_for(db.metadata, "after_drop")
+def _drop_with_schema(_metadata, connection, tables=(), **_kwargs) -> None:
+    """``drop_all`` drops the index with the products table (its tables are not models)."""
+    if any(table.name == "products" for table in tables or ()):
+        drop_index(connection)

@@ -20,6 +20,7 @@ from ml.synth.shop import SynthConfig, SyntheticShop, generate_shop
 from storefront.extensions import db
 from storefront.models import Category, Customer, Event, Order, OrderLine, Product, Visitor
 from storefront.catalog.listings import refresh_popularity
+from storefront.search.index import products_in_bulk
 from storefront.seeding.clicks import ClickSeedReport, seed_click_logs
 
 EVENT_CHUNK = 20_000
@@ -84,7 +85,8 @@ def _insert_products(shop: SyntheticShop, category_ids: dict[str, int]) -> dict[
         }
         for r in products.itertuples()
     ]
-    db.session.execute(insert(Product), rows)
+    with products_in_bulk(db.session.connection()):  # the search index, in one pass
+        db.session.execute(insert(Product), rows)
     return dict(db.session.execute(select(Product.sku, Product.id)).all())
 
 

@@ -123,7 +123,11 @@ class PostgresEngine:
         return []  # the insert trigger is set-based already: one run per statement (a COPY batch)
 
     def bulk_end(self, after_id: int) -> list[str]:
-        return []
+        """The words' product counts made exact again (the triggers count a new word once)."""
+        return [
+            "UPDATE search_words s SET documents = c.n FROM (SELECT w, count(*) AS n FROM search_documents, "
+            "unnest(words) w GROUP BY w) c WHERE s.word = c.w AND s.documents <> c.n",
+        ]
 
     def drop_ddl(self) -> list[str]:
         return [
