@@ -34,3 +34,15 @@ def test_a_page_under_a_script_root_links_its_cards_there(app, seeded):
     assert all(picture.startswith("/shop/") for picture in pictures)
     product_id = int(re.search(r"/products/(\d+)", links[0]).group(1))
     assert client.get(f"/products/{product_id}").status_code == 200
+
+
+def test_templates_url_for_remembers_only_what_cannot_differ(app, seeded):
+    urls = app.jinja_env.globals["url_for"]
+    with app.test_request_context("/", base_url="http://localhost/shop/"):
+        assert urls("shop.category", slug="electronics", page=2) == url_for("shop.category", slug="electronics", page=2)
+        assert urls("shop.category", slug="electronics", page=2) == "/shop/c/electronics?page=2"
+        assert urls("static", filename="css/shop.css") == "/shop/static/css/shop.css"
+        assert urls("shop.home", _external=True) == "http://localhost/shop/"  # not remembered: built each time
+    with app.test_request_context("/"):  # another script root: another URL
+        assert urls("shop.category", slug="electronics", page=2) == "/c/electronics?page=2"
+        assert urls("shop.home", _external=True) == "http://localhost/"
