@@ -32,6 +32,7 @@ __all__ = ["Found", "Suggestion", "find", "rerank_for_shopper", "suggest"]
 MIN_PREFIX = 3  # shorter words match whole words only ("tv", not everything starting with "t")
 TYPING_PREFIX = 2  # the word being typed in the search box (suggest)
 MIN_RELAXED_TERMS = 3
+MAX_COMPLETIONS = 3  # whole words tried for a partial word that matched nothing
 
 
 @dataclass(frozen=True)
@@ -75,12 +76,13 @@ def find_terms(terms: list[str], *, limit: int = 1000, typing: bool = False) -> 
         return Found()
     connection = db.session.connection()
     engine = engine_for(connection.dialect.name)
-    phrase = " ".join(terms)
     limit = max(int(limit), 1)
 
     def run(query: Query, meant: list[str]) -> tuple[list[int], int]:
-        hits = engine.search(connection, query, phrase, limit, RANKING, named_categories(connection, meant, version))
-        return exact_first(hits.rows, phrase), hits.total
+        meant_phrase = " ".join(meant)  # the corrected query's exact name or brand comes first
+        hits = engine.search(connection, query, meant_phrase, limit, RANKING,
+                             named_categories(connection, meant, version))
+        return exact_first(hits.rows, meant_phrase), hits.total
 
     version = catalog_version(connection)  # one read for the vocabulary and the category names
     words = vocabulary(connection, engine.vocabulary, version)
@@ -93,7 +95,10 @@ def find_terms(terms: list[str], *, limit: int = 1000, typing: bool = False) -> 
     if total:
         return Found(ids, total, None, False, terms)
 
-    corrections = {t: words.corrections(t) for t in terms if correctable(t)}
+    # nearest spellings, and for a word the index does not know, the words it starts: a stemmer
+    # may cut a word shorter than what was typed of it ("runni" is no prefix of the stem "run")
+    corrections = {t: words.corrections(t) + ([] if t in words else words.starts(t)[:MAX_COMPLETIONS])
+                   for t in terms if correctable(t)}
     misspelt = {t: c[0] for t, c in corrections.items() if c and t not in words and not words.starts(t)}
     did_you_mean = " ".join(misspelt.get(t, t) for t in terms) if misspelt else None
     widened = tuple(_group(t, corrections.get(t, []), prefix_from[i]) for i, t in enumerate(terms))

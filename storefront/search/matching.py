@@ -26,7 +26,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 MAX_QUERY_LENGTH = 200
-MAX_TERMS = 8
+MAX_TERMS = 12  # a full product name ("Casa Verde Pro Damascus Chef's Knife Series 51" is 9 words)
 MIN_CORRECTED = 3  # shorter words (and words with digits) are never corrected
 LONG_WORD = 6  # from this length, two edits are forgiven
 MAX_CORRECTIONS = 3  # alternatives tried per misspelt word
