@@ -72,17 +72,18 @@ def current_cart(ctx: RequestContext, create: bool = False) -> Cart | None:
     """The cart of the logged-in customer, else of this browser's visitor."""
     if ctx.logged_in:
         cart = _load(Cart.customer_id, ctx.customer_id)
-        if cart is None and create:
-            cart = Cart(customer_id=ctx.customer_id)
-            db.session.add(cart)
-        return cart
-    visitor = visitor_of(ctx, create=create)
-    if visitor is None:
-        return None
-    cart = _load(Cart.visitor_id, visitor.id)
-    if cart is None and create:
-        cart = Cart(visitor_id=visitor.id)
-        db.session.add(cart)
+    else:
+        visitor = visitor_of(ctx, create=create)
+        if visitor is None:
+            return None
+        cart = _load(Cart.visitor_id, visitor.id)
+    return _new_cart(ctx) if cart is None and create else cart
+
+
+def _new_cart(ctx: RequestContext) -> Cart:
+    """A new empty cart for the shopper (who has none: the caller just looked)."""
+    cart = Cart(customer_id=ctx.customer_id) if ctx.logged_in else Cart(visitor_id=visitor_of(ctx, create=True).id)
+    db.session.add(cart)
     return cart
 
 
@@ -134,7 +135,7 @@ def add(ctx: RequestContext, product: Product, quantity: int) -> CartItem:
     item = _item(existing, product.id) if existing else None
     # Validate before creating anything, so a refused add writes nothing at all.
     _check_quantity((item.quantity if item else 0) + quantity, product)
-    cart = existing or current_cart(ctx, create=True)
+    cart = existing or _new_cart(ctx)
     if item is None:
         item = CartItem(product=product, quantity=quantity)
         cart.items.append(item)

@@ -147,8 +147,9 @@ def add_to_cart(product_id: int):
         flash(str(error), "error")  # the form itself is hidden when the product is out of stock
         form.quantity.errors = [str(error)]
         return _render_product(catalog.active_product(product_id) or abort(404), form, 422)
+    name = item.name  # read before the commit expires it (a reload would be one more statement)
     db.session.commit()
-    flash(f"Added {item.name} to your cart.", "success")
+    flash(f"Added {name} to your cart.", "success")
     return redirect(url_for("shop.cart"))
 
 
