@@ -136,5 +136,11 @@ def model_widgets() -> list[WidgetSpec]:
     return list(found.values())
 
 
+#: The search page's shelf after a query that found nothing (``storefront.search.pages``): the
+#: home page's trending steps, measured under its own name. Not in ``WIDGETS``: no page lists it,
+#: the search page fills it only when it has nothing else to show.
+SEARCH_TRENDING = WidgetSpec("search_trending", TRENDING_TITLE, TRENDING_STEPS, "search", TRENDING_WHY)
+
 #: Widget name -> title, for the admin's click-through table (a category page's title is generic).
 WIDGET_TITLES: dict[str, str] = {s.name: s.title.format(category="<category>") for s in WIDGETS}
+WIDGET_TITLES[SEARCH_TRENDING.name] = f"{SEARCH_TRENDING.title} (search without results)"

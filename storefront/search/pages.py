@@ -44,9 +44,7 @@ CLOSEST_SHOWN = 8
 CLOSEST_WORDS = 3  # words of a query that found nothing tried on their own
 LISTING_CACHE_ENTRIES = 512
 MIN_QUERY_LETTERS = 2
-# The zero-result page's shelf: the home page's trending steps, recorded under its own name.
-SEARCH_TRENDING = registry.WidgetSpec("search_trending", registry.TRENDING_TITLE, registry.TRENDING_STEPS,
-                                      "search", registry.TRENDING_WHY)
+SEARCH_TRENDING = registry.SEARCH_TRENDING  # the zero-result page's shelf
 
 
 @dataclass

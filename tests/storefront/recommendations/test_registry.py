@@ -87,3 +87,5 @@ def test_the_admin_click_through_table_names_widgets_by_their_registry_title():
     assert CtrRow("product_recently_viewed", None, 10, 1).title == "Recently viewed"
     assert CtrRow("category_trending", None, 10, 1).title == "Trending in <category>"
     assert CtrRow("home_banner", None, 10, 1).title == "home_banner"  # not a widget: its stored name
+    # the search page's shelf after a query that found nothing is named for what it is
+    assert CtrRow("search_trending", None, 10, 1).title == "Trending now (search without results)"
