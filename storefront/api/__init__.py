@@ -4,4 +4,3 @@ from flask import Blueprint
 bp = Blueprint("api", __name__)
 
 from storefront.api import views  # noqa: E402,F401  (routes register on import)
-from storefront.api import search  # noqa: E402,F401  (the search box's suggestions)

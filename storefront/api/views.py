@@ -5,12 +5,19 @@ too: the item URLs carry the impression, so a client that follows them gets its 
 Only GET routes exist, so CSRF protection (which guards unsafe methods) never applies and no
 route needs exempting. Errors are ``{"error", "message"}`` JSON (``storefront.web.errors`` answers
 every ``/api/`` path in JSON).
+
+Search suggestions, for the search box's autocomplete (``static/js/autocomplete.js``):
+``GET /api/v1/search/suggest?q=<typed text>&n=<1..10>`` answers ``{"query", "suggestions": [{"kind",
+"label", "url"}...]}``, categories and brands first, then products (``storefront.search.suggest``).
+Fewer than two letters: no suggestions (200, an empty list). A ``q`` over ``MAX_PREFIX``
+characters or a bad ``n`` is a 400 like the rest of the API. Nothing is personal or tracked, so
+answers may be cached briefly by the browser and any proxy.
 """
 from __future__ import annotations
 
 import re
 from decimal import Decimal
-from urllib.parse import urljoin
+from urllib.parse import urlencode, urljoin
 
 from flask import abort, jsonify, request, url_for
 
@@ -22,6 +29,8 @@ from storefront.recommendations import api_widgets, registry
 from storefront.recommendations.api_widgets import Filters
 from storefront.recommendations.widgets import WidgetResult
 from storefront.recommendations.registry import API_ITEM_KINDS
+from storefront.search import pages as search_pages
+from storefront.search import suggest
 from storefront.web.requests import request_context
 from storefront.web.templating import product_image_url
 
@@ -154,3 +163,36 @@ def widget(name: str):
         catalog = snapshot.current(request_context().memo)
         category = catalog.categories.get(int(raw)) if _INTEGER.fullmatch(raw) else catalog.category_by_slug(raw)
     return _respond(api_widgets.widget(request_context(), spec, count, filters, product=product, category=category))
+
+
+# -- search suggestions ---------------------------------------------------------------------------
+
+MAX_PREFIX = 100  # characters of a typed query
+DEFAULT_SUGGESTIONS = 8
+MAX_SUGGESTIONS = 10
+CACHE_SECONDS = 60
+
+
+def _suggestion_url(suggestion) -> str:
+    if suggestion.kind == "product" and suggestion.product_id is not None:
+        return url_for("shop.product", product_id=suggestion.product_id)
+    if suggestion.kind == "category" and suggestion.category_slug:
+        return url_for("shop.category", slug=suggestion.category_slug)
+    return url_for("shop.search") + "?" + urlencode({"q": suggestion.label})
+
+
+@bp.get("/search/suggest")
+def search_suggest():
+    typed = request.args.get("q", "")
+    if len(typed) > MAX_PREFIX:
+        abort(400, f"q must be at most {MAX_PREFIX} characters.")
+    raw = request.args.get("n", str(DEFAULT_SUGGESTIONS))
+    if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= MAX_SUGGESTIONS):
+        abort(400, f"n must be an integer between 1 and {MAX_SUGGESTIONS}.")
+    typed = " ".join(typed.split())
+    found = suggest(typed, limit=int(raw)) if search_pages.searchable(typed) else []
+    response = jsonify({"query": typed, "suggestions": [
+        {"kind": s.kind, "label": s.label, "url": _suggestion_url(s)} for s in found]})
+    response.cache_control.public = True
+    response.cache_control.max_age = CACHE_SECONDS
+    return response
