@@ -64,12 +64,14 @@ def typing_query(terms: list[str]) -> Query:
     return (tuple(_group(t, (), n) for t, n in zip(terms, _prefix_lengths(terms, True))),)
 
 
-def find(query_text: str, *, limit: int = 1000) -> Found:
-    """Active products matching ``query_text``, best first (see the module docstring)."""
-    return find_terms(query_terms(query_text), limit=limit)
+def find(query_text: str, *, limit: int = 1000, version: int | None = None) -> Found:
+    """Active products matching ``query_text``, best first (see the module docstring).
+    ``version``: the catalog version the caller already knows (a page's catalog snapshot), which
+    saves reading it again; by default it is read."""
+    return find_terms(query_terms(query_text), limit=limit, version=version)
 
 
-def find_terms(terms: list[str], *, limit: int = 1000, typing: bool = False) -> Found:
+def find_terms(terms: list[str], *, limit: int = 1000, typing: bool = False, version: int | None = None) -> Found:
     """:func:`find` for words already normalised; ``typing``: the last word is being typed, so it
     matches as a prefix from two letters (autocomplete)."""
     if not terms:
@@ -84,7 +86,8 @@ def find_terms(terms: list[str], *, limit: int = 1000, typing: bool = False) -> 
                              named_categories(connection, meant, version))
         return exact_first(hits.rows, meant_phrase), hits.total
 
-    version = catalog_version(connection)  # one read for the vocabulary and the category names
+    if version is None:  # one read for the vocabulary and the category names
+        version = catalog_version(connection)
     words = vocabulary(connection, engine.vocabulary, version)
     # a whole word of the vocabulary matches as itself (and its stem); only a word the index
     # does not know ("headph") also matches as a prefix: a prefix query costs a merge of every

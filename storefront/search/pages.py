@@ -151,11 +151,13 @@ def search_page(ctx: RequestContext, query: str, filters: Filters, sort: str, pa
     result = SearchPage(query, sort, filters)
     if not searchable(query):
         return result
-    found = find(query, limit=FIND_LIMIT)
+    catalog = snapshot.current(ctx.memo)
+    # the snapshot's version is the catalog's (at most CATALOG_CHECK_INTERVAL old, like every
+    # other catalog fact on the page): the engine need not read it again
+    found = find(query, limit=FIND_LIMIT, version=catalog.version)
     ids = list(found.product_ids)
     if sort == facets.RELEVANCE and ids:
         ids = _reranked(ids, ctx)
-    catalog = snapshot.current(ctx.memo)
     scope = Scope(ids=ids, category_named=_named(catalog))
     listing = _listing(catalog, scope, filters, _category_filter(catalog, filters, None), sort, page, per_page)
     result.listing, result.found = listing, max(int(found.total or 0), len(ids))

@@ -37,8 +37,8 @@ def test_did_you_mean_links_to_the_corrected_query(app, client, monkeypatch):
     audio_shop(app)
     real_find = pages.find
 
-    def find(query, *, limit=1000):
-        found = real_find(query, limit=limit)
+    def find(query, *, limit=1000, version=None):
+        found = real_find(query, limit=limit, version=version)
         return Found(found.product_ids, found.total, "desk speaker", False, found.terms)
 
     monkeypatch.setattr(pages, "find", find)
