@@ -1,7 +1,8 @@
 """Shared fixtures: an app on a real database, a browser-like client, a CLI runner, factories.
 
-The database is a fresh SQLite file per test, or the PostgreSQL database named by
-``TEST_DATABASE_URL`` (emptied before and after each test) when that variable is set.
+The database is a fresh SQLite file per test (a copy of the schema built once), or the PostgreSQL
+database named by ``TEST_DATABASE_URL`` (its schema as ``create_all`` builds it, emptied after each
+test; tests/fresh_schema.py) when that variable is set.
 """
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # implicit warns about threa
 import pytest
 
 from tests import factories
-from tests.helpers import browser_client, database_url, reset_postgres_schema
+from tests.fresh_schema import POSTGRES, build_sqlite_template, copy_sqlite_template
+from tests.helpers import browser_client, database_url
 from storefront import create_app
 from storefront.extensions import db
 
@@ -26,16 +28,36 @@ def app_config(tmp_path) -> dict:
     }
 
 
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory):
+    """The schema ``create_all`` builds, once per session, as a SQLite file to copy (tests/fresh_schema.py)."""
+    return build_sqlite_template(tmp_path_factory.mktemp("schema-template"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _leave_postgres_empty():
+    yield
+    if os.environ.get("TEST_DATABASE_URL"):
+        POSTGRES.drop(os.environ["TEST_DATABASE_URL"])
+
+
 @pytest.fixture
-def app(app_config):
+def app(app_config, tmp_path, request):
+    fresh_file = tmp_path / "test.db"
+    if app_config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{fresh_file}" and not fresh_file.exists():
+        template = request.getfixturevalue("_sqlite_template")
+        if template is not None:
+            copy_sqlite_template(template, fresh_file)
     app = create_app(app_config)
     with app.app_context():
-        reset_postgres_schema()
-        db.create_all()  # tests only; the app itself builds its schema with migrations
+        if db.engine.dialect.name == "postgresql":
+            POSTGRES.prepare()
+        db.create_all()  # tests only (the app builds its schema with migrations); a no-op on a copy
     yield app
     with app.app_context():
         db.session.remove()
-        reset_postgres_schema()
+        if db.engine.dialect.name == "postgresql":
+            POSTGRES.clean()
         db.engine.dispose()
 
 

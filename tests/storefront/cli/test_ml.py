@@ -8,9 +8,8 @@ from flask import current_app
 from ml.artifacts import read_active
 from ml.training import DEFAULT_CANDIDATES, TrainingLock
 from storefront.extensions import db
+from tests.storefront.support.recommendations import seed_small_shop
 
-SMALL_SHOP = ["shop", "seed", "--products", "120", "--categories", "8", "--customers", "150",
-              "--anonymous", "80", "--events", "12000", "--days", "40", "--end-date", "2026-01-01", "--b2b-visitors", "0"]
 METRIC_HEADER = "precision@10  recall@10  ndcg@10  map@10  hit_rate@10  mrr@10  coverage@10   fit s"
 
 
@@ -21,8 +20,7 @@ def app_config(app_config):
 
 @pytest.fixture
 def seeded(runner):
-    result = runner.invoke(args=SMALL_SHOP)
-    assert result.exit_code == 0, result.output
+    seed_small_shop(runner)  # the same shop as before (SMALL_SHOP), copied after its first seed
     return runner
 
 

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from tests.storefront.support.resources import browser, count, new_asset, new_units, shelf, submit
+from tests.fresh_schema import seed_once
 from tests.helpers import reset_postgres_schema
 from ml.registry import ModelRegistry
 from ml.training import TrainingConfig, train
@@ -109,7 +110,7 @@ def _publish_with_assets(app) -> str:
 
 
 def test_the_model_suggests_next_and_respects_the_rules(app, runner):
-    assert runner.invoke(args=SEED).exit_code == 0
+    seed_once(runner, SEED)
     version = _publish_with_assets(app)
     with ctx(app) as session:
         first = session.scalar(select(Asset.id).where(Asset.type == "Gated Ebook Forms").order_by(Asset.id))
@@ -133,7 +134,7 @@ def test_the_model_suggests_next_and_respects_the_rules(app, runner):
 
 
 def test_the_admin_model_page_shows_metrics_and_a_hit_rate_chart(app, runner):
-    assert runner.invoke(args=SEED).exit_code == 0
+    seed_once(runner, SEED)
     _publish_with_assets(app)
     _, email = new_customer(app, "boss@example.com", admin=True)
     admin = browser(app)
@@ -171,7 +172,7 @@ def test_the_training_hook_builds_or_skips_the_asset_extra(app, runner, tmp_path
         with pytest.raises(SkipExtra):
             build_extra(ExtraContext(training_data.load_events_frame(), None))
         assert build_asset_artifacts() == {}
-    assert runner.invoke(args=SEED).exit_code == 0
+    seed_once(runner, SEED)
     with app.app_context():
         events = training_data.load_events_frame()
         result = train(events, TrainingConfig(candidates=("popularity",), search=False, num_threads=1))
@@ -188,7 +189,7 @@ def test_the_training_hook_builds_or_skips_the_asset_extra(app, runner, tmp_path
 def test_assets_evaluate_prints_the_metrics(app, runner):
     empty = runner.invoke(args=["assets", "evaluate"])
     assert empty.exit_code != 0 and "Not enough form submissions" in empty.output
-    assert runner.invoke(args=SEED).exit_code == 0
+    seed_once(runner, SEED)
     result = runner.invoke(args=["assets", "evaluate"])
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[0] == (
@@ -216,7 +217,7 @@ def test_assets_evaluate_prints_the_metrics(app, runner):
 
 
 def test_assets_evaluate_takes_the_split_the_search_and_the_floor(app, runner):
-    assert runner.invoke(args=SEED).exit_code == 0
+    seed_once(runner, SEED)
     random = runner.invoke(args=["resources", "evaluate", "--split", "random", "--test-fraction", "0.3", "--no-search",
                                  "--min-bu-hit-rate", "0.9", "--models", "popularity,unit_popularity,ease",
                                  "--format", "json"])
