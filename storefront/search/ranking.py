@@ -11,6 +11,7 @@
 4. Per shopper (:func:`rerank_for_shopper`, called by the page for its first results): the
    active recommender's score for the shopper (over its best score, so in [0, 1]) is added,
    times 0.5, to a relevance of ``1 - position / 50``: a top pick climbs 25 places at most.
+   Measured offline by ``flask search evaluate-rerank`` (:mod:`storefront.search.evaluation`).
 """
 from __future__ import annotations
 
@@ -56,11 +57,16 @@ def shopper_affinity(ctx) -> dict[int, float]:
     from storefront.recommendations.widgets import new_ask
 
     ask = new_ask(ctx)
-    version = ask.version
-    if version is None:
+    if ask.version is None:
         return {}
-    user = ask.shopper.ml_user_id
-    recent = fold_in_events(version, ask)
+    return affinity_for(ask.version, ask.shopper.ml_user_id, fold_in_events(ask.version, ask))
+
+
+def affinity_for(version, user: str | None, recent) -> dict[int, float]:
+    """product id -> affinity in (0, 1] of ``version``'s recommender (an ``ml.serving``
+    ``LoadedVersion``) for ``user`` (their trained row, if the version knows them) with their
+    ``recent`` events folded in (``(item id, event type[, time])``, as serving folds them in);
+    empty without either. Pure: no request, no database (the offline evaluation calls it too)."""
     if not recent and (user is None or not version.id_map.has_user(user)):
         return {}
     try:
