@@ -35,9 +35,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import multiprocessing
-import os
 import re
-import statistics
 import subprocess
 import sys
 import tempfile

@@ -77,9 +77,9 @@ def browse(port: int, products: list[int], email: str) -> dict[str, int]:
     visitor.add_to_cart(products[1])
     get(visitor, "/cart")
     get(visitor, "/")
-    get(visitor, f"/api/v1/recommendations/user?n=10")
+    get(visitor, "/api/v1/recommendations/user?n=10")
     get(visitor, f"/api/v1/recommendations/item/{products[0]}?kind=similar")
-    get(visitor, f"/search?q=a")
+    get(visitor, "/search?q=a")
 
     customer = Browser(port)
     page = get(customer, "/account/login")
