@@ -353,6 +353,10 @@ def test_the_owner_imports_a_feed_reprices_sells_on_a_campaign_and_cancels(new_p
     admin.get_by_label("Ends (UTC)").fill("2031-01-01T00:00")
     admin.get_by_role("button", name=re.compile(r"^(Save|Create)")).click()
     expect(admin.locator(".flash-success")).to_be_visible()
+    # Each gunicorn worker sees a new campaign within CATALOG_CHECK_INTERVAL (2 s, the documented
+    # propagation time): the walk below is faster than that, and its cart and checkout pages may be
+    # priced by the two workers, so it starts once both know the campaign.
+    admin.wait_for_timeout(2_100)
 
     shopper = new_page(**DESKTOP)
     shopper.goto(f"/products/{product}")
