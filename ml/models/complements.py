@@ -44,7 +44,7 @@ import scipy.sparse as sp
 
 from ml.models.also_bought import keep_top_per_row
 from ml.models.base import Recommender, top_n
-from ml.models.item_knn import sparse_scores
+from ml.models.item_knn import scaled_row_sum, sparse_scores
 
 Labels = Sequence[str | None] | np.ndarray | None
 
@@ -258,21 +258,7 @@ class ComplementsRecommender(Recommender):
         ids = np.unique(ids[(ids >= 0) & (ids < self.n_items)])
         if not len(ids):
             return np.empty(0, np.int64), np.empty(0, np.float32)
-        # Straight from the CSR arrays (a cart page asks this on every view; scipy's slicing,
-        # row maxima, diagonal product and CSC conversion cost ~1 ms in fixed overheads). Stored
-        # scores are positive (zeros are eliminated at fit), so a row's best is its largest.
-        indptr, indices, data = self.scores.indptr, self.scores.indices, self.scores.data
-        columns, values = [], []
-        for start, end in zip(indptr[ids], indptr[ids + 1]):
-            if end > start:
-                row = data[start:end].astype(np.float64)
-                best = row.max()
-                columns.append(indices[start:end])
-                values.append(row / best if best > 0 else np.zeros_like(row))
-        if not columns:
-            return np.empty(0, np.int64), np.empty(0, np.float32)
-        candidates, where = np.unique(np.concatenate(columns), return_inverse=True)
-        totals = np.bincount(where, weights=np.concatenate(values), minlength=len(candidates))
+        candidates, totals = scaled_row_sum(self.scores, ids)
         keep = ~np.isin(candidates, ids)
         if filter_items is not None:
             keep &= ~np.isin(candidates, np.asarray(filter_items, dtype=np.int64).ravel())

@@ -25,6 +25,25 @@ def sparse_scores(product: sp.spmatrix) -> np.ndarray:
     return dense
 
 
+def scaled_row_sum(matrix: sp.csr_matrix, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The columns stored in any of ``rows`` (sorted) and the sum over those rows of each row
+    scaled to its largest value (1), so every row counts alike; a row whose largest value is not
+    positive adds 0. Straight from the CSR arrays: scipy's slicing, row maxima, diagonal product
+    and CSC conversion cost ~1 ms of fixed overhead for a handful of rows (a cart, per page)."""
+    indptr, indices, data = matrix.indptr, matrix.indices, matrix.data
+    columns, values = [], []
+    for start, end in zip(indptr[rows], indptr[np.asarray(rows) + 1]):
+        if end > start:
+            row = data[start:end].astype(np.float64)
+            best = row.max()
+            columns.append(indices[start:end])
+            values.append(row / best if best > 0 else np.zeros_like(row))
+    if not columns:
+        return np.empty(0, np.int64), np.empty(0, np.float64)
+    found, where = np.unique(np.concatenate(columns), return_inverse=True)
+    return found, np.bincount(where, weights=np.concatenate(values), minlength=len(found))
+
+
 class ItemKNNRecommender(Recommender):
     """Item-item kNN: ``similarity="cosine"`` or ``"bm25"`` (down-weights heavy users).
 

@@ -215,23 +215,22 @@ class CatalogSnapshot:
     def product_details(self, product_id: int, load: Callable[[], Any]) -> Any:
         """A product page's pictures and feed facts (``storefront.catalog.product_details``),
         ``load()``-ed once per version: their tables move the version like the cards' do."""
-        found = self._details.get(product_id)
-        if found is None:
-            if len(self._details) >= MAX_CARDS:
-                self._details = {}
-            found = self._details[product_id] = load()
-        return found
-
+        return _kept(self._details, product_id, load)
 
     def fragment(self, key: Any, build: Callable[[], Any]) -> Any:
         """What ``build()`` made for ``key`` in this version (a product card's rendered face):
         valid as long as the version, since whatever a card shows moves the version."""
-        found = self._fragments.get(key)
-        if found is None:
-            if len(self._fragments) >= MAX_CARDS:
-                self._fragments = {}
-            found = self._fragments[key] = build()
-        return found
+        return _kept(self._fragments, key, build)
+
+
+def _kept(store: dict, key: Any, build: Callable[[], Any]) -> Any:
+    """``store[key]``, built on first use; at most ``MAX_CARDS`` entries (then it starts over)."""
+    found = store.get(key)
+    if found is None:
+        if len(store) >= MAX_CARDS:
+            store.clear()
+        found = store[key] = build()
+    return found
 
 
 _CARD_COLUMNS = (Product.id, Product.sku, Product.name, Product.brand, Product.price, Product.stock,
