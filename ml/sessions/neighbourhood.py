@@ -97,7 +97,7 @@ class SessionIndex:
         # one entry per (session, item): its last occurrence
         order = np.lexsort((position, item, session))
         session, item, position = session[order], item[order], position[order]
-        last = np.r_[(session[1:] != session[:-1]) | (item[1:] != item[:-1]), True]
+        last = np.r_[(session[1:] != session[:-1]) | (item[1:] != item[:-1]), True][:len(item)]
         session, item, position = session[last], item[last], position[last].astype(np.int32)
         shape = (len(by_end), data.n_items)
         row_starts = np.r_[0, np.cumsum(np.bincount(session, minlength=shape[0]))]
