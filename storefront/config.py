@@ -96,6 +96,14 @@ class Config:
     # never stays a positive.
     CANCEL_EVENT_WEIGHT = 20.0
     RETURN_EVENT_WEIGHT = 25.0
+    # Session models ("Inspired by your visit", storefront.training.sessions): a pause this long
+    # ends a visit; the sessions started in the last SESSION_TEST_DAYS days are the test of the
+    # session-rec protocol, on a seeded sample of at most SESSION_EVAL_MAX_SESSIONS of them;
+    # SESSION_MODELS (comma-separated names, empty: all) narrows the candidates.
+    SESSION_GAP_MINUTES = 30
+    SESSION_TEST_DAYS = 1.0
+    SESSION_EVAL_MAX_SESSIONS = 2000
+    SESSION_MODELS = ""
 
     # Click-through ranker (storefront.ctr.training / ctr_serving)
     CTR_ENABLED = True  # train LR, FM and xDeepFM with every run; publish xDeepFM if it beats LR
@@ -229,6 +237,7 @@ _ENV_STRINGS = {
     "MAIL_USERNAME": "MAIL_USERNAME",
     "MAIL_PASSWORD": "MAIL_PASSWORD",
     "MAIL_FROM": "MAIL_FROM",
+    "SESSION_MODELS": "SESSION_MODELS",
 }
 _ENV_INTS = {
     "SQLITE_BUSY_TIMEOUT_MS", "VIEW_DEDUP_SECONDS", "TRAINING_INTERVAL_SECONDS",
@@ -241,7 +250,8 @@ _ENV_INTS = {
     "MAIL_PORT", "MAIL_TIMEOUT_SECONDS", "PRODUCT_IMAGE_MAX_BYTES",
 }
 _ENV_FLOATS = {"CTR_RERANK_SHARE", "SCREEN_COHORT_VISITORS_PER_ADDRESS", "ASSET_MIN_BU_HIT_RATE"}
-_ENV_FLOATS |= {"CANCEL_EVENT_WEIGHT", "RETURN_EVENT_WEIGHT"}
+_ENV_FLOATS |= {"CANCEL_EVENT_WEIGHT", "RETURN_EVENT_WEIGHT", "SESSION_GAP_MINUTES", "SESSION_TEST_DAYS"}
+_ENV_INTS |= {"SESSION_EVAL_MAX_SESSIONS"}
 _ENV_BOOLS = {"TRAINING_DEEP_MODELS", "CTR_ENABLED", "RATELIMIT_ENABLED", "TRACKING_LIMITS_ENABLED", "ALLOW_SQLITE_IN_PRODUCTION", "HSTS_INCLUDE_SUBDOMAINS"}
 _ENV_BOOLS |= {"MAIL_USE_TLS"}
 

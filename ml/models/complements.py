@@ -170,6 +170,8 @@ class ComplementsRecommender(Recommender):
         baseline = np.asarray(sees.sum(axis=0)).ravel() / max(carts.shape[0], 1)
         weighted, counted = (has.T @ sees).tocoo(), sp.csr_matrix(has.T @ _binary(sees))
         rows, cols = weighted.row, weighted.col
+        if rows.size == 0:  # no basket holds two categories (e.g. views only): scipy's fancy
+            return empty, empty  # indexing with empty arrays answers a sparse matrix, not an array
         conditional = weighted.data / support[rows]
         value = conditional - baseline[cols]
         keep = (rows != cols) & (np.asarray(counted[rows, cols]).ravel() >= 2) & (value > 0)

@@ -121,6 +121,14 @@ def user_recommendations():
     return _respond(api_widgets.widget(request_context(), registry.spec("api_user"), count, filters))
 
 
+@bp.get("/recommendations/visit")
+def visit_recommendations():
+    """"Inspired by your visit": the next items after the visitor's events of this visit (the
+    session model the training run picked), for the browser's visitor cookie."""
+    count, filters = _count(), _filters()
+    return _respond(api_widgets.widget(request_context(), registry.spec("api_visit"), count, filters))
+
+
 @bp.get("/recommendations/item/<id:product_id>")
 def item_recommendations(product_id: int):
     kind = request.args.get("kind", "similar")

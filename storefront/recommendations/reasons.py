@@ -7,6 +7,7 @@ Reasons come from the evidence of the step that proposed the item, never made up
   recent events, cart or purchases): "Because you viewed Trail Tent 2P";
 - an item-to-item pick names the page's product ("Often bought with ...", "Similar to ...");
 - a fallback names what it ranked by ("Popular in Tents", "New in Tents", "Also in Tents");
+- a visit's next items name the visit's last item ("Shoppers who viewed X went on to this");
 - a memory aid says what it is ("You viewed this", "You bought this 34 days ago").
 
 A :class:`Reason` carries a ``kind`` (stable, for the API and tests), the ``text`` and, when it
@@ -26,6 +27,7 @@ BECAUSE_VIEWED, BECAUSE_CARTED, BECAUSE_BOUGHT = "because_viewed", "because_cart
 PICKED_FOR_YOU, BOUGHT_WITH, SIMILAR_TO = "picked_for_you", "bought_with", "similar_to"
 POPULAR_IN, NEW_IN, ALSO_IN, LIKE_YOU, SEGMENT = "popular_in", "new_in", "also_in", "like_you", "segment_best_seller"
 RECENTLY_VIEWED, BUY_AGAIN, IN_YOUR_CATEGORIES = "recently_viewed", "buy_again", "in_your_categories"
+NEXT_IN_VISIT = "next_in_visit"  # "Inspired by your visit": what followed the visit's last item
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from storefront.recommendations import steps
+from storefront.recommendations import steps, visit
 from storefront.recommendations.steps import Step
 
 # Who a widget is for, on the page it is placed on.
@@ -22,10 +22,11 @@ LOGGED_IN = "logged_in"  # a customer: an anonymous browser is nobody's neighbou
 WITH_HISTORY = "with_history"  # the shopper has recent events (the page loads them)
 WITHOUT_HISTORY = "without_history"
 WITH_CART = "with_cart"  # the shopper's cart holds something (the page knows it: ShopperFacts.cart)
+IN_VISIT = "in_visit"  # no customer history (not logged in, or no order) and events in this visit
 
 # Placements: the pages (and API endpoints) widgets appear on.
-HOME, PRODUCT, CART, CATEGORY, ACCOUNT, API_USER, API_ITEM = (
-    "home", "product", "cart", "category", "account", "api_user", "api_item")
+HOME, PRODUCT, CART, CATEGORY, ACCOUNT, API_USER, API_ITEM, API_VISIT = (
+    "home", "product", "cart", "category", "account", "api_user", "api_item", "api_visit")
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,9 @@ BOUGHT_TOGETHER_STEPS = (steps.item_model("complements"), steps.complement_categ
 CART_TOGETHER_STEPS = (steps.cart_complements, steps.complement_categories, steps.trending, steps.newest)
 SIMILAR_STEPS = (steps.item_model("similar_items"), steps.same_category, steps.trending, steps.newest)
 CATEGORY_STEPS = (steps.model_trending_in_category, steps.in_category)
+# The visit's session model (``visit``), then what this visit's categories sell, as "Recommended
+# for you" falls back: the champion's fold-in is that widget's, shown beside this one
+VISIT_STEPS = (visit.model_visit, steps.in_recent_categories, steps.trending, steps.newest)
 CUSTOMERS_LIKE_YOU_STEPS = (steps.customers_like_you, steps.segment_best_sellers, steps.trending, steps.newest)
 
 FOR_YOU_TITLE, FOR_YOU_WHY = "Recommended for you", "Picked for you from what you viewed, added to your cart and bought."
@@ -71,6 +75,8 @@ CART_TOGETHER_WHY = "Goes with what is in your cart: bought with it more often t
 SIMILAR_TITLE, SIMILAR_WHY = "Similar items", "Items shoppers treat as alternatives to this one."
 LIKE_YOU_TITLE = "Customers like you also bought"
 LIKE_YOU_WHY = "Bought by customers whose orders look like yours."
+VISIT_TITLE = "Inspired by your visit"
+VISIT_WHY = "What shoppers went on to look at after the items you viewed on this visit, in the order you viewed them."
 BUY_AGAIN_TITLE = "Buy it again"
 BUY_AGAIN_WHY = "Things you buy regularly, about when people usually buy them again."
 
@@ -80,6 +86,8 @@ WIDGETS: tuple[WidgetSpec, ...] = (
                audience=WITH_HISTORY),
     WidgetSpec("home_trending", TRENDING_TITLE, TRENDING_STEPS, HOME, TRENDING_WHY,
                audience=WITHOUT_HISTORY),
+    # a visitor without a customer history, during a visit: what comes next (session models)
+    WidgetSpec("home_visit", VISIT_TITLE, VISIT_STEPS, HOME, VISIT_WHY, audience=IN_VISIT),
     # a memory aid for repeat purchases: what the shopper bought, so not distinct from the above
     WidgetSpec("home_buy_again", BUY_AGAIN_TITLE, (steps.buy_again,), HOME, BUY_AGAIN_WHY,
                audience=LOGGED_IN, distinct_on_page=False, offers_bought=True),
@@ -99,6 +107,7 @@ WIDGETS: tuple[WidgetSpec, ...] = (
     WidgetSpec("cart_bought_together", TOGETHER_TITLE, CART_TOGETHER_STEPS, CART, CART_TOGETHER_WHY,
                audience=WITH_CART),
     WidgetSpec("cart_for_you", FOR_YOU_TITLE, FOR_YOU_STEPS, CART, FOR_YOU_WHY),
+    WidgetSpec("cart_visit", VISIT_TITLE, VISIT_STEPS, CART, VISIT_WHY, audience=IN_VISIT),
     WidgetSpec("category_trending", "Trending in {category}", CATEGORY_STEPS, CATEGORY,
                "Gaining interest in this category lately."),
     WidgetSpec("customers_like_you", LIKE_YOU_TITLE, CUSTOMERS_LIKE_YOU_STEPS, ACCOUNT, LIKE_YOU_WHY,
@@ -106,6 +115,7 @@ WIDGETS: tuple[WidgetSpec, ...] = (
     WidgetSpec("account_buy_again", BUY_AGAIN_TITLE, (steps.buy_again,), ACCOUNT, BUY_AGAIN_WHY,
                audience=LOGGED_IN, distinct_on_page=False, offers_bought=True),
     WidgetSpec("api_user", FOR_YOU_TITLE, FOR_YOU_STEPS, API_USER, FOR_YOU_WHY),
+    WidgetSpec("api_visit", VISIT_TITLE, VISIT_STEPS, API_VISIT, VISIT_WHY),
     WidgetSpec("api_similar", SIMILAR_TITLE, SIMILAR_STEPS, API_ITEM, SIMILAR_WHY),
     WidgetSpec("api_bought", TOGETHER_TITLE, BOUGHT_TOGETHER_STEPS, API_ITEM, TOGETHER_WHY),
 )

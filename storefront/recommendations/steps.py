@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable
 from typing import NamedTuple
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import lru_cache
 from itertools import zip_longest
 
@@ -35,7 +35,7 @@ from storefront.recommendations import reasons as why
 from storefront.recommendations.reasons import Reason
 from storefront.recommendations import repurchase
 from storefront.recommendations.rules import load_in_order, ranked
-from storefront.tracking.shopper_facts import RecentEvent, ShopperFacts
+from storefront.tracking.shopper_facts import RecentEvent, ShopperFacts, visit_gap, visit_of
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ def reads_model(step: Step) -> Step:
 # -- model steps ---------------------------------------------------------------------------------
 
 
-def _ask_model(call, *args, **kwargs) -> list[tuple[str, float]]:
+def ask_model(call, *args, **kwargs) -> list[tuple[str, float]]:
     try:
         return call(*args, **kwargs)
     except Exception:  # a model bug must cost a widget its first step, never the page
@@ -105,7 +105,7 @@ def _ask_model(call, *args, **kwargs) -> list[tuple[str, float]]:
         return []
 
 
-def _product_ids(scored: list[tuple[str, float]]) -> list[int]:
+def model_product_ids(scored: list[tuple[str, float]]) -> list[int]:
     ids = []
     for item_id, _score in scored:
         try:
@@ -159,11 +159,11 @@ def model_for_user(ask: Ask, missing: int) -> Proposal:
     ranker = ctr_serving.ranker_for(version)
     rerank = ranker is not None and ctr_serving.in_treatment(ask.shopper)
     wanted = max(missing * OVERFETCH, ctr_serving.candidate_count()) if rerank else missing * OVERFETCH
-    scored = _ask_model(
+    scored = ask_model(
         version.recommend_for_user, ask.shopper.ml_user_id, fold_in_events(version, ask),
         n=wanted, exclude=_excluded(ask), filter_seen=filter_seen,
     )
-    products = load_in_order(ask.catalog, _product_ids(scored), ask.skip)
+    products = load_in_order(ask.catalog, model_product_ids(scored), ask.skip)
     ranking = None
     if ranker is not None and products and not rerank:
         ranking = ctr_serving.RETRIEVAL
@@ -181,18 +181,9 @@ def model_for_user(ask: Ask, missing: int) -> Proposal:
 
 
 def session_categories(recent: tuple[RecentEvent, ...], now: datetime | None = None) -> set[int]:
-    """The categories of the shopper's current visit: their latest events while no gap exceeds
-    ``SESSION_GAP_MINUTES`` (the newest within that of now)."""
-    gap = timedelta(minutes=float(current_app.config.get("SESSION_GAP_MINUTES", 30)))
-    now = now or utcnow()
-    categories: set[int] = set()
-    previous = now
-    for event in recent:  # newest first
-        if previous - event.occurred_at > gap:
-            break
-        categories.add(event.category_id)
-        previous = event.occurred_at
-    return categories
+    """The categories of the shopper's current visit (``visit_of``: their latest events while no
+    gap exceeds ``SESSION_GAP_MINUTES``, the newest within that of now)."""
+    return {event.category_id for event in visit_of(recent, visit_gap(), now or utcnow())}
 
 
 def _cart_categories(ask: Ask) -> set[int]:
@@ -226,11 +217,11 @@ def _model_reasons(version: LoadedVersion, ask: Ask, products: list[ProductCard]
         return {}
     found: list[list[str]] = []
     if known:
-        found = _ask_model(evidence, version, ask.shopper.ml_user_id, fold_in_events(version, ask),
+        found = ask_model(evidence, version, ask.shopper.ml_user_id, fold_in_events(version, ask),
                            [ml_item_id(p.id) for p in products])
     result = {}
     for position, product in enumerate(products):
-        ids = _product_ids([(item, 0.0) for item in found[position]]) if position < len(found) else []
+        ids = model_product_ids([(item, 0.0) for item in found[position]]) if position < len(found) else []
         result[product.id] = why.because(ids, known)
     return result
 
@@ -241,9 +232,9 @@ def item_model(role: str) -> Step:
         if ask.version is None or ask.product is None:
             return Proposal(NO_STRATEGY, [])
         call = getattr(ask.version, role)
-        scored = _ask_model(call, ml_item_id(ask.product.id), n=missing * OVERFETCH,
+        scored = ask_model(call, ml_item_id(ask.product.id), n=missing * OVERFETCH,
                             exclude=_excluded(ask))
-        return Proposal(MODEL_PREFIX + role, load_in_order(ask.catalog, _product_ids(scored), ask.skip))
+        return Proposal(MODEL_PREFIX + role, load_in_order(ask.catalog, model_product_ids(scored), ask.skip))
     return step
 
 
@@ -254,12 +245,12 @@ def cart_complements(ask: Ask, missing: int) -> Proposal:
     lines = list(ask.facts.cart)
     if ask.version is None or not lines:
         return Proposal(NO_STRATEGY, [])
-    scored = _ask_model(ask.version.basket_complements, [ml_item_id(p) for p in lines],
+    scored = ask_model(ask.version.basket_complements, [ml_item_id(p) for p in lines],
                         n=missing * OVERFETCH, exclude=_excluded(ask))
-    products = load_in_order(ask.catalog, _product_ids(scored), ask.skip)
+    products = load_in_order(ask.catalog, model_product_ids(scored), ask.skip)
     reasons: dict[int, Reason] = {}
     for line in ask.catalog.cards(lines):  # in the cart's order: the first line that goes with it names it
-        partners = set(_product_ids(_ask_model(ask.version.complements, ml_item_id(line.id), n=missing * OVERFETCH)))
+        partners = set(model_product_ids(ask_model(ask.version.complements, ml_item_id(line.id), n=missing * OVERFETCH)))
         for card in products:
             if card.id in partners and card.id not in reasons:
                 reasons[card.id] = Reason(why.BOUGHT_WITH, f"Often bought with {line.name}", line.id)
@@ -276,7 +267,7 @@ def complement_categories(ask: Ask, missing: int) -> Proposal:
            else [c for c in map(ask.catalog.category_of, ask.facts.cart) if c is not None])
     categories: list[int] = []
     for category_id in dict.fromkeys(own):
-        for label in _ask_model(ask.version.complement_categories, str(category_id), 5):
+        for label in ask_model(ask.version.complement_categories, str(category_id), 5):
             if label.isdigit() and int(label) not in own and int(label) not in categories:
                 categories.append(int(label))
     picks: list[list[ProductCard]] = [ranked(ask.catalog, missing, ask.skip, categories=(c,), popular_only=True)
@@ -289,17 +280,17 @@ def complement_categories(ask: Ask, missing: int) -> Proposal:
 def model_trending(ask: Ask, missing: int) -> Proposal:
     if ask.version is None:
         return Proposal(NO_STRATEGY, [])
-    scored = _ask_model(ask.version.popular, n=missing * OVERFETCH, exclude=_excluded(ask))
-    return Proposal(MODEL_PREFIX + "popular", load_in_order(ask.catalog, _product_ids(scored), ask.skip))
+    scored = ask_model(ask.version.popular, n=missing * OVERFETCH, exclude=_excluded(ask))
+    return Proposal(MODEL_PREFIX + "popular", load_in_order(ask.catalog, model_product_ids(scored), ask.skip))
 
 
 @reads_model
 def model_trending_in_category(ask: Ask, missing: int) -> Proposal:
     if ask.version is None or ask.category is None:
         return Proposal(NO_STRATEGY, [])
-    scored = _ask_model(ask.version.popular, n=max(TRENDING_POOL, missing * OVERFETCH),
+    scored = ask_model(ask.version.popular, n=max(TRENDING_POOL, missing * OVERFETCH),
                         exclude=_excluded(ask))
-    found = load_in_order(ask.catalog, _product_ids(scored), ask.skip, ask.catalog.descendants(ask.category.id))
+    found = load_in_order(ask.catalog, model_product_ids(scored), ask.skip, ask.catalog.descendants(ask.category.id))
     return Proposal(MODEL_PREFIX + "popular", found)
 
 
@@ -310,9 +301,9 @@ def customers_like_you(ask: Ask, missing: int) -> Proposal:
     segments = segments_for(ask.version)
     if segments is None or ask.shopper.customer_id is None:
         return Proposal(NO_STRATEGY, [])
-    scored = _ask_model(segments.customers_like_you_also_bought, customer_key(ask.shopper.customer_id),
+    scored = ask_model(segments.customers_like_you_also_bought, customer_key(ask.shopper.customer_id),
                         n=missing * OVERFETCH, exclude_items=_excluded(ask))
-    return Proposal(MODEL_PREFIX + "customer2vec", load_in_order(ask.catalog, _product_ids(scored), ask.skip))
+    return Proposal(MODEL_PREFIX + "customer2vec", load_in_order(ask.catalog, model_product_ids(scored), ask.skip))
 
 
 @reads_model
@@ -325,8 +316,8 @@ def segment_best_sellers(ask: Ask, missing: int) -> Proposal:
     customer = ask.shopper.customer_id
     segment = segments.segment_of(customer_key(customer)) if customer is not None else None
     # no exclusion parameter here: ask for enough that the skipped ones cannot empty the list
-    ids = _ask_model(segments.segment_best_sellers, segment, n=missing * OVERFETCH + len(ask.skip))
-    return Proposal(MODEL_PREFIX + "segment_best_sellers", load_in_order(ask.catalog, _product_ids([(i, 0.0) for i in ids]), ask.skip))
+    ids = ask_model(segments.segment_best_sellers, segment, n=missing * OVERFETCH + len(ask.skip))
+    return Proposal(MODEL_PREFIX + "segment_best_sellers", load_in_order(ask.catalog, model_product_ids([(i, 0.0) for i in ids]), ask.skip))
 
 
 # -- database fallbacks ----------------------------------------------------------------------------

@@ -39,7 +39,7 @@ from storefront.catalog import snapshot
 from storefront.catalog.snapshot import CatalogSnapshot, CategoryNode, ProductCard
 from storefront.experiments import serving as experiments
 from storefront.models import Product
-from storefront.recommendations import diversity, registry
+from storefront.recommendations import diversity, registry, visit
 from storefront.recommendations.merchandising.serving import PINNED, Steering, takes_rules
 from storefront.recommendations import reasons as why
 from storefront.recommendations.reasons import Reason
@@ -214,6 +214,8 @@ def _shown_to(spec: WidgetSpec, ask: Ask) -> bool:
         return not ask.recent
     if audience == registry.WITH_CART:
         return bool(ask.facts.cart)
+    if audience == registry.IN_VISIT:
+        return visit.in_visit(ask)
     return True
 
 

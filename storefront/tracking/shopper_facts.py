@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -66,6 +66,25 @@ class ShopperFacts:
     def excluded(self, allow_bought: bool) -> frozenset[int]:
         """What no widget may show: the cart, and the purchases unless re-buys are allowed."""
         return frozenset(self.cart) if allow_bought else frozenset(self.cart) | self.bought
+
+
+def visit_of(recent: tuple[RecentEvent, ...], gap: timedelta, now: datetime) -> tuple[RecentEvent, ...]:
+    """The current visit: the newest of ``recent`` (newest first) while no pause between two of
+    them, nor between the newest and ``now``, exceeds ``gap`` (session-rec's idle rule, which
+    training applies to events without a session id too). Newest first, like ``recent``."""
+    visit: list[RecentEvent] = []
+    previous = now
+    for event in recent:
+        if previous - event.occurred_at > gap:
+            break
+        visit.append(event)
+        previous = event.occurred_at
+    return tuple(visit)
+
+
+def visit_gap() -> timedelta:
+    """The pause that ends a visit (``SESSION_GAP_MINUTES``, 30 by default)."""
+    return timedelta(minutes=float(current_app.config.get("SESSION_GAP_MINUTES", 30)))
 
 
 def recent_limit() -> int:

@@ -53,7 +53,9 @@ from storefront.tracking.screening import screen_visitors
 from storefront.training.data import (
     MIN_TRAINING_EVENTS, NotEnoughFeedback, check_enough_feedback, event_weights, load_events_frame, load_items_frame,
 )
+from storefront.training import sessions
 from storefront.training.extras import ExtraBuilder, staged_extras
+from storefront.recommendations.visit import SESSIONS_EXTRA
 from storefront.training.runs import (
     STAGE_SPANS, ForwardProgress, RunProgress, active_run, expire_stale_runs, fail_run, finish_run,
     new_run, oldest_queued_run, recent_runs, request_training, stale_after_seconds, start_run,
@@ -80,6 +82,7 @@ EXTRA_BUILDERS: dict[str, ExtraBuilder] = {
     "assets": asset_training.build_extra,
     ctr_training.CTR_EXTRA: ctr_training.build_extra,
     repurchase.REPURCHASE_EXTRA: repurchase.build_extra,
+    SESSIONS_EXTRA: sessions.build_extra,
 }
 
 

@@ -155,3 +155,11 @@ def test_bad_inputs_are_refused():
         ComplementsRecommender().fit(BASKETS, price=[1.0, 2.0])
     empty = ComplementsRecommender().fit(sp.csr_matrix((0, 3)))
     assert empty.n_items == 3 and len(empty.similar_items(0, 5)[0]) == 0
+
+
+def test_a_shop_without_orders_fits_with_categories_and_has_no_complements():
+    """Views only (no basket holds two items): the category table is empty, not an error (scipy
+    answers a fancy index of two empty arrays with a sparse matrix; that once failed the run)."""
+    model = ComplementsRecommender().fit(sp.csr_matrix((0, len(CATEGORY))), category=CATEGORY, brand=BRAND, price=PRICE)
+    assert model.n_items == len(CATEGORY) and len(model.similar_items(0, 5)[0]) == 0
+    assert model.complement_categories("phones") == []

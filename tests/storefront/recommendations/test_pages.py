@@ -34,8 +34,9 @@ def test_each_page_shows_its_widgets(app, client, shop):
     slugs, ids = shop
     assert list(shelves(client.get("/"))) == ["home_trending"]
     assert list(shelves(client.get(f"/products/{ids[0]}"))) == ["product_also_bought", "product_similar"]
-    assert list(shelves(client.get("/"))) == ["home_for_you"]  # one view is history enough
-    assert list(shelves(client.get("/cart"))) == ["cart_for_you"]
+    # one view is history enough, and it was this visit: "Inspired by your visit" too
+    assert list(shelves(client.get("/"))) == ["home_for_you", "home_visit"]
+    assert list(shelves(client.get("/cart"))) == ["cart_for_you", "cart_visit"]
     category = client.get(f"/c/{slugs[0]}")
     assert list(shelves(category)) == ["category_trending"]
     assert "Trending in Kitchen" in category.get_data(as_text=True)
@@ -65,7 +66,7 @@ def test_every_render_records_one_impression_with_what_it_showed(app, client, sh
 
     client.get("/")
     client.get("/")
-    assert [r.widget for r in impressions(app)][2:] == ["home_for_you", "home_for_you"]  # per render
+    assert [r.widget for r in impressions(app)][2:] == ["home_for_you", "home_visit"] * 2  # per render
 
 
 def test_impressions_of_a_first_visit_create_no_visitor(app, client, shop):
