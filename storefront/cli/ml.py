@@ -16,6 +16,7 @@ from storefront.cli.common import candidates_table, format_table, progress_bar, 
 from storefront.cli.baskets import evaluate_baskets_command
 from storefront.cli.ctr import ctr_evaluate_command, ctr_sample_command
 from storefront.cli.diversity import evaluate_diversity_command
+from storefront.cli.sessions import evaluate_sessions_command
 from storefront.models import RUN_SUCCEEDED, TRIGGER_CLI, TrainingRun
 
 ml_cli = AppGroup("ml", help="Train, evaluate and schedule the recommendation models.")
@@ -23,6 +24,7 @@ ml_cli.add_command(ctr_evaluate_command)
 ml_cli.add_command(ctr_sample_command)
 ml_cli.add_command(evaluate_baskets_command)
 ml_cli.add_command(evaluate_diversity_command)
+ml_cli.add_command(evaluate_sessions_command)
 
 METRICS = ("precision", "recall", "ndcg", "map", "hit_rate", "mrr", "coverage")
 
