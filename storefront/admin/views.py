@@ -72,5 +72,6 @@ def ml_run(run_id: int):
     run = db.get_or_404(TrainingRun, run_id)
     return render_template(
         "admin/ml_run.html", run=run, candidates=training_overview.candidate_rows(run),
-        metric_columns=training_overview.METRIC_COLUMNS,
+        metric_columns=training_overview.METRIC_COLUMNS, sessions=training_overview.session_rows(run),
+        session_metrics=training_overview.SESSION_METRICS,
     )

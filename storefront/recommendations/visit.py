@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ml.serving import LoadedVersion
 from ml.sessions.serving import SESSION_MODEL_FILE, SessionServer
+from storefront.models import VIEW
 from storefront.models.common import utcnow
 from storefront.recommendations import steps
 from storefront.recommendations.reasons import NEXT_IN_VISIT, Reason
@@ -55,13 +56,15 @@ def session_model_for(version: LoadedVersion | None) -> SessionServer | None:
 
 
 def current_visit(ask: Ask) -> tuple[RecentEvent, ...]:
-    """The shopper's events of this visit, oldest first."""
-    return tuple(reversed(visit_of(ask.recent, visit_gap(), utcnow())))
+    """The shopper's product views of this visit, oldest first: what the session models were
+    trained on (views, as session-rec reads Retailrocket); an add to cart follows a view of the
+    same product, which is in the visit already."""
+    return tuple(e for e in reversed(visit_of(ask.recent, visit_gap(), utcnow())) if e.type == VIEW)
 
 
 def in_visit(ask: Ask) -> bool:
     """Whom the widget is for: a shopper without a customer history (not logged in, or no order
-    yet) who did something in this visit."""
+    yet) who viewed something in this visit."""
     return (not ask.shopper.logged_in or ask.facts.orders == 0) and bool(current_visit(ask))
 
 

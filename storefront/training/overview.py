@@ -164,3 +164,23 @@ def selection_reason(run: TrainingRun | None) -> str | None:
     if run is None:
         return None
     return ((run.params or {}).get("selection") or {}).get("reason")
+
+
+SESSION_METRICS = ("hr@10", "mrr@10", "hr@20", "mrr@20")
+
+
+def session_rows(run: TrainingRun) -> dict[str, Any] | None:
+    """The run's session-model comparison ("Inspired by your visit", ``storefront.training.sessions``):
+    status, protocol, champion and why, and one row per model with each metric as
+    ``(mean, low, high)``; None for a run before the extra existed."""
+    record = ((run.params or {}).get("extras") or {}).get("sessions")
+    if not record:
+        return None
+    summary = record.get("summary") or {}
+    table = summary.get("table") or {}
+    rows = [{"name": name, "champion": name == summary.get("champion"),
+             "metrics": {m: tuple(values.get(m) or (None, None, None)) for m in SESSION_METRICS},
+             "fit_seconds": (values.get("fit_seconds") or [None])[0]}
+            for name, values in table.items()]
+    return {"status": record.get("status"), "reason": summary.get("reason") or record.get("reason") or record.get("error"),
+            "protocol": summary.get("protocol"), "sessions": summary.get("sessions"), "rows": rows}

@@ -5,8 +5,9 @@ customer history from the order of their current visit. Which model fills it is 
 every training run, the way the recommender's champion is: on a held-out part of the shop's own
 browsing sessions, against baselines, by one stated metric.
 
-- Sessions: the interest events (views, add-to-carts, purchases) grouped by the browsing session
-  each request carried; events without one are cut per visitor at 30 idle minutes.
+- Sessions: the product views grouped by the browsing session each request carried (views only,
+  as session-rec reads Retailrocket and as ``flask ml evaluate-sessions`` does, so that command
+  reproduces this table); views without one are cut per visitor at 30 idle minutes.
 - Protocol (``ml.sessions.protocol``): sessions of >= 2 events and items with >= 5 events; the
   sessions that started in the last ``SESSION_TEST_DAYS`` days are the test; the next item at every
   position of each test session; a seeded sample of at most ``SESSION_EVAL_MAX_SESSIONS`` test
@@ -29,15 +30,13 @@ from flask import current_app
 from ml.sessions import candidates
 from ml.sessions.protocol import SessionEvaluation, SessionProtocol, evaluate_sessions
 from ml.sessions.serving import SESSION_MODEL_FILE
-from ml.sessions.sources import sessions_from_frame
+from ml.sessions.sources import SESSION_EVENT_TYPES, sessions_from_frame
 from ml.sessions.split import preprocess
 from ml.registry import ExtraWriter
-from storefront.models import ADD_TO_CART, TRANSACTION, VIEW
 from storefront.training.extras import ExtraContext, SkipExtra
 
 log = logging.getLogger(__name__)
 
-SESSION_EVENTS = (VIEW, ADD_TO_CART, TRANSACTION)
 POPULARITY = "session_popularity"
 
 
@@ -83,7 +82,7 @@ def _table(evaluation: SessionEvaluation) -> dict[str, dict[str, Any]]:
 
 
 def build_extra(context: ExtraContext) -> ExtraWriter:
-    source = sessions_from_frame(context.events, event_types=SESSION_EVENTS, source="the shop's events")
+    source = sessions_from_frame(context.events, event_types=SESSION_EVENT_TYPES, source="the shop's events")
     protocol = _protocol()
     names, params = _candidates()
     summary = context.summary

@@ -66,8 +66,19 @@ def _train() -> dict:
     return run
 
 
-def test_the_run_picks_a_session_model_on_the_protocol_and_publishes_it(chains, app_ctx):
-    run = _train()
+def test_the_run_picks_a_session_model_on_the_protocol_and_publishes_it(chains, app, admin_client):
+    with app.app_context():
+        run = _train()
+        _check_run(run)
+    page = admin_client.get(f"/admin/ml/runs/{run.id}").get_data(as_text=True)
+    assert 'Session models ("Inspired by your visit")' in page
+    section = page[page.index('id="sessions"'):page.index('id="champion-params"')]
+    for model in ("session_popularity", "last_item_knn", "champion_fold_in", "sknn", "vsknn", "stan"):
+        assert f"<th scope=\"row\">{model}" in section
+    assert section.count('class="badge">champion') == 1 and "session-rec protocol" in section
+
+
+def _check_run(run) -> None:
     record = run.params["extras"]["sessions"]
     assert record["status"] == "ok", record
     summary = record["summary"]
