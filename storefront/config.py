@@ -104,6 +104,7 @@ class Config:
     SESSION_TEST_DAYS = 1.0
     SESSION_EVAL_MAX_SESSIONS = 2000
     SESSION_MODELS = ""
+    SESSION_NEW_ITEMS_ONLY = True  # pick on the widget's task: revisits are not predicted (it never offers them)
 
     # Click-through ranker (storefront.ctr.training / ctr_serving)
     CTR_ENABLED = True  # train LR, FM and xDeepFM with every run; publish xDeepFM if it beats LR
@@ -253,7 +254,7 @@ _ENV_FLOATS = {"CTR_RERANK_SHARE", "SCREEN_COHORT_VISITORS_PER_ADDRESS", "ASSET_
 _ENV_FLOATS |= {"CANCEL_EVENT_WEIGHT", "RETURN_EVENT_WEIGHT", "SESSION_GAP_MINUTES", "SESSION_TEST_DAYS"}
 _ENV_INTS |= {"SESSION_EVAL_MAX_SESSIONS"}
 _ENV_BOOLS = {"TRAINING_DEEP_MODELS", "CTR_ENABLED", "RATELIMIT_ENABLED", "TRACKING_LIMITS_ENABLED", "ALLOW_SQLITE_IN_PRODUCTION", "HSTS_INCLUDE_SUBDOMAINS"}
-_ENV_BOOLS |= {"MAIL_USE_TLS"}
+_ENV_BOOLS |= {"MAIL_USE_TLS", "SESSION_NEW_ITEMS_ONLY"}
 
 
 def config_class(name: str | None = None) -> type[Config]:

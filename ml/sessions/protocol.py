@@ -55,6 +55,10 @@ class SessionProtocol:
     min_item_support: int = MIN_ITEM_SUPPORT
     min_session_length: int = MIN_SESSION_LENGTH
     resamples: int = 1000
+    # The shop's widget never offers what the visit holds: with ``new_items_only`` a prefix's own
+    # items cannot be the prediction and a next item the prefix holds (a revisit) is not predicted.
+    # Off by default: session-rec counts revisits, and published numbers are on that protocol.
+    new_items_only: bool = False
 
     def __post_init__(self) -> None:
         if self.repeats < 1:
@@ -79,9 +83,11 @@ class SessionProtocol:
             spread = f"{self.repeats} sliding windows, 95% Student-t intervals over the windows"
         else:
             spread = f"95% bootstrap intervals over test sessions ({self.resamples} resamples, seed {self.seed})"
+        targets = "the next new item (revisits skipped, the prefix's items never predicted)" if self.new_items_only \
+            else "next item at every position"
         return (f"session-rec protocol: sessions >= {self.min_session_length} events, items >= "
                 f"{self.min_item_support} events; test = sessions started in the last {self.test_days:g} days, "
-                f"unseen items removed{sample}; next item at every position, "
+                f"unseen items removed{sample}; {targets}, "
                 f"HR and MRR at {', '.join(map(str, self.cutoffs))}; {spread}")
 
 
@@ -118,15 +124,21 @@ class SessionEvaluation:
         return out
 
 
-def next_item_ranks(model: SessionRecommender, test: SessionData) -> tuple[np.ndarray, np.ndarray]:
+def next_item_ranks(model: SessionRecommender, test: SessionData,
+                    new_items_only: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """The rank of every next item of every test session (``inf`` when unranked) and the test
-    session each prediction belongs to (module doc, step 3)."""
+    session each prediction belongs to (module doc, step 3; ``new_items_only``: see
+    :class:`SessionProtocol`)."""
     ranks, owners = [], []
     for s in range(test.n_sessions):
         items = test.session(s)
         for p in range(1, len(items)):
-            scores = np.asarray(model.score(items[:p]), dtype=np.float64)
             target = int(items[p])
+            if new_items_only and target in items[:p]:
+                continue
+            scores = np.array(model.score(items[:p]), dtype=np.float64)
+            if new_items_only:
+                scores[items[:p]] = -np.inf
             value = scores[target]
             if not np.isfinite(value):
                 rank = math.inf
@@ -158,7 +170,7 @@ def _run_model(name: str, train: SessionData, test: SessionData, protocol: Sessi
     model.fit(train)
     fit_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    ranks, owners = next_item_ranks(model, test)
+    ranks, owners = next_item_ranks(model, test, protocol.new_items_only)
     predict_seconds = time.perf_counter() - started
     per_prediction = rank_metrics(ranks, protocol.cutoffs)
     n = len(ranks)

@@ -35,10 +35,13 @@ _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
               help="Score at most this many test sessions (a seeded sample) per window.")
 @click.option("--min-item-support", type=click.IntRange(min=1), default=5, show_default=True,
               help="Items with fewer events are dropped before the split.")
+@click.option("--new-items-only", is_flag=True,
+              help="Predict only next items the session does not hold yet, as the shop's widget offers them "
+                   "(default: every next item, revisits included, as session-rec counts them).")
 @click.option("--format", "output", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
 @with_appcontext  # a plain command added to the ml group: the default source is the database
 def evaluate_sessions_command(interactions, yoochoose, retailrocket, test_days, cutoffs, models, champion, repeats,
-                              seed, max_test_sessions, min_item_support, output):
+                              seed, max_test_sessions, min_item_support, new_items_only, output):
     """Next-item HR and MRR of each session model on time-split sessions (session-rec protocol)."""
     from ml.data import DataFormatError
     from ml.sessions.protocol import SessionProtocol, evaluate_sessions
@@ -49,7 +52,8 @@ def evaluate_sessions_command(interactions, yoochoose, retailrocket, test_days, 
     names = [name.strip() for name in models.split(",") if name.strip()] if models else None
     try:
         protocol = SessionProtocol(test_days=test_days, cutoffs=tuple(cutoffs), repeats=repeats, seed=seed,
-                                   max_test_sessions=max_test_sessions, min_item_support=min_item_support)
+                                   max_test_sessions=max_test_sessions, min_item_support=min_item_support,
+                                   new_items_only=new_items_only)
         source = _load(interactions, yoochoose, retailrocket)
         if output == "table":
             click.echo(f"Sessions from {source.summary()}.\nProtocol: {protocol.describe()}.")

@@ -11,7 +11,11 @@ browsing sessions, against baselines, by one stated metric.
 - Protocol (``ml.sessions.protocol``): sessions of >= 2 events and items with >= 5 events; the
   sessions that started in the last ``SESSION_TEST_DAYS`` days are the test; the next item at every
   position of each test session; a seeded sample of at most ``SESSION_EVAL_MAX_SESSIONS`` test
-  sessions keeps the cost bounded; 95% bootstrap intervals over the test sessions.
+  sessions keeps the cost bounded; 95% bootstrap intervals over the test sessions. With
+  ``SESSION_NEW_ITEMS_ONLY`` (the default) the task is the widget's: the widget never offers what
+  the visit holds, so a prefix's own items are never predicted and revisits are not asked for;
+  the neighbourhood models vote for the visit's own items (as session-rec's do), which the plain
+  protocol counts against them, and would otherwise lose a race the widget does not run.
 - Candidates: popularity, item-kNN on the last item, the champion's model (ALS) folding the visit
   in, SKNN, V-SKNN, STAN and, with ``TRAINING_DEEP_MODELS``, GRU4Rec (its budget is
   ``TRAINING_TORCH_BUDGET_SECONDS``); ``SESSION_MODELS`` (a comma list) narrows them.
@@ -44,7 +48,8 @@ def _protocol() -> SessionProtocol:
     config = current_app.config
     return SessionProtocol(test_days=float(config.get("SESSION_TEST_DAYS", 1.0)),
                            max_test_sessions=int(config.get("SESSION_EVAL_MAX_SESSIONS", 2000)) or None,
-                           resamples=int(config.get("SESSION_EVAL_RESAMPLES", 300)))
+                           resamples=int(config.get("SESSION_EVAL_RESAMPLES", 300)),
+                           new_items_only=bool(config.get("SESSION_NEW_ITEMS_ONLY", True)))
 
 
 def _candidates() -> tuple[list[str], dict[str, dict[str, Any]]]:

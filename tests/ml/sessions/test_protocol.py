@@ -72,6 +72,23 @@ def test_ranks_follow_top_n_order_and_unscored_targets_miss():
     np.testing.assert_allclose(metrics["mrr@1"], [0, 0, 0, 1])
 
 
+def test_new_items_only_skips_revisits_and_never_predicts_the_prefix():
+    class Fixed(SessionPopularity):
+        name = ""
+
+        def score(self, session_items):
+            return np.array([3.0, 5.0, 3.0, 4.0])  # a, b, c, d
+
+    model = Fixed().fit(_data([(0, ["a", "b", "c", "d"])]))
+    test = _data([(0, ["b", "a", "c", "b", "d"])])
+    # every position: a (after b, d: 3), c (after b, d, a: 4), b (1), d (after b: 2)
+    np.testing.assert_array_equal(next_item_ranks(model, test)[0], [3, 4, 1, 2])
+    # new items only: a (b is the prefix's: after d only, 2), c (a and b held: after d only, 2),
+    # the revisit of b skipped, d (b, a, c held: 1)
+    np.testing.assert_array_equal(next_item_ranks(model, test, new_items_only=True)[0], [2, 2, 1])
+    assert "next new item" in SessionProtocol(new_items_only=True).describe()
+
+
 def _toy_split_data() -> SessionData:
     train = [(0, ["x", "y"]), (1, ["x", "y"]), (2, ["x", "z"])]  # popularity x 3, y 2, z 1
     test = [(9.5, ["z", "x", "y"]), (9.6, ["w", "x"]), (9.7, ["y", "y", "z"])]

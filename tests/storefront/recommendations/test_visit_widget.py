@@ -93,6 +93,7 @@ def _check_run(run) -> None:
     low, high = table[champion]["mrr@20"][1:]
     assert low <= table[champion]["mrr@20"][0] <= high  # a 95% interval around it
     assert "session-rec protocol" in summary["protocol"] and champion in summary["reason"]
+    assert "next new item" in summary["protocol"]  # the widget's task: it never offers the visit's items
     manifest = ModelRegistry(current_app.config["MODEL_DIR"]).manifest(run.version)
     assert manifest["extras"]["sessions"] == [SESSION_MODEL_FILE]
     assert (Path(current_app.config["MODEL_DIR"]) / run.version / SESSION_MODEL_FILE).is_file()
