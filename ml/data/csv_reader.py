@@ -42,7 +42,7 @@ def _parse_weight(text: str) -> float:
     return value
 
 
-def _parse_timestamp(text: str) -> int:
+def parse_timestamp(text: str) -> int:
     """Microseconds since the Unix epoch, from Unix seconds or ISO 8601 (naive = UTC)."""
     if not text:
         raise ValueError("is empty")
@@ -90,7 +90,7 @@ _PARSERS: dict[str, Callable[[str], object]] = {
     ITEM_COL: _parse_id,
     EVENT_COL: _parse_id,
     WEIGHT_COL: _parse_weight,
-    TIME_COL: _parse_timestamp,
+    TIME_COL: parse_timestamp,
 }
 
 

@@ -27,7 +27,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from ml.data.csv_reader import _parse_timestamp
+from ml.data.csv_reader import parse_timestamp
 from ml.data.errors import DataFormatError
 from ml.datasets.tables import UNKNOWN_IDS, SkippedRows
 from ml.sessions.data import IDLE_MINUTES, ITEM_COL, SESSION_COL, TIME_COL, SessionData, sessionise
@@ -142,7 +142,7 @@ def read_sessions_csv(path: str | Path, event_types: Sequence[str] | None = None
                     problems.append((start, f"item_id is {'empty' if not item else f'unknown ({item!r})'}"))
                     continue
                 try:
-                    values[TIME_COL] = _parse_timestamp(values[TIME_COL])
+                    values[TIME_COL] = parse_timestamp(values[TIME_COL])
                 except ValueError as error:
                     problems.append((start, f"timestamp {error}"))
                     continue
