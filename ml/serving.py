@@ -338,6 +338,15 @@ class ModelHolder:
         self._seen: tuple[int, int, int, int] | None = None
         self._lock = threading.Lock()
 
+    @property
+    def current(self) -> LoadedVersion | None:
+        """The version loaded now, without checking anything."""
+        return self._current
+
+    def recheck(self) -> None:
+        """Look at ``ACTIVE`` on the next :meth:`get`, whatever the interval (it was just rewritten)."""
+        self._next_check = -math.inf
+
     def get(self) -> LoadedVersion | None:
         """The version to serve now (None: nothing loadable published). Until a first version
         is loaded, callers wait for a check in progress instead of getting None meanwhile."""

@@ -96,12 +96,14 @@ def register_extensions(app: Flask) -> None:
 def register_recommender(app: Flask) -> None:
     """One model holder per app (``app.extensions["recommender"]``): it loads the active model
     version lazily and notices a newly activated one without a restart."""
+    from storefront import modelstore
     from storefront.catalog import snapshot
     from storefront.experiments import serving as experiments
     from storefront.recommendations import diversity
     from storefront.recommendations.merchandising import serving as merchandising
     from storefront.recommendations.widgets import init_app
 
+    modelstore.init_app(app)  # MODEL_STORE: the local folder, or a store every node syncs its cache from
     init_app(app)
     snapshot.init_app(app)  # the catalog per version, kept the same way (storefront.catalog.snapshot)
     experiments.init_app(app)  # running A/B tests per catalog version, and their challenger versions

@@ -68,6 +68,16 @@ class Config:
 
     # Recommendations
     MODEL_CHECK_INTERVAL = 5.0  # seconds between cheap checks of the active model pointer
+    # Where model versions live (storefront.modelstore; README "Scaling out"): "local" (the
+    # embedded default: MODEL_DIR is the store and its ACTIVE file the pointer), "postgresql"
+    # (large objects in the app's own database) or "s3" (MODEL_STORE_URL=s3://bucket/prefix; the
+    # endpoint of a non-AWS service in MODEL_STORE_ENDPOINT_URL, credentials from the standard AWS
+    # variables). Not local: the active pointer is a row in the database, and each node keeps
+    # MODEL_DIR as its local cache, synced every MODEL_CHECK_INTERVAL.
+    MODEL_STORE = "local"
+    MODEL_STORE_URL: str | None = None
+    MODEL_STORE_ENDPOINT_URL: str | None = None
+    MODEL_SYNC_IN_BACKGROUND = True  # a node already serving fetches a new version off the request path
     # Seconds between a worker's checks of the catalog version (storefront.catalog.snapshot):
     # how long another worker's catalog change may take to show in this worker's widgets.
     CATALOG_CHECK_INTERVAL = float(os.environ.get("CATALOG_CHECK_INTERVAL", "2.0"))
@@ -239,6 +249,9 @@ _ENV_STRINGS = {
     "MAIL_PASSWORD": "MAIL_PASSWORD",
     "MAIL_FROM": "MAIL_FROM",
     "SESSION_MODELS": "SESSION_MODELS",
+    "MODEL_STORE": "MODEL_STORE",
+    "MODEL_STORE_URL": "MODEL_STORE_URL",
+    "MODEL_STORE_ENDPOINT_URL": "MODEL_STORE_ENDPOINT_URL",
 }
 _ENV_INTS = {
     "SQLITE_BUSY_TIMEOUT_MS", "VIEW_DEDUP_SECONDS", "TRAINING_INTERVAL_SECONDS",
@@ -255,6 +268,7 @@ _ENV_FLOATS |= {"CANCEL_EVENT_WEIGHT", "RETURN_EVENT_WEIGHT", "SESSION_GAP_MINUT
 _ENV_INTS |= {"SESSION_EVAL_MAX_SESSIONS"}
 _ENV_BOOLS = {"TRAINING_DEEP_MODELS", "CTR_ENABLED", "RATELIMIT_ENABLED", "TRACKING_LIMITS_ENABLED", "ALLOW_SQLITE_IN_PRODUCTION", "HSTS_INCLUDE_SUBDOMAINS"}
 _ENV_BOOLS |= {"MAIL_USE_TLS", "SESSION_NEW_ITEMS_ONLY"}
+_ENV_BOOLS |= {"MODEL_SYNC_IN_BACKGROUND"}
 
 
 def config_class(name: str | None = None) -> type[Config]:

@@ -6,9 +6,13 @@ commits).
   refused up front), the challenger's share of shoppers and the minimum clicks per arm. At most
   one running experiment per widget (checked here for the message, and by a partial unique
   index for two admins at once).
-- **Promote**: activate the challenger in the model registry, as training activates a version
-  (``ModelRegistry.activate``: every file checked, then the ``ACTIVE`` pointer replaced
-  atomically; workers serve it within ``MODEL_CHECK_INTERVAL``), then end the experiment.
+- **Promote**: activate the challenger, as training activates a version
+  (``storefront.modelstore.activate``: locally every file checked, then the ``ACTIVE`` pointer
+  replaced atomically; with a model store the pointer row; workers serve it within
+  ``MODEL_CHECK_INTERVAL``), then end the experiment.
+
+The versions offered and checked are the model store's when ``MODEL_STORE`` is not local (a
+challenger is fetched into this node's cache to be checked).
 - **Stop**: end it; the champion stays.
 
 Either end freezes the results the decision was made on in the row (``Experiment.results``).
@@ -17,15 +21,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ml.artifacts import VERSION_PATTERN, ArtifactError
-from ml.registry import ModelRegistry
 from ml.serving import LoadedVersion
+from storefront import modelstore
 from storefront.experiments import results
 from storefront.extensions import db
 from storefront.models.common import utcnow
@@ -54,10 +56,6 @@ class Choice:
     label: str
 
 
-def _registry() -> ModelRegistry:
-    return ModelRegistry(current_app.config["MODEL_DIR"])
-
-
 def widget_choices() -> list[Choice]:
     """The widgets a model version fills, by name (what impressions and experiments store)."""
     return [Choice(spec.name, f"{spec.title_for('<category>')} — {spec.placement} ({spec.name})")
@@ -66,15 +64,14 @@ def widget_choices() -> list[Choice]:
 
 def challenger_choices() -> list[Choice]:
     """The published versions other than the active one, newest first, with their champion."""
-    model_registry = _registry()
-    active = model_registry.active_version()
+    active = modelstore.active_version()
     choices = []
-    for version in reversed(model_registry.versions()):
+    for version in reversed(modelstore.published_versions()):
         if version == active:
             continue
         try:
-            manifest = model_registry.manifest(version)
-        except (ArtifactError, OSError, ValueError):
+            manifest = modelstore.version_manifest(version)
+        except (ArtifactError, modelstore.StoreError, OSError, ValueError):
             continue  # unreadable: it could not be served either
         created = str(manifest.get("created_at") or "")[:16].replace("T", " ")
         choices.append(Choice(version, f"{version} — {manifest.get('champion', '?')}, {created} UTC"))
@@ -93,15 +90,14 @@ def running_challengers() -> set[str]:
 
 
 def _check_challenger(version: str) -> None:
-    model_registry = _registry()
-    if not VERSION_PATTERN.match(version) or version not in model_registry.versions():
+    if not VERSION_PATTERN.match(version) or version not in modelstore.published_versions():
         raise ExperimentError("Choose a published model version.", "challenger_version")
-    if version == model_registry.active_version():
+    if version == modelstore.active_version():
         raise ExperimentError("That version is the active one: choose another as the challenger.",
                               "challenger_version")
     try:  # what a worker will do with it: every file against its sha256, shapes, a trial scoring
-        LoadedVersion.load(Path(model_registry.model_dir) / version)
-    except ArtifactError as error:
+        LoadedVersion.load(modelstore.ensure_local(version))
+    except (ArtifactError, modelstore.StoreError) as error:
         log.warning("refused challenger %s: %s", version, error)
         raise ExperimentError(f"That version cannot be served: {error}", "challenger_version") from None
 
@@ -119,7 +115,7 @@ def start_experiment(widget: str, challenger_version: str, share_percent: int, m
         raise ExperimentError("An experiment is already running on this widget: stop it first.", "widget")
     _check_challenger(challenger_version)
     experiment = Experiment(
-        widget=widget, champion_version=_registry().active_version(), challenger_version=challenger_version,
+        widget=widget, champion_version=modelstore.active_version(), challenger_version=challenger_version,
         challenger_share=share_percent / 100, min_clicks=min_clicks, status=EXPERIMENT_RUNNING,
         started_at=utcnow(), started_by=started_by,
     )
@@ -147,8 +143,8 @@ def promote_challenger(experiment: Experiment, ended_by: str) -> None:
     if not experiment.running:
         raise ExperimentError("This experiment has already ended.")
     try:
-        _registry().activate(experiment.challenger_version)
-    except (ArtifactError, OSError, ValueError) as error:
+        modelstore.activate(experiment.challenger_version, by=ended_by)
+    except (ArtifactError, modelstore.StoreError, OSError, ValueError) as error:
         log.warning("cannot promote %s: %s", experiment.challenger_version, error)
         raise ExperimentError(f"Version {experiment.challenger_version} cannot be activated: {error}") from None
     _end(experiment, OUTCOME_PROMOTED, ended_by)

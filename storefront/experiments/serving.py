@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,8 +60,9 @@ class Exposure:
 class ExperimentCache:
     """One per app: the running experiments as of a catalog version, and the loaded challengers."""
 
-    def __init__(self, model_dir: str | Path) -> None:
+    def __init__(self, model_dir: str | Path, fetch: Callable[[str], Any] | None = None) -> None:
         self.model_dir = Path(model_dir)
+        self._fetch = fetch  # a model store's node sync: brings a challenger into the local cache
         # (catalog version, widget -> experiment): one attribute, swapped whole
         self._running: tuple[int, dict[str, RunningExperiment]] | None = None
         self._challengers: dict[str, LoadedVersion | None] = {}
@@ -99,6 +100,8 @@ class ExperimentCache:
         try:
             if not VERSION_PATTERN.match(name):
                 raise ValueError(f"not a version name: {name!r}")
+            if self._fetch is not None:
+                self._fetch(name)
             loaded = LoadedVersion.load(self.model_dir / name)
         except Exception:
             log.exception("cannot load challenger version %s; its arm sees the champion, uncounted", name)
@@ -108,7 +111,8 @@ class ExperimentCache:
 
 
 def init_app(app: Flask) -> None:
-    app.extensions[EXTENSION] = ExperimentCache(app.config["MODEL_DIR"])
+    node = app.extensions["model_store"].sync  # None: MODEL_STORE=local, the folder has every version
+    app.extensions[EXTENSION] = ExperimentCache(app.config["MODEL_DIR"], node.ensure if node is not None else None)
 
 
 def _cache() -> ExperimentCache:

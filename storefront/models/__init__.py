@@ -25,6 +25,9 @@ from storefront.models.orders import OrderAdjustment as OrderAdjustment  # issue
 from storefront.models.recommendations import Impression
 from storefront.models.widget_settings import WidgetSetting
 from storefront.models.merchandising import MerchandisingRule
+# Model versions shared by web nodes (issue 20, storefront.modelstore): import them from their module.
+from storefront.models.model_store import ModelPointer as ModelPointer, ModelVersion as ModelVersion
+from storefront.models.model_store import ModelVersionFile as ModelVersionFile
 # Catalogue import and product pictures (issue 22): import them from their modules.
 from storefront.models.product_details import ProductFeedEntry as ProductFeedEntry, ProductImage as ProductImage
 # Admin -> Products and Orders (issue 22): registered here for Alembic; import them from their modules.

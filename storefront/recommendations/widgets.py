@@ -38,6 +38,7 @@ from ml.serving import LoadedVersion, ModelHolder
 from storefront.catalog import snapshot
 from storefront.catalog.snapshot import CatalogSnapshot, CategoryNode, ProductCard
 from storefront.experiments import serving as experiments
+from storefront.modelstore.sync import SyncedHolder
 from storefront.models import Product
 from storefront.recommendations import diversity, registry, visit
 from storefront.recommendations.merchandising.serving import PINNED, Steering, takes_rules
@@ -57,10 +58,12 @@ log = logging.getLogger(__name__)
 
 
 def init_app(app: Flask) -> None:
-    """One model holder per app: every request of a worker shares the loaded version."""
-    app.extensions["recommender"] = ModelHolder(
-        app.config["MODEL_DIR"], check_interval=float(app.config["MODEL_CHECK_INTERVAL"])
-    )
+    """One model holder per app: every request of a worker shares the loaded version. With a
+    model store (``MODEL_STORE`` not local) the holder is wrapped by the node sync, which fills
+    the local folder from the store and points its ``ACTIVE`` as the database says."""
+    holder = ModelHolder(app.config["MODEL_DIR"], check_interval=float(app.config["MODEL_CHECK_INTERVAL"]))
+    node = app.extensions["model_store"].sync
+    app.extensions["recommender"] = holder if node is None else SyncedHolder(holder, node, experiments.challenger_names)
 
 
 def current_version() -> LoadedVersion | None:
