@@ -42,6 +42,7 @@ from ml.training import LockHeldError, TrainingConfig, TrainingLock, TrainingRes
 from sqlalchemy import func, select
 
 from storefront.extensions import db
+from storefront.modelstore import publish_version  # MODEL_STORE: the local folder or a store (issue 20)
 from storefront.models import RUN_QUEUED, TRIGGER_CLI, TrainingRun, Visitor
 from storefront.resources import training as asset_training
 from storefront.ctr import training as ctr_training
@@ -213,7 +214,7 @@ def _execute(run: TrainingRun, forward: ForwardProgress | None) -> TrainingRun:
             publish_started = time.monotonic()
             refresh_popularity()  # flushed now, committed with the success below
             registry = ModelRegistry(model_dir())
-            version = registry.publish(result, extras=extras.writers)
+            version = publish_version(registry, result, extras=extras.writers, by=f"training run #{run.id}")
             timings["publish"] = _since(publish_started)
         _record_success(run, result, version, timings, started, extras.records, screening)
         db.session.commit()

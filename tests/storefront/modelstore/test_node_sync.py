@@ -205,3 +205,17 @@ def test_a_serving_node_fetches_the_next_version_off_the_request_path(node_a, ma
     assert sync._lock.acquire(timeout=30)  # the background fetch is over
     sync._lock.release()
     assert served(node_b) == second
+
+
+def test_a_training_run_publishes_to_the_store_and_another_node_serves_it(node_a, make_node):
+    from tests.storefront.support.recommendations import seed_small_shop
+    from storefront.training import job
+
+    seed_small_shop(node_a.test_cli_runner())
+    with node_a.app_context():
+        run = job.run_training()
+        assert run.status == "succeeded", run.error
+        pointer = read_pointer(db.engine)
+        assert modelstore.published_versions() == [run.version]
+    assert (pointer.version, pointer.activated_by) == (run.version, f"training run #{run.id}")
+    assert served(make_node()) == run.version
