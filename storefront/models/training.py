@@ -57,3 +57,19 @@ class TrainingRun(db.Model):
         if not self.metrics or not self.champion:
             return None
         return (self.metrics.get(self.champion) or {}).get("ndcg@10")
+
+
+class TrainingLockHolder(db.Model):
+    """Who holds the one-job-at-a-time training lock on PostgreSQL (issue 20), next to the
+    session advisory lock that really excludes (storefront.training.coordination): the row says
+    who, where and since when, and its heartbeat tells a live holder from a dead one. No row:
+    nobody trains. Unused on SQLite (the lock file in the model folder does this there)."""
+
+    __tablename__ = "training_lock"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    token: Mapped[str] = mapped_column(String(32))
+    host: Mapped[str] = mapped_column(String(128))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(DateTime)
+    heartbeat_at: Mapped[datetime] = mapped_column(DateTime)

@@ -2,8 +2,17 @@
 
 Each tick expires dead runs, then trains when a queued run is waiting (an admin request whose
 launched process never got to it) or when the last successful run is older than the interval
-(or there is none). Any number of schedulers may run: the training lock lets one job through
-and the others skip their tick (:class:`~storefront.training.job.TrainingBusy`).
+(or there is none): it queues that run itself, then executes it.
+
+Any number of schedulers may run, one per node (issue 20). The decision (expire, pick the waiting
+run or queue a due one, commit) is serialised across processes on PostgreSQL
+(:func:`~storefront.training.coordination.lock_scheduling`), so the run the first scheduler
+queues is what the others see: N schedulers queue one run per interval, not N. The claim of that
+run is the training lock (a file on SQLite, PostgreSQL's advisory lock plus a row otherwise):
+one job gets it and starts the run; the others skip their tick
+(:class:`~storefront.training.job.TrainingBusy`, the run left queued for the holder) or find the
+run no longer queued (:class:`~storefront.training.job.RunNotQueued`), and their next ticks see
+it running or fresh.
 
 A failed scheduled run is retried after ``min(interval, FAILED_RETRY_SECONDS)``, not at every
 tick: a shop without enough feedback would otherwise fill the history with failures.
@@ -23,8 +32,9 @@ from datetime import datetime
 from storefront.extensions import db
 from storefront.models import RUN_FAILED, RUN_RUNNING, RUN_SUCCEEDED, TRIGGER_SCHEDULE, TrainingRun
 from storefront.models.common import utcnow
+from storefront.training.coordination import SchedulingBusy, lock_scheduling
 from storefront.training.job import RunNotQueued, TrainingBusy, run_training
-from storefront.training.runs import expire_stale_runs, latest_run, oldest_queued_run
+from storefront.training.runs import expire_stale_runs, latest_run, new_run, oldest_queued_run
 
 log = logging.getLogger(__name__)
 
@@ -82,23 +92,38 @@ class TrainingScheduler:
                         f"retrying {retry:.0f} s after a failure")
         return None
 
+    def decide(self) -> tuple[int | None, str]:
+        """The run this tick should execute: the oldest queued one, or one queued now if a run
+        is due; else ``(None, why not)``. Commits, under the cross-node scheduling lock (see the
+        module doc)."""
+        lock_scheduling()
+        try:
+            expire_stale_runs()
+            queued = oldest_queued_run()
+            if queued is not None:
+                run_id, reason = queued.id, f"run #{queued.id} is waiting"
+            else:
+                reason = self.not_due_reason(utcnow())
+                run_id = None if reason is not None else new_run(TRIGGER_SCHEDULE).id
+            db.session.commit()  # (ends the transaction: releases the scheduling lock)
+        except BaseException:
+            db.session.rollback()
+            raise
+        return run_id, reason or "a run is due"
+
     def tick(self) -> TickOutcome:
         """One decision, and the training it calls for (in this process)."""
         try:
-            expire_stale_runs()
-            db.session.commit()
-            queued = oldest_queued_run()
-            if queued is None:
-                reason = self.not_due_reason(utcnow())
-                if reason is not None:
-                    return TickOutcome(None, reason)
+            run_id, reason = self.decide()
+            if run_id is None:
+                return TickOutcome(None, reason)
             self._training = True
             try:
-                run = run_training(queued.id if queued else None, TRIGGER_SCHEDULE)
+                run = run_training(run_id, TRIGGER_SCHEDULE)
             finally:
                 self._training = False
             return TickOutcome(run, describe(run))
-        except (TrainingBusy, RunNotQueued) as skipped:
+        except (TrainingBusy, RunNotQueued, SchedulingBusy) as skipped:
             return TickOutcome(None, f"skipped: {skipped}")
         finally:
             db.session.remove()  # a long-lived process: no identity map carried between ticks

@@ -6,8 +6,9 @@ import pytest
 from flask import current_app
 
 from ml.artifacts import read_active
-from ml.training import DEFAULT_CANDIDATES, TrainingLock
+from ml.training import DEFAULT_CANDIDATES
 from storefront.extensions import db
+from storefront.training.coordination import training_lock
 from tests.storefront.support.recommendations import seed_small_shop
 
 METRIC_HEADER = "precision@10  recall@10  ndcg@10  map@10  hit_rate@10  mrr@10  coverage@10   fit s"
@@ -61,7 +62,7 @@ def test_train_on_an_empty_shop_fails_with_the_reason(runner):
 
 
 def test_train_refuses_while_another_job_runs(app, runner):
-    with app.app_context(), TrainingLock(current_app.config["MODEL_DIR"]):
+    with app.app_context(), training_lock(current_app.config["MODEL_DIR"]):  # the lock file, or PostgreSQL's
         result = _invoke(runner, "train")
     assert result.exit_code == 1
     assert "Error: run #1 not started (recorded as failed): a training job is already running: pid" in result.output

@@ -17,7 +17,7 @@ from sqlalchemy import delete, func, select, update
 
 from ml.artifacts import read_active
 from ml.registry import ModelRegistry
-from ml.training import DEFAULT_CANDIDATES, TrainingLock
+from ml.training import DEFAULT_CANDIDATES
 from ml.training.config import DEEP_CANDIDATES
 from storefront.extensions import db
 from storefront.models import (
@@ -27,6 +27,7 @@ from storefront.models import (
 from storefront.models.common import utcnow
 from storefront.training import job as training
 from storefront.tracking.visitors import ml_item_id, ml_user_id
+from storefront.training.coordination import training_lock
 from storefront.training.runs import RunProgress, expire_stale_runs, keep_oldest_request
 from storefront.training.scheduler import TrainingScheduler
 
@@ -195,7 +196,7 @@ def test_a_request_joins_the_queued_run(app_ctx):
 
 def test_a_second_job_fails_clearly_while_the_lock_is_held(app_ctx):
     queued, _ = training.request_training(TRIGGER_ADMIN)
-    with TrainingLock(current_app.config["MODEL_DIR"]):
+    with training_lock(current_app.config["MODEL_DIR"]):  # the lock file, or PostgreSQL's
         with pytest.raises(training.TrainingBusy, match=r"\(left queued\): a training job is already running: pid"):
             training.run_training(run_id=queued.id)
         db.session.refresh(queued)
