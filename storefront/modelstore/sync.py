@@ -100,6 +100,13 @@ class NodeSync:
             if not handed_over:
                 self._lock.release()
 
+    def check_now(self, challengers: Collection[str] = ()) -> None:
+        """One check at once, whatever the interval, fetching inline (``flask modelstore sync``)."""
+        self._next_check = -math.inf
+        self._failed.clear()
+        self.last_error = None
+        self.check(challengers, blocking=True)
+
     def _apply_and_release(self, *args: Any) -> None:
         try:
             self._apply(*args)
