@@ -56,7 +56,7 @@ test-fast: install-dev  ## without the slow and browser tests
 test-browser: install-dev  ## the browser test alone (Debian's Chromium + Playwright)
 	$(BIN)/pytest -m browser
 
-bench: install  ## measure, and append the results to BENCHMARKS.md (about 75 minutes on 2 idle cores)
+bench: install  ## measure, and append the results to BENCHMARKS.md (about 100 minutes on 2 idle cores)
 	@if [ -n "$(BENCH_PG_FLAG)" ]; then createdb -h 127.0.0.1 -U postgres sf_bench 2>/dev/null || true; fi
 	PYTHONPATH=. $(BIN)/python bench/tracking_overhead.py --record BENCHMARKS.md
 	PYTHONPATH=. $(BIN)/python bench/recommendation_latency.py --record BENCHMARKS.md
@@ -72,6 +72,7 @@ bench: install  ## measure, and append the results to BENCHMARKS.md (about 75 mi
 	PYTHONPATH=. $(BIN)/python bench/poisoning.py --record BENCHMARKS.md
 	PYTHONPATH=. $(BIN)/python bench/dwell_weighting.py --record BENCHMARKS.md
 	PYTHONPATH=. $(BIN)/python bench/search.py $(BENCH_PG_FLAG) --record BENCHMARKS.md
+	PYTHONPATH=. $(BIN)/python bench/sessions.py --demo-db --record BENCHMARKS.md
 	$(MAKE) bench-dashboard
 
 # PostgreSQL runs of the benchmarks when a server answers (a database whose name contains "bench")
