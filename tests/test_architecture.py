@@ -57,7 +57,7 @@ def test_ml_never_imports_the_web_app():
 FOUNDATION = {"models", "extensions", "config", "database"}
 CORE = {"catalog", "tracking", "orders"}
 FEATURES = {"recommendations", "training", "ctr", "segments", "resources", "campaigns", "analytics", "imports",
-            "seeding", "experiments", "search"}
+            "seeding", "experiments", "search", "modelstore"}
 BOUNDARY = {"web", "cli", "shop", "account", "api", "admin"}
 BLUEPRINT_MODULES = {"views.py", "forms.py", "__init__.py"}  # a context's own pages (resources/)
 
