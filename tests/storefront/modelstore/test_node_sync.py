@@ -219,3 +219,28 @@ def test_a_training_run_publishes_to_the_store_and_another_node_serves_it(node_a
         assert modelstore.published_versions() == [run.version]
     assert (pointer.version, pointer.activated_by) == (run.version, f"training run #{run.id}")
     assert served(make_node()) == run.version
+
+
+def test_the_workers_of_a_node_share_one_download(node_a, trained, tmp_path):
+    import threading
+
+    from storefront.modelstore.sync import NodeSync
+
+    version = publish(node_a, trained)
+    with node_a.app_context():
+        store = node_a.extensions["model_store"].store
+        fetches = []
+        real_fetch = store.fetch
+
+        def counted_fetch(*args):
+            fetches.append(args)
+            return real_fetch(*args)
+
+        store.fetch = counted_fetch
+        workers = [NodeSync(store, db.engine, tmp_path / "node-c", 0.0, keep=5) for _ in range(4)]
+        threads = [threading.Thread(target=worker.ensure, args=(version,)) for worker in workers]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    assert len(fetches) == 1 and ModelRegistry(tmp_path / "node-c").versions() == [version]
