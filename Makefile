@@ -8,7 +8,7 @@ ADMIN_EMAIL ?= admin@example.com
 export FLASK_APP := wsgi.py
 export OPENBLAS_NUM_THREADS ?= 1
 
-.PHONY: run setup install install-dev migrate seed admin test test-fast test-browser bench bench-dashboard clean
+.PHONY: run setup install install-dev install-spark migrate seed admin test test-fast test-browser bench bench-dashboard clean
 
 run: setup  ## set up (venv, install, migrate, demo data, admin, first model) and serve on http://$(HOST):$(PORT)
 	@echo "==> Training the first recommendation model (skipped when one is already active)"
@@ -33,8 +33,15 @@ $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	@touch $@
 
+# The optional Spark training engine (flask ml train --engine spark; Java 17+ as well): its tests
+# need it, `make run` does not.
+$(VENV)/.installed-spark: requirements-spark.txt $(VENV)/.installed
+	$(BIN)/pip install --quiet -r requirements-spark.txt
+	@touch $@
+
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
+install-spark: $(VENV)/.installed-spark
 
 migrate: install
 	@echo "==> Applying database migrations"
@@ -47,7 +54,7 @@ seed: install
 admin: install
 	$(BIN)/flask shop create-admin $(ADMIN_EMAIL) --generate-password --if-none
 
-test: install-dev  ## the whole suite, slow tests included (what CI runs)
+test: install-dev install-spark  ## the whole suite, slow tests included (what CI runs; the Spark tests skip without Java)
 	$(BIN)/pytest
 
 test-fast: install-dev  ## without the slow and browser tests

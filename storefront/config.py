@@ -95,6 +95,15 @@ class Config:
     TRAINING_STALE_AFTER_SECONDS = 1800  # a running job silent this long is considered dead
     TRAINING_DEEP_MODELS = True  # the torch candidates (BPR-MF, NeuMF, LightGCN)
     TRAINING_TORCH_BUDGET_SECONDS = 20  # per torch model and run
+    # "local", or "spark": the ALS candidate trains on Spark MLlib (pip install -r
+    # requirements-spark.txt, Java 17+; README, "Training on Spark"), every other candidate as usual.
+    # SPARK_MASTER: local[*], local[N], spark://host:7077 or yarn; SPARK_DRIVER_MEMORY: the
+    # driver JVM's heap (in local mode the executors run inside it); SPARK_WORK_DIR: where the
+    # Parquet files go (on a cluster: a folder every executor can read; default: /tmp).
+    TRAINING_ENGINE = "local"
+    SPARK_MASTER = "local[*]"
+    SPARK_DRIVER_MEMORY = "2g"
+    SPARK_WORK_DIR: str | None = None
     # The training processes (flask ml train, flask ml scheduler) run at this niceness, so web
     # workers on the same machine get the CPU first (storefront.training.priority); 0: unchanged.
     TRAINING_NICENESS = 10
@@ -253,6 +262,8 @@ _ENV_STRINGS = {
     "MODEL_STORE_URL": "MODEL_STORE_URL",
     "MODEL_STORE_ENDPOINT_URL": "MODEL_STORE_ENDPOINT_URL",
 }
+_ENV_STRINGS.update({name: name for name in (
+    "TRAINING_ENGINE", "SPARK_MASTER", "SPARK_DRIVER_MEMORY", "SPARK_WORK_DIR")})
 _ENV_INTS = {
     "SQLITE_BUSY_TIMEOUT_MS", "VIEW_DEDUP_SECONDS", "TRAINING_INTERVAL_SECONDS",
     "TRAINING_TIME_BUDGET_SECONDS", "TRAINING_STALE_AFTER_SECONDS", "TRAINING_TORCH_BUDGET_SECONDS",

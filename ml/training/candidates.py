@@ -104,7 +104,8 @@ class CandidateSpec:
     ``TrainingConfig.num_threads``. A ``random_state`` in ``params`` receives the run's seed.
     ``deep``: a torch model; it receives ``TrainingConfig.torch_time_budget_seconds`` as its
     ``time_budget_seconds`` and is skipped when ``TrainingConfig.deep_models`` is off or
-    users x items exceeds ``TrainingConfig.deep_max_cells``.
+    users x items exceeds ``TrainingConfig.deep_max_cells``. ``engine``: where ``fit`` trains
+    (``"spark"``: :mod:`ml.training.spark_engine`), recorded with the candidate's result.
     """
 
     name: str
@@ -116,6 +117,7 @@ class CandidateSpec:
     item_budget: bool = False
     threaded: bool = False
     deep: bool = False
+    engine: str = "local"
 
     def resolved_params(self, config: TrainingConfig) -> dict[str, Any]:
         """Defaults, then the run's seed and threads, then the config's explicit overrides."""
@@ -259,6 +261,8 @@ def resolve_candidates(config: TrainingConfig) -> list[CandidateSpec]:
             specs.append(CANDIDATES[entry])
         else:
             raise ValueError(f"unknown candidate {entry!r} (known: {', '.join(CANDIDATES)})")
+    if config.engine == "spark":
+        specs = _on_spark(specs, config)
     names = [spec.name for spec in specs]
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
@@ -267,6 +271,18 @@ def resolve_candidates(config: TrainingConfig) -> list[CandidateSpec]:
     if unknown:
         raise ValueError(f"candidate_params for unknown candidate(s): {', '.join(unknown)}")
     return specs
+
+
+def _on_spark(specs: list[CandidateSpec], config: TrainingConfig) -> list[CandidateSpec]:
+    """The built-in ``als`` candidate swapped for its Spark twin (the only one Spark trains);
+    refuses up front, with what to install, when pyspark or Java is missing."""
+    from ml.training import spark_engine  # it imports this module
+
+    if not any(spec is CANDIDATES[spark_engine.SPARK_CANDIDATE] for spec in specs):
+        return specs
+    spark_engine.check_spark()
+    twin = spark_engine.spark_als_spec(config.spark_master, config.spark_conf, config.spark_work_dir)
+    return [twin if spec is CANDIDATES[twin.name] else spec for spec in specs]
 
 
 def split_events(

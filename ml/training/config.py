@@ -14,9 +14,10 @@ from typing import Any, Literal, Mapping, Sequence
 from ml.constants import DEFAULT_EVENT_WEIGHTS, DEFAULT_K, SEED
 from ml.training.candidates import DEEP_CANDIDATES, DEFAULT_CANDIDATES, CandidateSpec
 
-__all__ = ["DEEP_CANDIDATES", "DEFAULT_CANDIDATES", "SPLITS", "TrainingConfig"]
+__all__ = ["DEEP_CANDIDATES", "DEFAULT_CANDIDATES", "ENGINES", "SPLITS", "TrainingConfig"]
 
 SPLITS = ("time", "random", "leave-one-out")
+ENGINES = ("local", "spark")
 
 
 def _default_weights() -> dict[str, float]:
@@ -55,6 +56,12 @@ class TrainingConfig:
     - ``eval_max_users``: evaluations (search and holdout) score at most this many users with
       test interactions, a seeded sample shared by every candidate (``None``: all of them); see
       :func:`ml.evaluation.evaluation_users`.
+    - ``engine``: ``"local"`` (every candidate in this process) or ``"spark"``: the ``als``
+      candidate (search, evaluation and refit alike) is trained by Spark MLlib on
+      ``spark_master`` with the extra Spark settings ``spark_conf``, through Parquet files in a
+      temporary folder under ``spark_work_dir`` (default: the system's; on a cluster, a folder
+      every executor can read) (:mod:`ml.training.spark_engine`); every other candidate trains
+      locally as usual.
     """
 
     event_weights: Mapping[str, float] = field(default_factory=_default_weights)
@@ -89,6 +96,10 @@ class TrainingConfig:
     # candidate replaces it only when it is better beyond the 95% interval of a paired
     # bootstrap on the holdout (``ml.training.significance``).
     incumbent: str | None = None
+    engine: Literal["local", "spark"] = "local"
+    spark_master: str = "local[*]"
+    spark_conf: Mapping[str, str] = field(default_factory=dict)
+    spark_work_dir: str | None = None
 
     def __post_init__(self) -> None:
         problems = []
@@ -120,6 +131,10 @@ class TrainingConfig:
             problems.append(f"event weights must be finite numbers (invalid: {', '.join(bad)})")
         if not self.candidates:
             problems.append("at least one candidate is needed")
+        if self.engine not in ENGINES:
+            problems.append(f"engine must be one of {ENGINES}, got {self.engine!r}")
+        if not str(self.spark_master).strip():
+            problems.append("spark_master must not be empty")
         if problems:
             raise ValueError("invalid TrainingConfig: " + "; ".join(problems))
 
@@ -153,4 +168,8 @@ class TrainingConfig:
             "deep_max_cells": self.deep_max_cells,
             "incumbent": self.incumbent,
             "eval_max_users": self.eval_max_users,
+            "engine": self.engine,
+            "spark_master": self.spark_master,
+            "spark_conf": dict(self.spark_conf),
+            "spark_work_dir": self.spark_work_dir,
         }

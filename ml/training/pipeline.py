@@ -117,7 +117,7 @@ def _evaluate_one(
     params, overrides = split_trial(trial)
     weights = {**config.event_weights, **overrides}
     model_name = getattr(spec.model, "name", spec.name)
-    result = CandidateResult(spec.name, model_name, params, weights)
+    result = CandidateResult(spec.name, model_name, params, weights, engine=spec.engine)
     try:
         started = time.monotonic()
         model = spec.train(params, cache.fit_data(weights))
@@ -154,7 +154,7 @@ def _compare(
         model_name = getattr(spec.model, "name", spec.name)
         results[spec.name] = CandidateResult(
             spec.name, model_name, spec.resolved_params(config), dict(config.event_weights),
-            status="skipped", error=reason,
+            status="skipped", error=reason, engine=spec.engine,
         )
     starts = {
         s.name: start_trial(s, s.resolved_params(config), config.event_weights) for s in eligible

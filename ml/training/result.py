@@ -36,6 +36,7 @@ class CandidateResult:
     error: str | None = None
     validation_ndcg: float | None = None
     search_trials: int = 0
+    engine: str = "local"  # where it trained ("spark": ml.training.spark_engine)
     # Each evaluated user's NDCG@k on the holdout (for the paired comparisons; not saved).
     per_user_ndcg: Any = field(default=None, repr=False, compare=False)
 

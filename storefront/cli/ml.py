@@ -80,7 +80,10 @@ def _echo_click_model(params: dict) -> None:
 @ml_cli.command("train")
 @click.option("--run-id", type=click.IntRange(min=1), help="Execute this queued run (what the admin button starts).")
 @click.option("--if-missing", is_flag=True, help="Do nothing when a model version is already active.")
-def train_command(run_id, if_missing):
+@click.option("--engine", type=click.Choice(["local", "spark"]), default=None,
+              help="Where the ALS candidate trains: here, or on Spark MLlib at SPARK_MASTER "
+                   "(needs requirements-spark.txt and Java 17+). Default: TRAINING_ENGINE (local).")
+def train_command(run_id, if_missing, engine):
     """Train every candidate, publish the champion as a new version and activate it."""
     from storefront.training import job as training
     from storefront.training.priority import lower_priority
@@ -88,6 +91,14 @@ def train_command(run_id, if_missing):
     if if_missing and (version := training.active_version()):
         click.echo(f"Model version {version} is already active; skipping training (--if-missing).")
         return
+    if engine is not None:
+        current_app.config["TRAINING_ENGINE"] = engine  # this process's run (training_config reads it)
+    # refused before any run is recorded; a queued run (--run-id) fails with the same reason instead
+    if run_id is None and str(current_app.config.get("TRAINING_ENGINE") or "local").strip().lower() == "spark":
+        from ml.training.spark_engine import spark_problem
+
+        if (problem := spark_problem()) is not None:
+            raise click.ClickException(f"cannot train with --engine spark: {problem}")
     lower_priority(int(current_app.config["TRAINING_NICENESS"]))
     try:
         with progress_bar() as update:

@@ -115,9 +115,11 @@ def active_version() -> str | None:
 
 def training_config() -> TrainingConfig:
     """The pipeline settings for this app (the search budget and the weights of cancellations
-    and returns come from the config)."""
+    and returns come from the config; TRAINING_ENGINE=spark trains the ALS candidate on Spark
+    MLlib at SPARK_MASTER, see ml.training.spark_engine)."""
     budget = float(current_app.config.get("TRAINING_TIME_BUDGET_SECONDS", DEFAULT_TIME_BUDGET_SECONDS))
     threads = int(current_app.config.get("TRAINING_THREADS", DEFAULT_THREADS))
+    spark_memory = current_app.config.get("SPARK_DRIVER_MEMORY")
     return TrainingConfig(
         event_weights=event_weights(),
         search_budget_seconds=budget,
@@ -125,6 +127,10 @@ def training_config() -> TrainingConfig:
         deep_models=bool(current_app.config["TRAINING_DEEP_MODELS"]),
         torch_time_budget_seconds=float(current_app.config["TRAINING_TORCH_BUDGET_SECONDS"]),
         incumbent=serving_champion(),
+        engine=str(current_app.config.get("TRAINING_ENGINE") or "local").strip().lower(),
+        spark_master=str(current_app.config.get("SPARK_MASTER") or "local[*]"),
+        spark_conf={"spark.driver.memory": str(spark_memory)} if spark_memory else {},
+        spark_work_dir=current_app.config.get("SPARK_WORK_DIR") or None,
     )
 
 
