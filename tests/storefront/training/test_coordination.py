@@ -171,9 +171,13 @@ def _try_acquire(lock: PostgresTrainingLock) -> bool:
 
 
 def _advisory_locks(end: bool = True) -> int:
-    """Advisory locks granted now, in any session (``end``: in a transaction of its own)."""
-    count = db.session.execute(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")
-                               ).scalar_one()
+    """Our advisory locks granted now on this database, in any session (``end``: in a transaction
+    of its own). Other databases of the cluster (other test runs) have theirs."""
+    count = db.session.execute(text(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+        "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+        "AND ((classid::bigint << 32) | objid::bigint) IN (:training, :scheduling)"),
+        {"training": coordination.TRAINING_LOCK_KEY, "scheduling": coordination.SCHEDULING_LOCK_KEY}).scalar_one()
     if end:
         db.session.commit()
     return count
@@ -275,7 +279,7 @@ def test_the_heartbeat_keeps_the_row_fresh_and_survives_a_dropped_connection(app
         _until(lambda: _holder().heartbeat_at > first, "a heartbeat")
         killed = db.session.execute(text(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE application_name = 'storefront training lock' AND pid <> pg_backend_pid()")).scalars().all()
+            "WHERE application_name = 'storefront training lock' AND datname = current_database()")).scalars().all()
         db.session.commit()
         assert killed == [True]
         _until(lambda: _advisory_locks() == 1, "the heartbeat thread to reconnect and take the lock back")
