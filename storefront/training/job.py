@@ -38,7 +38,7 @@ from flask import current_app
 
 from ml.artifacts import read_active
 from ml.registry import ModelRegistry
-from ml.training import LockHeldError, TrainingConfig, TrainingLock, TrainingResult, train
+from ml.training import LockHeldError, TrainingConfig, TrainingResult, train
 from sqlalchemy import func, select
 
 from storefront.extensions import db
@@ -56,6 +56,7 @@ from storefront.training.data import (
 )
 from storefront.training import sessions
 from storefront.training.extras import ExtraBuilder, staged_extras
+from storefront.training.coordination import training_lock
 from storefront.recommendations.visit import SESSIONS_EXTRA
 from storefront.training.runs import (
     STAGE_SPANS, ForwardProgress, RunProgress, active_run, expire_stale_runs, fail_run, finish_run,
@@ -160,7 +161,7 @@ def run_training(run_id: int | None = None, trigger: str = TRIGGER_CLI,
     expire_stale_runs()
     db.session.commit()
     run, adopted = _target_run(run_id, trigger)
-    lock = TrainingLock(model_dir(), stale_after_seconds=stale_after_seconds())
+    lock = training_lock(model_dir(), stale_after_seconds=stale_after_seconds())  # file, or PostgreSQL (issue 20)
     try:
         lock.acquire()
     except LockHeldError as busy:
