@@ -5,11 +5,13 @@ scheduler calls it from its own process, and the admin's Retrain button queues a
 (:func:`request_training`) and starts ``flask ml train --run-id N`` as a detached process
 (:func:`launch_training_process`), so training never runs inside a web request.
 
-Lock contention (the one-job-at-a-time rule is :class:`ml.training.TrainingLock`): the job that
+Lock contention (the one-job-at-a-time rule is ``storefront.training.coordination.training_lock``:
+a file lock on SQLite, an advisory lock and a row on PostgreSQL): the job that
 finds the lock held does not train and raises :class:`TrainingBusy`. A run it was asked to
 execute (``--run-id``, a queued run it picked up) stays queued for the job holding the lock or
 the scheduler's next tick; a run it created itself is recorded as failed with the holder's
-description, so a refused ``flask ml train`` shows in the history.
+description, so a refused ``flask ml train`` shows in the history (unless a job on another node
+claimed that run meanwhile: then it is that job's to finish).
 
 Extra artifacts (customer segments, ...) are published in the same version: each is a builder
 in :data:`EXTRA_BUILDERS` (add one with one line there; the contract is in
@@ -59,7 +61,7 @@ from storefront.training.extras import ExtraBuilder, staged_extras
 from storefront.training.coordination import training_lock
 from storefront.recommendations.visit import SESSIONS_EXTRA
 from storefront.training.runs import (
-    STAGE_SPANS, ForwardProgress, RunProgress, active_run, expire_stale_runs, fail_run, finish_run,
+    STAGE_SPANS, ForwardProgress, RunProgress, active_run, expire_stale_runs, fail_if_queued, fail_run, finish_run,
     new_run, oldest_queued_run, recent_runs, request_training, stale_after_seconds, start_run,
 )
 
@@ -165,8 +167,7 @@ def run_training(run_id: int | None = None, trigger: str = TRIGGER_CLI,
     try:
         lock.acquire()
     except LockHeldError as busy:
-        if not adopted:
-            fail_run(run, f"not started: {busy}")
+        if not adopted and fail_if_queued(run, f"not started: {busy}"):
             db.session.commit()
         log.warning("training run #%d not started: %s", run.id, busy)
         raise TrainingBusy(run, str(busy), recorded=not adopted) from None

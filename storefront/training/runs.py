@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from ml.training.lock import process_alive
@@ -158,6 +158,20 @@ def fail_run(run: TrainingRun, error: str, now: datetime | None = None) -> None:
     run.status, run.finished_at, run.error = RUN_FAILED, now, error
     run.stage = "failed"
     db.session.flush()
+
+
+def fail_if_queued(run: TrainingRun, error: str, now: datetime | None = None) -> bool:
+    """:func:`fail_run`, but only while ``run`` is still queued, in one conditional UPDATE: a job
+    on another node (a scheduler picking up the oldest queued run) may have claimed it between
+    its creation and now, and a run being executed must not be marked failed under it."""
+    now = now or utcnow()
+    changed = db.session.execute(
+        update(TrainingRun).where(TrainingRun.id == run.id, TrainingRun.status == RUN_QUEUED)
+        .values(status=RUN_FAILED, finished_at=now, error=error, stage="failed")
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(run)
+    return bool(changed)
 
 
 def finish_run(run: TrainingRun, **recorded) -> None:

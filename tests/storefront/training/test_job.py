@@ -284,3 +284,19 @@ def test_the_retrain_process_really_runs_detached(seeded, tmp_path):
         run = db.session.get(TrainingRun, run_id)
         assert run.pid == pid and read_active(Path(seeded.config["MODEL_DIR"])) == run.version
         assert json.loads(json.dumps(run.metrics))  # plain JSON all the way down
+
+
+def test_a_refused_job_never_fails_a_run_another_node_claimed_meanwhile(app_ctx):
+    """The CLI creates its run, then finds the lock held: the run is recorded failed only while it
+    is still queued. A scheduler on another node may have claimed it in between (the oldest queued
+    run); marking it failed under that job would lie in the history."""
+    from storefront.training.runs import fail_if_queued, new_run
+
+    claimed, waiting = new_run(TRIGGER_SCHEDULE), new_run(TRIGGER_SCHEDULE)
+    db.session.commit()
+    db.session.execute(update(TrainingRun).where(TrainingRun.id == claimed.id).values(status=RUN_RUNNING))
+    db.session.commit()
+    assert not fail_if_queued(claimed, "not started: busy")
+    assert claimed.status == RUN_RUNNING and claimed.error is None
+    assert fail_if_queued(waiting, "not started: busy")
+    assert waiting.status == RUN_FAILED and waiting.error == "not started: busy" and waiting.finished_at
