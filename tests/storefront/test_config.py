@@ -194,3 +194,12 @@ def test_mail_hosts_and_account_link_settings_from_the_environment():
         "PASSWORD_RESET_MAX_AGE_SECONDS": 600, "REGISTRATION_LINK_MAX_AGE_SECONDS": 7200,
         "REMEMBER_COOKIE_DURATION": 86400,
     }
+
+
+def test_the_model_check_interval_from_the_environment():
+    """Web nodes of a scaled-out shop tune how often they read the model pointer (issue 20)."""
+    from storefront.config import environment_overrides
+
+    assert environment_overrides({"MODEL_CHECK_INTERVAL": "1.5"}) == {"MODEL_CHECK_INTERVAL": 1.5}
+    with pytest.raises(RuntimeError, match="MODEL_CHECK_INTERVAL must be a number"):
+        environment_overrides({"MODEL_CHECK_INTERVAL": "soon"})
