@@ -23,7 +23,6 @@ the outcome) must be visible to the admin page while it runs.
 """
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
@@ -38,13 +37,14 @@ from typing import Any
 import numpy as np
 from flask import current_app
 
-from ml.artifacts import read_active
+from ml.artifacts import ArtifactError
 from ml.registry import ModelRegistry
 from ml.training import LockHeldError, TrainingConfig, TrainingResult, train
 from sqlalchemy import func, select
 
 from storefront.extensions import db
-from storefront.modelstore import publish_version  # MODEL_STORE: the local folder or a store (issue 20)
+from storefront import modelstore
+from storefront.modelstore import StoreError, publish_version  # MODEL_STORE: the local folder or a store (issue 20)
 from storefront.models import RUN_QUEUED, TRIGGER_CLI, TrainingRun, Visitor
 from storefront.resources import training as asset_training
 from storefront.ctr import training as ctr_training
@@ -112,8 +112,10 @@ def model_dir() -> Path:
 
 
 def active_version() -> str | None:
-    """The version serving uses now (None before the first successful run)."""
-    return read_active(model_dir())
+    """The version serving uses now (None before the first successful run): the store's pointer
+    row with a MODEL_STORE, so a trainer that serves nothing is never behind a promotion made on
+    another node; else the local ACTIVE file."""
+    return modelstore.active_version()
 
 
 def training_config() -> TrainingConfig:
@@ -144,8 +146,8 @@ def serving_champion() -> str | None:
     if version is None:
         return None
     try:
-        manifest = json.loads((model_dir() / version / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        manifest = modelstore.version_manifest(version)  # this node's copy, else the store's
+    except (OSError, ValueError, ArtifactError, StoreError):
         return None
     champion = manifest.get("champion")
     return champion if isinstance(champion, str) else None
