@@ -4,7 +4,7 @@ A fresh database on the PostgreSQL server (TEST_DATABASE_URL's when set, else
 postgresql://postgres@127.0.0.1:5432; skipped, saying so, when it does not answer) holds a small
 seeded shop; two gunicorn instances serve it, each with its own ``MODEL_DIR`` cache,
 ``MODEL_STORE=postgresql`` and ``MODEL_CHECK_INTERVAL=1``; ``flask ml train`` runs from further
-processes with caches of their own (bench/two_nodes.py builds and drives all of it). Everything
+processes with caches of their own (bench/scaleout/two_nodes.py builds and drives all of it). Everything
 is observed from outside, over HTTP and in the database:
 
 - a run's version reaches both nodes within the check interval plus the fetch (``/readyz``
@@ -17,7 +17,7 @@ is observed from outside, over HTTP and in the database:
   row is respected until its heartbeat is older than ``TRAINING_STALE_AFTER_SECONDS``, then taken
   over.
 
-About 40-50 s on two busy cores. By hand: ``PYTHONPATH=. .venv/bin/python bench/two_nodes.py``.
+About 40-50 s on two busy cores. By hand: ``PYTHONPATH=. .venv/bin/python bench/scaleout/two_nodes.py``.
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ import sys
 
 import pytest
 
-from bench.two_nodes import (
+from bench.scaleout.two_nodes import (
     ROOT, TwoNodes, create_scratch_database, drop_database, server_problem, server_url,
 )
 from ml.training.lock import LockHeldError

@@ -15,7 +15,7 @@ of ``/api/v1/recommendations/item/<id>``).
 - ``tests/storefront/scaleout/test_two_nodes.py`` drives it: propagation of two runs, a killed
   trainer's lock taken over, a second concurrent trainer refused.
 
-Runnable by itself to watch it: ``PYTHONPATH=. .venv/bin/python bench/two_nodes.py`` builds the
+Runnable by itself to watch it: ``PYTHONPATH=. .venv/bin/python bench/scaleout/two_nodes.py`` builds the
 shop, starts both nodes, trains twice and prints how long each version took to reach each node;
 ``--serve`` then keeps the nodes up (their URLs and a trainer's environment are printed) until
 Ctrl-C. ``--server`` names the PostgreSQL server (default ``TEST_DATABASE_URL``'s, else

@@ -9,7 +9,7 @@ is reported with MB/s. S3 is moto's server on loopback (``ThreadedMotoServer``; 
 with ``--s3-endpoint``, credentials from the AWS variables): it measures our code and boto3's
 transfer manager, not a network.
 
-    PYTHONPATH=. .venv/bin/python bench/model_store.py --postgres postgresql://postgres@127.0.0.1:5432/sf_bench \\
+    PYTHONPATH=. .venv/bin/python bench/scaleout/model_store.py --postgres postgresql://postgres@127.0.0.1:5432/sf_bench \\
         [--scales demo,retailrocket] [--users 1350000 --items 219000 --events 2760000] [--repeat 3] [--record BENCHMARKS.md]
 
 The PostgreSQL database is dropped and re-created (its name must contain ``bench``). Quick look:
@@ -28,7 +28,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
@@ -200,10 +200,10 @@ def main() -> None:
         shutil.rmtree(scratch, ignore_errors=True)
     load = os.getloadavg()
     lines += ["", f"Median of {args.repeat}; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}. "
-              "`PYTHONPATH=. .venv/bin/python bench/model_store.py " + " ".join(sys.argv[1:]) + "`."]
+              "`PYTHONPATH=. .venv/bin/python bench/scaleout/model_store.py " + " ".join(sys.argv[1:]) + "`."]
     print("\n".join(lines[-2:]))
     if args.record:
-        record(args.record, "Model store: publish and fetch of a version (bench/model_store.py)", lines)
+        record(args.record, "Model store: publish and fetch of a version (bench/scaleout/model_store.py)", lines)
 
 
 def logging_off() -> None:

@@ -1,0 +1,1 @@
+"""Scale-out benchmarks and the two-node simulation (issue 20): the model store, nodes sharing PostgreSQL."""
