@@ -167,6 +167,9 @@ def run_training(run_id: int | None = None, trigger: str = TRIGGER_CLI,
     run, adopted = _target_run(run_id, trigger)
     lock = training_lock(model_dir(), stale_after_seconds=stale_after_seconds())  # file, or PostgreSQL (issue 20)
     try:
+        # the folder every version is written to, checked before minutes of training rather than
+        # at publish (the PostgreSQL lock, unlike the lock file, never touches it)
+        model_dir().mkdir(parents=True, exist_ok=True)
         lock.acquire()
     except LockHeldError as busy:
         if not adopted and fail_if_queued(run, f"not started: {busy}"):

@@ -7,7 +7,8 @@ once its ``TrainingRun`` shows as ``running`` with its pid (before it can publis
 - the served version is unchanged (``ACTIVE`` still names the old one, no new version
   directory, no half-written one that serving could pick up);
 - the dead job is noticed: on this host at once by its pid (the next ``flask ml train`` marks
-  it failed and breaks its lock), and, where the pid cannot be checked (the job ran on another
+  it failed and breaks its lock: the lock file on SQLite, the ``training_lock`` row on PostgreSQL,
+  whose advisory lock died with the job's connection), and, where the pid cannot be checked (the job ran on another
   host), only after ``TRAINING_STALE_AFTER_SECONDS`` without a heartbeat: before that a new
   run is refused and serving stays as it is;
 - the next ``flask ml train`` succeeds and publishes a new active version.
@@ -20,17 +21,18 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ml.artifacts import read_active
 from ml.registry import ModelRegistry
 from ml.training.lock import LOCK_FILE
 from tests.storefront.support.recommendations import seed_small_shop, train_and_publish
 from storefront.models import RUN_FAILED, RUN_RUNNING, RUN_SUCCEEDED, TrainingRun
+from storefront.models.training import TrainingLockHolder
 from storefront.models.common import utcnow
 from storefront.training.runs import expire_stale_runs
 from tests.storefront.support.shop import ctx
@@ -56,6 +58,35 @@ def _flask_train(app, budget: int = 1, stale_after: int = STALE_AFTER) -> subpro
     return subprocess.run([str(Path(sys.executable).parent / "flask"), "ml", "train"], cwd=ROOT,
                           env=_env(app, budget, stale_after),
                           capture_output=True, text=True, timeout=300)
+
+
+def _on_postgresql(app) -> bool:
+    return app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
+
+
+def _lock_left(app) -> dict | None:
+    """What the dead job's lock left behind, as {"hostname", "started_at" (Unix seconds of its
+    last sign of life)}: the lock file on SQLite, the ``training_lock`` row on PostgreSQL; None
+    when there is none."""
+    if _on_postgresql(app):
+        with ctx(app) as session:
+            row = session.scalars(select(TrainingLockHolder)).first()
+            if row is None:
+                return None
+            return {"hostname": row.host, "started_at": row.heartbeat_at.replace(tzinfo=UTC).timestamp()}
+    path = Path(app.config["MODEL_DIR"]) / LOCK_FILE
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _move_lock_to_another_host(app) -> None:
+    """As if the dead job had run on another machine: its pid cannot be checked from here."""
+    if _on_postgresql(app):
+        with ctx(app) as session:
+            session.execute(update(TrainingLockHolder).values(host="another-host"))
+            session.commit()
+        return
+    path = Path(app.config["MODEL_DIR"]) / LOCK_FILE
+    path.write_text(json.dumps({**json.loads(path.read_text()), "hostname": "another-host"}))
 
 
 def _runs(app) -> list[TrainingRun]:
@@ -115,7 +146,7 @@ def _assert_still_serving(app, client, version: str) -> None:
 def test_killed_job_is_detected_by_pid_and_the_next_run_publishes(app, client, serving):
     killed = _kill_midway(app)
     model_dir = Path(app.config["MODEL_DIR"])
-    assert (model_dir / LOCK_FILE).exists()  # the lock the dead job left behind
+    assert _lock_left(app) is not None  # the lock the dead job left behind
     assert _runs(app)[-1].status == RUN_RUNNING  # nobody has noticed yet
     _assert_still_serving(app, client, serving)
 
@@ -130,7 +161,7 @@ def test_killed_job_is_detected_by_pid_and_the_next_run_publishes(app, client, s
     assert newest.status == RUN_SUCCEEDED and newest.version not in (None, serving)
     assert read_active(model_dir) == newest.version
     assert sorted(_versions(app)) == sorted([serving, newest.version])
-    assert not (model_dir / LOCK_FILE).exists()
+    assert _lock_left(app) is None
     assert client.get("/api/v1/recommendations/user").status_code == 200
 
 
@@ -139,8 +170,8 @@ def test_killed_job_elsewhere_expires_after_the_stale_timeout(app, client, servi
     model_dir = Path(app.config["MODEL_DIR"])
     # As if the job had run on another host: its pid cannot be checked from here, so only the
     # missing heartbeat (run) and the lock's age can tell that it is dead.
-    lock = json.loads((model_dir / LOCK_FILE).read_text())
-    (model_dir / LOCK_FILE).write_text(json.dumps({**lock, "hostname": "another-host"}))
+    lock = _lock_left(app)
+    _move_lock_to_another_host(app)
     with ctx(app) as session:
         run = session.get(TrainingRun, killed.id)
         run.host = "another-host"
@@ -171,4 +202,4 @@ def test_killed_job_elsewhere_expires_after_the_stale_timeout(app, client, servi
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     newest = _runs(app)[-1]
     assert newest.status == RUN_SUCCEEDED and read_active(model_dir) == newest.version != serving
-    assert not (model_dir / LOCK_FILE).exists()
+    assert _lock_left(app) is None
