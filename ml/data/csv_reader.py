@@ -112,6 +112,65 @@ def _to_frame(columns: dict[str, list[object]]) -> pd.DataFrame:
     return frame[order]
 
 
+RowParser = Callable[[dict[str, str]], tuple[dict[str, object], list[str]]]
+
+
+def read_columns(path: str | Path, check_header: Callable[[list[str]], list[tuple[int, str]]],
+                 parse_row: RowParser) -> tuple[dict[str, list[object]], list[int]]:
+    """The parsed columns (header name -> values) and each row's line number of a CSV file with a
+    header: UTF-8 (a byte-order mark accepted), any line ending, quoted fields; names and values
+    stripped, blank lines skipped. ``parse_row`` turns one row (name -> text) into its values and
+    the problems it found (none: the row is kept). Every bad line (field count, the header's and
+    the rows' problems) is reported in one :class:`~ml.data.errors.DataFormatError`, by line
+    number; nothing partial is ever returned. The interactions and session readers share it."""
+    path = Path(path)
+    problems: list[tuple[int, str]] = []
+    columns: dict[str, list[object]] = {}
+    lines: list[int] = []
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.reader(handle)
+            header = [name.strip() for name in next(reader, [])]
+            if not header:
+                raise DataFormatError(path, [(1, "the file is empty (no header)")])
+            problems.extend(check_header(header))
+            if problems:
+                raise DataFormatError(path, problems)
+            columns = {name: [] for name in header}
+            line = reader.line_num
+            for record in reader:
+                start, line = line + 1, reader.line_num
+                if not record or (len(record) == 1 and not record[0].strip()):
+                    continue
+                if len(record) != len(header):
+                    problems.append((start, f"expected {len(header)} fields, found {len(record)}"))
+                    continue
+                parsed, row_problems = parse_row(dict(zip(header, (text.strip() for text in record))))
+                if row_problems:
+                    problems.extend((start, problem) for problem in row_problems)
+                    continue
+                for name in header:
+                    columns[name].append(parsed[name])
+                lines.append(start)
+    except UnicodeDecodeError as exc:
+        raise DataFormatError(path, [(0, f"is not UTF-8 text ({exc.reason})")]) from None
+    except csv.Error as exc:
+        raise DataFormatError(path, problems + [(reader.line_num, f"CSV syntax: {exc}")]) from None
+    if problems:
+        raise DataFormatError(path, problems)
+    return columns, lines
+
+
+def _parse_interaction(values: dict[str, str]) -> tuple[dict[str, object], list[str]]:
+    parsed, problems = {}, []
+    for name, text in values.items():
+        try:
+            parsed[name] = _PARSERS[name](text)
+        except ValueError as exc:
+            problems.append(f"{name} {exc}")
+    return parsed, problems
+
+
 def read_interactions_csv(path: str | Path) -> pd.DataFrame:
     """Read a generic interactions CSV into a DataFrame with canonical column names.
 
@@ -121,44 +180,5 @@ def read_interactions_csv(path: str | Path) -> pd.DataFrame:
     :class:`~ml.data.errors.DataFormatError` listing every bad line (wrong field count, empty id,
     bad weight or timestamp, bad header); never returns partial data.
     """
-    path = Path(path)
-    problems: list[tuple[int, str]] = []
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.reader(handle)
-            header = [name.strip() for name in next(reader, [])]
-            if not header:
-                raise DataFormatError(path, [(1, "the file is empty (no header)")])
-            problems.extend(_check_header(header))
-            if problems:
-                raise DataFormatError(path, problems)
-            columns: dict[str, list[object]] = {name: [] for name in header}
-            line = reader.line_num
-            for record in reader:
-                start, line = line + 1, reader.line_num
-                if not record or (len(record) == 1 and not record[0].strip()):
-                    continue
-                if len(record) != len(header):
-                    problems.append(
-                        (start, f"expected {len(header)} fields, found {len(record)}")
-                    )
-                    continue
-                row_problems = []
-                parsed = {}
-                for name, text in zip(header, record):
-                    try:
-                        parsed[name] = _PARSERS[name](text.strip())
-                    except ValueError as exc:
-                        row_problems.append((start, f"{name} {exc}"))
-                if row_problems:
-                    problems.extend(row_problems)
-                    continue
-                for name, value in parsed.items():
-                    columns[name].append(value)
-    except UnicodeDecodeError as exc:
-        raise DataFormatError(path, [(0, f"is not UTF-8 text ({exc.reason})")]) from None
-    except csv.Error as exc:
-        raise DataFormatError(path, problems + [(reader.line_num, f"CSV syntax: {exc}")]) from None
-    if problems:
-        raise DataFormatError(path, problems)
+    columns, _lines = read_columns(path, _check_header, _parse_interaction)
     return _to_frame(columns)

@@ -19,7 +19,6 @@ with their line numbers like the other readers do. A malformed file raises
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -27,8 +26,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from ml.data.csv_reader import parse_timestamp
-from ml.data.errors import DataFormatError
+from ml.data.csv_reader import parse_timestamp, read_columns
 from ml.datasets.tables import UNKNOWN_IDS, SkippedRows
 from ml.sessions.data import IDLE_MINUTES, ITEM_COL, SESSION_COL, TIME_COL, SessionData, sessionise
 
@@ -109,56 +107,26 @@ def _check_header(header: list[str]) -> list[tuple[int, str]]:
     return problems
 
 
+def _parse_row(values: dict[str, str]) -> tuple[dict[str, object], list[str]]:
+    item = values[ITEM_COL]
+    if item in UNKNOWN_IDS:
+        return values, [f"item_id is {'empty' if not item else f'unknown ({item!r})'}"]
+    try:
+        return {**values, TIME_COL: parse_timestamp(values[TIME_COL])}, []
+    except ValueError as error:
+        return values, [f"timestamp {error}"]
+
+
 def read_sessions_csv(path: str | Path, event_types: Sequence[str] | None = None,
                       idle_minutes: float = IDLE_MINUTES) -> SessionSource:
     """Sessions from a generic CSV (module doc). Every bad line (field count, empty or unknown
     item id, bad timestamp) is reported in one :class:`DataFormatError`; a row whose session (and
     user, when there is that column) is unknown is skipped and listed."""
-    path = Path(path)
-    problems: list[tuple[int, str]] = []
-    columns: dict[str, list] = {}
-    lines: list[int] = []
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.reader(handle)
-            header = [name.strip() for name in next(reader, [])]
-            if not header:
-                raise DataFormatError(path, [(1, "the file is empty (no header)")])
-            problems.extend(_check_header(header))
-            if problems:
-                raise DataFormatError(path, problems)
-            columns = {name: [] for name in header}
-            line = reader.line_num
-            for record in reader:
-                start, line = line + 1, reader.line_num
-                if not record or (len(record) == 1 and not record[0].strip()):
-                    continue
-                if len(record) != len(header):
-                    problems.append((start, f"expected {len(header)} fields, found {len(record)}"))
-                    continue
-                values = dict(zip(header, (text.strip() for text in record)))
-                item = values[ITEM_COL]
-                if item in UNKNOWN_IDS:
-                    problems.append((start, f"item_id is {'empty' if not item else f'unknown ({item!r})'}"))
-                    continue
-                try:
-                    values[TIME_COL] = parse_timestamp(values[TIME_COL])
-                except ValueError as error:
-                    problems.append((start, f"timestamp {error}"))
-                    continue
-                for name in header:
-                    columns[name].append(values[name])
-                lines.append(start)
-    except UnicodeDecodeError as error:
-        raise DataFormatError(path, [(0, f"is not UTF-8 text ({error.reason})")]) from None
-    except csv.Error as error:
-        raise DataFormatError(path, problems + [(reader.line_num, f"CSV syntax: {error}")]) from None
-    if problems:
-        raise DataFormatError(path, problems)
+    columns, lines = read_columns(path, _check_header, _parse_row)
     frame = pd.DataFrame({name: pd.Series(values, dtype=object) for name, values in columns.items()
                           if name != TIME_COL})
     frame[TIME_COL] = np.asarray(columns.get(TIME_COL, []), dtype=np.int64) / 1e6
-    return sessions_from_frame(frame, event_types, idle_minutes, source=str(path),
+    return sessions_from_frame(frame, event_types, idle_minutes, source=str(Path(path)),
                                line_numbers=np.asarray(lines, dtype=np.int64))
 
 
