@@ -21,6 +21,7 @@ most recent of the union is among the ``sample_size`` most recent of every list 
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -213,11 +214,11 @@ class NeighbourhoodRecommender(SessionRecommender):
     def _set_arrays(self, arrays: Mapping[str, np.ndarray]) -> None:
         self._set_index(SessionIndex.from_arrays(arrays))
 
+    @abc.abstractmethod
     def _similarity(self, candidates: Candidates, query: np.ndarray, positions: np.ndarray,
                     length: int) -> np.ndarray:
         """Each candidate's similarity to the query (distinct items ``query``, their last
         1-based ``positions`` in the session of ``length`` events); 0 = not a neighbour."""
-        raise NotImplementedError
 
     def _votes(self, candidates: Candidates, chosen: np.ndarray, similarity: np.ndarray,
                owner: np.ndarray, items: np.ndarray, item_positions: np.ndarray,
