@@ -107,6 +107,9 @@ class Config:
     # The training processes (flask ml train, flask ml scheduler) run at this niceness, so web
     # workers on the same machine get the CPU first (storefront.training.priority); 0: unchanged.
     TRAINING_NICENESS = 10
+    # and in Linux's SCHED_IDLE class: a CPU only when no web worker wants it (a shop that keeps
+    # every core busy postpones its training until it is not); False: the niceness alone.
+    TRAINING_IDLE_SCHEDULING = True
     MODEL_VERSIONS_KEPT = 5
     # Negative feedback (Admin -> Orders): how much strength a cancelled order line and a refunded
     # (returned) one take back from the shopper's interest in the product, subtracted from the
@@ -207,6 +210,7 @@ class TestingConfig(Config):
     TRAINING_TIME_BUDGET_SECONDS = 5
     TRAINING_DEEP_MODELS = False  # tests/ml covers them; the web-side tests need speed
     TRAINING_NICENESS = 0  # the CLI runner trains inside the pytest process: leave its priority alone
+    TRAINING_IDLE_SCHEDULING = False
     CTR_BUDGET_SECONDS = 3
     SECRET_KEY = "testing-only-not-secret"
     WTF_CSRF_ENABLED = False
@@ -280,7 +284,7 @@ _ENV_INTS |= {"SESSION_EVAL_MAX_SESSIONS"}
 _ENV_FLOATS |= {"MODEL_CHECK_INTERVAL"}  # seconds; web nodes of a scaled-out shop tune it (README "Scaling out")
 _ENV_BOOLS = {"TRAINING_DEEP_MODELS", "CTR_ENABLED", "RATELIMIT_ENABLED", "TRACKING_LIMITS_ENABLED", "ALLOW_SQLITE_IN_PRODUCTION", "HSTS_INCLUDE_SUBDOMAINS"}
 _ENV_BOOLS |= {"MAIL_USE_TLS", "SESSION_NEW_ITEMS_ONLY"}
-_ENV_BOOLS |= {"MODEL_SYNC_IN_BACKGROUND"}
+_ENV_BOOLS |= {"MODEL_SYNC_IN_BACKGROUND", "TRAINING_IDLE_SCHEDULING"}
 
 
 def config_class(name: str | None = None) -> type[Config]:

@@ -99,7 +99,8 @@ def train_command(run_id, if_missing, engine):
 
         if (problem := spark_problem()) is not None:
             raise click.ClickException(f"cannot train with --engine spark: {problem}")
-    lower_priority(int(current_app.config["TRAINING_NICENESS"]))
+    lower_priority(int(current_app.config["TRAINING_NICENESS"]),
+                   idle=bool(current_app.config["TRAINING_IDLE_SCHEDULING"]))
     try:
         with progress_bar() as update:
             run = training.run_training(run_id, TRIGGER_CLI, update)
@@ -203,7 +204,8 @@ def scheduler_command(interval, once):
     from storefront.training.priority import lower_priority
     from storefront.training.scheduler import TrainingInterrupted, TrainingScheduler
 
-    lower_priority(int(current_app.config["TRAINING_NICENESS"]))
+    lower_priority(int(current_app.config["TRAINING_NICENESS"]),
+                   idle=bool(current_app.config["TRAINING_IDLE_SCHEDULING"]))
     interval = interval or int(current_app.config["TRAINING_INTERVAL_SECONDS"])
     scheduler = TrainingScheduler(interval)
     if not once:

@@ -40,3 +40,52 @@ def test_the_niceness_comes_from_the_environment(monkeypatch):
     assert create_app("development").config["TRAINING_NICENESS"] == 7
     monkeypatch.delenv("TRAINING_NICENESS")
     assert create_app("development").config["TRAINING_NICENESS"] == 10
+
+
+
+_WAITING_THREAD = (  # a thread that exists before the call, as OpenBLAS's pool does after numpy's import
+    "import threading; release = threading.Event()\n"
+    "early = threading.Thread(target=release.wait); early.start()\n"
+    "from storefront.training.priority import lower_priority\n"
+)
+_REPORT = (  # every thread's (niceness, policy), then a thread started after the call reports its own
+    "import os\n"
+    "for tid in sorted(os.listdir('/proc/self/task')):\n"
+    "    print(os.getpriority(os.PRIO_PROCESS, int(tid)), os.sched_getscheduler(int(tid)))\n"
+    "release.set(); early.join()\n"
+    "late = threading.Thread(target=lambda: print(os.getpriority(os.PRIO_PROCESS, 0), os.sched_getscheduler(0)))\n"
+    "late.start(); late.join()\n"
+)
+
+
+def _threads_after(call: str) -> list[tuple[int, int]]:
+    """(niceness, scheduling policy) of each thread of a child that ran ``call``; the last is a
+    thread started afterwards."""
+    out = subprocess.run([sys.executable, "-c", _WAITING_THREAD + call + "\n" + _REPORT], cwd=PROJECT,
+                         capture_output=True, text=True, check=True)
+    return [tuple(int(x) for x in line.split()) for line in out.stdout.splitlines()]
+
+
+def test_threads_started_before_the_call_are_lowered_too():
+    # os.nice changes only the calling thread: OpenBLAS's threads, started by numpy's import, kept
+    # the workers' priority and half of a run's BLAS work competed with the pages
+    import os
+
+    nice, policy = os.nice(0), os.sched_getscheduler(0)  # the child starts as this process runs
+    assert _threads_after("pass") == [(nice, policy)] * 3
+    assert _threads_after("lower_priority(10)") == [(max(nice, 10), policy)] * 3
+
+
+def test_idle_scheduling_puts_every_thread_in_the_idle_class():
+    import os
+
+    nice = os.nice(0)
+    assert _threads_after("lower_priority(10, idle=True)") == [(max(nice, 10), os.SCHED_IDLE)] * 3
+    assert _threads_after("lower_priority(0, idle=True)") == [(nice, os.SCHED_IDLE)] * 3
+
+
+def test_idle_scheduling_is_on_by_default_and_off_from_the_environment(monkeypatch):
+    assert create_app("development").config["TRAINING_IDLE_SCHEDULING"] is True
+    assert create_app("testing").config["TRAINING_IDLE_SCHEDULING"] is False  # the CLI runner trains in pytest
+    monkeypatch.setenv("TRAINING_IDLE_SCHEDULING", "0")
+    assert create_app("development").config["TRAINING_IDLE_SCHEDULING"] is False
