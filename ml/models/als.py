@@ -86,16 +86,22 @@ class ALSRecommender(FactorizationRecommender):
     def contributions(self, columns, values, items):
         """Exact for the folded-in user (as implicit's ``explain``): with confidences c_j = alpha
         x r_j, u = A^-1 sum_j c_j y_j where A = Y^T Y + reg I + sum_j (c_j - 1) y_j y_j^T, so
-        item j adds c_j * y_i^T A^-1 y_j to item i's score."""
+        item j adds c_j * y_i^T A^-1 y_j to item i's score.
+
+        Only the rows it reads are converted (copying the whole factor matrix to float64 cost
+        as much as the catalogue is large, on every page that explains), and A^-1 Y_m^T comes
+        from the cached B^-1 = (Y^T Y + reg I)^-1 by the push-through identity
+        A^-1 Y_m^T = B^-1 Y_m^T (I + D Y_m B^-1 Y_m^T)^-1, D = diag(c - 1): an m x m solve for
+        the visitor's m items instead of a k x k one."""
         columns = np.asarray(columns, dtype=np.int64)
         confidences = self.params["alpha"] * np.asarray(values, dtype=np.float64)
-        factors = self.item_factors.astype(np.float64)
         self._ensure_gram()
-        mine = factors[columns]
-        system = self._gram + self.params["regularization"] * np.eye(factors.shape[1])
-        system += (mine * (confidences - 1.0)[:, None]).T @ mine
-        solved = np.linalg.solve(system, mine.T)  # k x m: A^-1 y_j per user item
-        return (factors[np.asarray(items, dtype=np.int64)] @ solved) * confidences[None, :]
+        mine = self.item_factors[columns].astype(np.float64)  # m x k
+        spread = self._base_inverse @ mine.T  # B^-1 Y_m^T, k x m (B is symmetric)
+        inner = np.eye(len(columns)) + (confidences - 1.0)[:, None] * (mine @ spread)
+        solved = np.linalg.solve(inner.T, spread.T).T  # k x m: A^-1 y_j per visitor item
+        targets = self.item_factors[np.asarray(items, dtype=np.int64)].astype(np.float64)
+        return (targets @ solved) * confidences[None, :]
 
     def fit(self, user_items: sp.csr_matrix) -> Self:
         from implicit.cpu.als import AlternatingLeastSquares

@@ -70,7 +70,9 @@ class Candidates:
 
     def max_per_candidate(self, entry_values: np.ndarray) -> np.ndarray:
         out = np.zeros(len(self.sessions), dtype=np.float64)
-        np.maximum.at(out, self.entry_candidate, entry_values)
+        # values of out's dtype: maximum.at has a fast loop only when they match (positions are
+        # int32, and the casting loop cost 0.3 ms of a 0.5 ms STAN call)
+        np.maximum.at(out, self.entry_candidate, np.asarray(entry_values, dtype=np.float64))
         return out
 
 
