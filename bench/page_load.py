@@ -15,8 +15,10 @@ port, and drives it with C concurrent keep-alive clients for D seconds per targe
 
 Then home and the product page again, alternating, while ``flask ml train`` (the shop's default
 settings, torch candidates included unless ``--train-deep-models 0``) runs in the background on
-the same database and model directory; it reports whether and when the run finished (workers
-pick up the new version within MODEL_CHECK_INTERVAL, which is part of what is measured).
+the same database and model directory, for at most ``--train-measure`` seconds (the run yields
+the CPU to the workers, so under constant load it would wait for the load to stop); it reports
+whether and when the run finished (workers pick up the new version within MODEL_CHECK_INTERVAL,
+which is part of what is measured when the run ends within the window).
 
 Every client is a browser (desktop Chrome User-Agent; scripted User-Agents are not tracked) with
 its own cookies (visitor cookie, session), so pages do their real work: tracking, widgets,
@@ -101,19 +103,22 @@ class Browser:
         assert status in (302, 303), f"add to cart: {status}"
 
 
-def _paths(target: str, products: list[int], offset: int):
+def _paths(target: str, products: list[int], offset: int, categories: tuple[str, ...] = ()):
     """An endless sequence of paths for one client of ``target``."""
     index = offset
     while True:
         if target == "product":
             index += 1
             yield f"/products/{products[index % len(products)]}"
+        elif target == "category":
+            index += 1
+            yield f"/c/{categories[index % len(categories)]}"
         else:
             yield {"healthz": "/healthz", "home": "/", "cart": "/cart"}[target]
 
 
 def _client_process(port: int, target: str, products: list[int], threads: int, first_client: int,
-                    warmup: float, duration: float, start_at: float, queue) -> None:
+                    warmup: float, duration: float, start_at: float, queue, categories: tuple[str, ...]) -> None:
     """``threads`` clients of ``target``; puts (latencies ms, errors, statuses, cpu seconds)."""
     latencies: list[float] = []
     errors: list[str] = []
@@ -130,7 +135,7 @@ def _client_process(port: int, target: str, products: list[int], threads: int, f
                 browser.add_to_cart(products[(number * 5 + 1) % len(products)])
         except Exception as error:  # noqa: BLE001 - reported, not fatal
             bad.append(f"setup: {error}")
-        paths = _paths(target, products, number * 11)
+        paths = _paths(target, products, number * 11, categories)
         time.sleep(max(0.0, start_at - time.time()))
         measure_from, stop_at = start_at + warmup, start_at + warmup + duration
         while (now := time.time()) < stop_at:
@@ -161,7 +166,7 @@ def _client_process(port: int, target: str, products: list[int], threads: int, f
 
 
 def drive(port: int, target: str, products: list[int], concurrency: int, duration: float,
-          warmup: float, processes: int) -> dict:
+          warmup: float, processes: int, categories: tuple[str, ...] = ()) -> dict:
     """C clients over P processes against one target; latencies are measured after ``warmup``."""
     context = multiprocessing.get_context("fork")
     queue = context.Queue()
@@ -171,7 +176,7 @@ def drive(port: int, target: str, products: list[int], concurrency: int, duratio
     children, first = [], 0
     for threads in share:
         child = context.Process(target=_client_process, args=(
-            port, target, products, threads, first, warmup, duration, start_at, queue))
+            port, target, products, threads, first, warmup, duration, start_at, queue, categories))
         child.start()
         children.append(child)
         first += threads
@@ -199,6 +204,12 @@ def describe(result: dict, baseline: dict | None) -> str:
         text += (f"; vs /healthz: **{baseline['rps'] / result['rps']:.1f}x** fewer req/s, "
                  f"p50 {_pct(lat, 0.5) / _pct(baseline['latencies'], 0.5):.1f}x")
     return text
+
+
+def discover_categories(port: int) -> tuple[str, ...]:
+    """The category slugs the home page's menu links (departments and their categories)."""
+    _, home = Browser(port).request("GET", "/")
+    return tuple(dict.fromkeys(re.findall(r'href="/c/([a-z0-9-]+)"', home.decode())))
 
 
 def discover_products(port: int, n: int) -> list[int]:
@@ -230,6 +241,9 @@ def main() -> None:
     parser.add_argument("--train-deep-models", type=int, choices=(0, 1), default=1,
                         help="TRAINING_DEEP_MODELS of the background run (default 1, the shop's default)")
     parser.add_argument("--train-timeout", type=float, default=900.0, help="seconds to wait for the background run")
+    parser.add_argument("--train-measure", type=float, default=120.0,
+                        help="measure the pages during the run for at most this long, then wait for the run "
+                             "(the run yields the CPU to the workers, so under constant load it waits for them)")
     parser.add_argument("--build-search-budget", type=int, default=20,
                         help="TRAINING_TIME_BUDGET_SECONDS of the shop's first training (default 20)")
     parser.add_argument("--record", metavar="FILE", help="append the result to this Markdown file")
@@ -249,14 +263,17 @@ def main() -> None:
                  f"{shop['timings']['train']:.0f} s without torch, search budget {args.build_search_budget} s)"]
         with LiveGunicorn(shop["env"], args.workers, folder / "gunicorn.log") as server:
             products = discover_products(server.port, args.products)
+            categories = discover_categories(server.port)
 
             def run(target: str, duration: float | None = None) -> dict:
                 return drive(server.port, target, products, args.concurrency, duration or args.duration,
-                             args.warmup, args.client_processes)
+                             args.warmup, args.client_processes, categories)
 
             healthz = run("healthz")
             lines.append(f"- `/healthz`: {describe(healthz, None)}")
-            for target, label in (("home", "home `/`"), ("product", f"product page ({len(products)} products in turn)"),
+            for target, label in (("home", "home `/`"),
+                                  ("category", f"category page ({len(categories)} departments and categories in turn)"),
+                                  ("product", f"product page ({len(products)} products in turn)"),
                                   ("cart", "`/cart` with one item")):
                 lines.append(f"- {label}: {describe(run(target), healthz)}")
             lines.append(f"- load average (1/5/15 min) before {load_before}, after {loadavg()}")
@@ -281,7 +298,8 @@ def during_training(args, shop: dict, folder: Path, run, healthz: dict) -> list[
                                 stderr=subprocess.STDOUT)
     per_target: dict[str, list[dict]] = {"home": [], "product": []}
     deadline = started + args.train_timeout
-    while training.poll() is None and time.perf_counter() < deadline:
+    measure_until = started + min(args.train_measure, args.train_timeout)
+    while training.poll() is None and time.perf_counter() < measure_until:
         for target in per_target:
             per_target[target].append(run(target, min(args.duration, 10.0)))
     measured = time.perf_counter() - started
@@ -295,7 +313,7 @@ def during_training(args, shop: dict, folder: Path, run, healthz: dict) -> list[
     finished = training.returncode == 0
     lines = [f"- during `flask ml train` (TRAINING_DEEP_MODELS={args.train_deep_models}, same database): "
              f"the run {'finished' if finished else f'did NOT finish (exit {training.returncode})'} in "
-             f"{elapsed:.0f} s under load; home and product measured alternately for {measured:.0f} s"]
+             f"{elapsed:.0f} s; home and product measured alternately for its first {measured:.0f} s"]
     for target, label in (("home", "home `/`"), ("product", "product page")):
         parts = per_target[target]
         merged = {"n": sum(p["n"] for p in parts), "duration": sum(p["duration"] for p in parts) or 1.0,
