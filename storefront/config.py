@@ -22,7 +22,10 @@ class Config:
     SECRET_KEY: str | None = None
     # None means "a SQLite file in the instance folder", resolved by the app factory.
     SQLALCHEMY_DATABASE_URI: str | None = None
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # PostgreSQL: a pooled connection is tested only after this many idle seconds in the pool
+    # (storefront.database.configure_pool_ping; pool_pre_ping tested it on every request)
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    POOL_PING_AFTER_IDLE_SECONDS = 5.0
     MODEL_DIR: str | None = None
     SQLITE_BUSY_TIMEOUT_MS = 15000  # under heavy load a writer may wait seconds; gunicorn allows 30
 
@@ -281,7 +284,7 @@ _ENV_INTS = {
 _ENV_FLOATS = {"CTR_RERANK_SHARE", "SCREEN_COHORT_VISITORS_PER_ADDRESS", "ASSET_MIN_BU_HIT_RATE"}
 _ENV_FLOATS |= {"CANCEL_EVENT_WEIGHT", "RETURN_EVENT_WEIGHT", "SESSION_GAP_MINUTES", "SESSION_TEST_DAYS"}
 _ENV_INTS |= {"SESSION_EVAL_MAX_SESSIONS"}
-_ENV_FLOATS |= {"MODEL_CHECK_INTERVAL"}  # seconds; web nodes of a scaled-out shop tune it (README "Scaling out")
+_ENV_FLOATS |= {"MODEL_CHECK_INTERVAL", "POOL_PING_AFTER_IDLE_SECONDS"}  # seconds; web nodes of a scaled-out shop tune it (README "Scaling out")
 _ENV_BOOLS = {"TRAINING_DEEP_MODELS", "CTR_ENABLED", "RATELIMIT_ENABLED", "TRACKING_LIMITS_ENABLED", "ALLOW_SQLITE_IN_PRODUCTION", "HSTS_INCLUDE_SUBDOMAINS"}
 _ENV_BOOLS |= {"MAIL_USE_TLS", "SESSION_NEW_ITEMS_ONLY"}
 _ENV_BOOLS |= {"MODEL_SYNC_IN_BACKGROUND", "TRAINING_IDLE_SCHEDULING"}

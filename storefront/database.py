@@ -7,10 +7,11 @@ are set on every new connection.
 """
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from flask import Flask
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine import Connection, Engine
 
 from storefront.extensions import db
@@ -51,6 +52,39 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
 
 _FOREIGN_KEYS_OFF = "storefront.foreign_keys_off"
+_RETURNED_AT = "storefront.returned_at"
+
+
+def configure_pool_ping(engine: Engine, after_idle_seconds: float) -> None:
+    """A server database's pooled connection is tested before use only when it sat idle in the
+    pool for ``after_idle_seconds`` (no-op for SQLite, a file that cannot drop a connection).
+
+    ``pool_pre_ping`` pings on every checkout: on PostgreSQL one round trip of the seven a page
+    made, to a server that shares the workers' CPUs. A connection handed back a moment ago by
+    the previous request is as alive as the server; one that waited long enough for a restart,
+    a failover or an idle timeout to have closed it is tested, and replaced when the test fails
+    (SQLAlchemy retries the checkout on ``DisconnectionError``). A connection that dies between
+    two busy requests fails that request's statement, and SQLAlchemy then invalidates the whole
+    pool, so the next requests get fresh connections. 0 tests on every checkout.
+    """
+    if engine.dialect.name == "sqlite":
+        return
+
+    @event.listens_for(engine, "checkin")
+    def _remember_return(_dbapi_connection, record):  # noqa: ANN001 - pool record
+        record.info[_RETURNED_AT] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_connection, record, _proxy):  # noqa: ANN001 - DB-API connection
+        returned = record.info.get(_RETURNED_AT)
+        if returned is not None and time.monotonic() - returned < after_idle_seconds:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            raise exc.DisconnectionError(f"a pooled connection failed its test: {error}") from error
+        if not alive:
+            raise exc.DisconnectionError("a pooled connection failed its test")
 
 
 def refresh_statistics(connection: Connection) -> bool:
@@ -87,3 +121,4 @@ def init_database(app: Flask) -> None:
     db.init_app(app)
     with app.app_context():
         configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+        configure_pool_ping(db.engine, float(app.config["POOL_PING_AFTER_IDLE_SECONDS"]))
