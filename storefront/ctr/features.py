@@ -142,6 +142,9 @@ def user_columns(orders, days_since_order, device, moment, top_category) -> Colu
 # -- item / campaign side ------------------------------------------------------------------------
 
 
+ITEM_FIELDS = ("category", "department", "brand", "price", "popularity", "offer")
+
+
 def item_columns(category_id, department, brand, price, popularity, buckets: Buckets) -> Columns:
     """Item-side features of products."""
     n = len(category_id)

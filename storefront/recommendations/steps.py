@@ -169,7 +169,7 @@ def model_for_user(ask: Ask, missing: int) -> Proposal:
         ranking = ctr_serving.RETRIEVAL
     elif ranker is not None and products:
         try:
-            products = ctr_serving.rerank(ranker, ask.shopper, ask.facts, products, ask.widget)
+            products = ctr_serving.rerank(ranker, ask.shopper, ask.facts, products, ask.widget, ask.catalog)
             strategy, ranking = strategy + "+" + ranker.ranker.kind, ctr_serving.RERANKED
         except Exception:  # a click-model bug costs the re-ranking, never the widget
             log.exception("re-ranking failed; serving the retrieval order")

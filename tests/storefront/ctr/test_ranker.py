@@ -135,6 +135,36 @@ def test_reranking_orders_by_click_probability_and_keeps_the_rules(seeded, clien
     assert ranked_scores == sorted(ranked_scores, reverse=True) and ranked_scores[0] > ranked_scores[-1]
 
 
+def test_item_values_kept_per_catalog_version_equal_fresh_ones_and_follow_a_price_change(seeded):
+    from storefront.catalog import snapshot
+
+    version = _publish_with_click_model(seeded, share=1.0)
+    with ctx(seeded):
+        served = ctr_serving.ranker_for(LoadedVersion.load(Path(seeded.config["MODEL_DIR"]) / version))
+    shopper = Shopper(None, "s-kept-values")
+
+    def tables():
+        with ctx(seeded):
+            catalog = snapshot.current()
+            cards = catalog.cards(catalog.ranked(30, ()))
+            kept = ctr_serving.candidate_table(served, shopper, facts_of(shopper), cards, FOR_YOU, catalog)
+            again = ctr_serving.candidate_table(served, shopper, facts_of(shopper), cards, FOR_YOU, catalog)
+            fresh = ctr_serving.candidate_table(served, shopper, facts_of(shopper), cards, FOR_YOU)
+        return cards, kept, again, fresh
+
+    cards, kept, again, fresh = tables()
+    assert len(cards) >= 10 and set(kept) == set(fresh)
+    for name in fresh:
+        assert kept[name].tolist() == again[name].tolist() == fresh[name].tolist(), name
+    # the cheapest product becomes the dearest: the next catalog version's price bucket follows
+    cheapest = min(cards, key=lambda card: card.price)
+    top_bucket = max(fresh["price"].tolist())
+    set_product(seeded, cheapest.id, price=10**6)
+    cards, kept, _, fresh = tables()
+    position = [card.id for card in cards].index(cheapest.id)
+    assert kept["price"][position] == fresh["price"][position] == top_bucket
+
+
 def test_the_control_group_sees_the_retrieval_order(seeded, client):
     _publish_with_click_model(seeded, share=0.0)
     viewed = _shopper_with_history(seeded)
