@@ -10,7 +10,8 @@ returning browser that viewed three products (so "Recommended for you" folds the
   ``CATALOG_CHECK_INTERVAL`` and ``MODEL_CHECK_INTERVAL``; the tracking limits off, since one
   client makes every request: ``bench/tracking_overhead.py`` prices them), and its SQL statements;
 - the ratio to ``/healthz`` measured the same way in the same run;
-- a cProfile of ``--profile-rounds`` home-page requests: the functions with the most own time
+- both groups of the click model's A/B split (every shopper re-ranked, then none);
+- a cProfile of ``--profile-rounds`` home-page requests (re-ranked group): the functions with the most own time
   and the most cumulative time (``--top``).
 
 Run: ``PYTHONPATH=. .venv/bin/python bench/page_profile.py [--rounds 300] [--record BENCHMARKS.md]``.
@@ -113,24 +114,33 @@ def main() -> None:
         else:
             built = build_demo_shop(Path(args.shop_dir or folder), args.postgres)
         # development: production's check intervals without its HTTPS-only cookies; the tracking
-        # limits off, since one client makes every request (bench/tracking_overhead.py prices them)
-        app = create_app({"ENV_NAME": "development", "SQLALCHEMY_DATABASE_URI": built["url"],
-                          "MODEL_DIR": str(built["model_dir"]), "TRACKING_LIMITS_ENABLED": False})
+        # limits off, since one client makes every request (bench/tracking_overhead.py prices them).
+        # Half of the shoppers see the click model's order (CTR_RERANK_SHARE): each group is
+        # measured, the re-ranked one (every shopper in it) and the retrieval order (none).
+        groups = {}
         load_before = os.getloadavg()[0]
-        results = measure(app, args.rounds)
-        report = profile(app, args.profile_rounds, args.top)
-        with app.app_context():
-            dialect = db.engine.dialect.name
-            db.engine.dispose()
-    floor = results["/healthz"]["median"]
+        for group, share in (("re-ranked", 1.0), ("retrieval order", 0.0)):
+            app = create_app({"ENV_NAME": "development", "SQLALCHEMY_DATABASE_URI": built["url"],
+                              "MODEL_DIR": str(built["model_dir"]), "TRACKING_LIMITS_ENABLED": False,
+                              "CTR_RERANK_SHARE": share})
+            groups[group] = measure(app, args.rounds)
+            if share == 1.0:
+                report = profile(app, args.profile_rounds, args.top)
+            with app.app_context():
+                dialect = db.engine.dialect.name
+                db.engine.dispose()
+    ranked, plain = groups["re-ranked"], groups["retrieval order"]
     lines = [
         f"- demo shop on {dialect}, one process, Flask test client, a returning browser with 3 views and 1 cart item; "
-        f"{args.rounds} requests per page on a warm worker; load average {load_before:.2f} before",
+        f"{args.rounds} requests per page on a warm worker, once with every shopper in the click model's re-ranked "
+        f"group and once with none; load average {load_before:.2f} before",
         "",
-        "| page | median | p95 | vs /healthz | SQL statements |",
-        "|---|---|---|---|---|",
-        *(f"| {name} | {r['median']:.2f} ms | {r['p95']:.2f} ms | {r['median'] / floor:.1f}x | {r['statements']:.0f} |"
-          for name, r in results.items()),
+        "| page | median, re-ranked | p95 | vs /healthz | median, retrieval order | vs /healthz | SQL statements |",
+        "|---|---|---|---|---|---|---|",
+        *(f"| {name} | {r['median']:.2f} ms | {r['p95']:.2f} ms | {r['median'] / ranked['/healthz']['median']:.1f}x "
+          f"| {plain[name]['median']:.2f} ms | {plain[name]['median'] / plain['/healthz']['median']:.1f}x "
+          f"| {r['statements']:.0f} |"
+          for name, r in ranked.items()),
     ]
     print("\n".join(lines))
     print(report)
