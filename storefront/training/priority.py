@@ -20,6 +20,17 @@ only its main thread kept half of its BLAS work at the workers' priority (measur
 was still 1.8x slower during a run at niceness 10). ``lower_priority`` therefore changes every
 thread of the process (``/proc/self/task``); the threads torch, implicit and OpenMP start later
 inherit the main thread's settings.
+
+And both only rank the run against the processes of its own *autogroup* (Linux, on by default
+on desktops and VMs: one group per session, sched(7)). The kernel first shares the CPU equally
+between groups, so a run in another session than gunicorn (the admin button's child starts one,
+so does a shell or a supervisor) took half of a busy machine whatever its niceness: measured on
+the 2-core bench, two nice-19 or idle-class busy loops in another session halved the home page's
+throughput as much as two at nice 0 did. The run therefore leads its own session (``setsid``,
+unless it is a shell's foreground job, which must stay interruptible with Ctrl-C) and lowers
+its autogroup's niceness to 19 with ``idle`` (its own niceness without), so the group as a whole
+gets the CPU last. Under systemd a service is a cgroup instead and the unit's ``CPUWeight``
+decides (``deploy/systemd/storefront-scheduler.service``).
 """
 from __future__ import annotations
 
@@ -51,7 +62,36 @@ def lower_priority(niceness: int, idle: bool = False) -> int:
             log.warning("could not lower thread %d's priority to niceness %d: %s", tid, target, error)
     if idle:
         _idle_class()
+    if target > 0 or idle:
+        _own_autogroup(19 if idle else target)
     return os.nice(0)
+
+
+AUTOGROUP = "/proc/self/autogroup"
+
+
+def _own_autogroup(niceness: int) -> bool:
+    """Lead a session of our own (a new autogroup) and lower that group's niceness; returns
+    whether it did. Without autogroups (not Linux, or switched off) there is nothing to do."""
+    if not os.path.exists(AUTOGROUP):
+        return False
+    if os.getsid(0) != os.getpid():
+        if os.isatty(0) and os.getpgrp() == os.getpid():
+            # a shell's foreground job: a new session would leave the terminal, and Ctrl-C with it
+            log.info("training from a terminal: its priority counts within the terminal's session only")
+            return False
+        try:
+            os.setsid()
+        except OSError as error:  # a process group leader cannot start a session
+            log.info("training shares its session's autogroup (%s): its priority counts within it", error)
+            return False
+    try:
+        with open(AUTOGROUP, "w") as group:
+            group.write(str(int(niceness)))
+    except OSError as error:
+        log.warning("could not lower the training's autogroup to niceness %d: %s", niceness, error)
+        return False
+    return True
 
 
 def _idle_class() -> None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from storefront import create_app
 
 PROJECT = __file__.rsplit("/tests/", 1)[0]
@@ -89,3 +91,25 @@ def test_idle_scheduling_is_on_by_default_and_off_from_the_environment(monkeypat
     assert create_app("testing").config["TRAINING_IDLE_SCHEDULING"] is False  # the CLI runner trains in pytest
     monkeypatch.setenv("TRAINING_IDLE_SCHEDULING", "0")
     assert create_app("development").config["TRAINING_IDLE_SCHEDULING"] is False
+
+
+def _session_and_autogroup_after(call: str) -> tuple[bool, str]:
+    code = ("import os; from storefront.training.priority import lower_priority; " + call + "; "
+            "print(os.getsid(0) == os.getpid(), open('/proc/self/autogroup').read().split()[-1])")
+    out = subprocess.run([sys.executable, "-c", code], cwd=PROJECT, capture_output=True, text=True, check=True,
+                         stdin=subprocess.DEVNULL)  # not a terminal's foreground job, as under a supervisor
+    leads, nice = out.stdout.split()
+    return leads == "True", nice
+
+
+def test_the_run_gets_an_autogroup_of_its_own_at_the_lowest_priority():
+    # the kernel shares the CPU between autogroups (sessions) first: a nice run in another
+    # session than gunicorn's still took half of a busy machine
+    import os
+
+    if not os.path.exists("/proc/self/autogroup"):
+        pytest.skip("this kernel has no autogroups")
+    assert _session_and_autogroup_after("lower_priority(10, idle=True)") == (True, "19")
+    assert _session_and_autogroup_after("lower_priority(12)") == (True, "12")
+    leads, _ = _session_and_autogroup_after("lower_priority(0)")
+    assert leads is False  # nothing asked: the process stays in its parent's session
