@@ -11,8 +11,8 @@ Stores, chosen by ``RATELIMIT_STORAGE_URI``:
 
 - ``database`` (the default): one row per key in ``rate_buckets``, updated by one
   ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING`` (SQLite >= 3.35 and PostgreSQL). On
-  PostgreSQL it runs in its own short transaction, so a hot key (one busy address) is never
-  locked for the rest of a request; on SQLite, where there is one writer anyway, it joins the
+  PostgreSQL it runs in autocommit on a connection of its own (a request's checks share it), so
+  a hot key (one busy address) is never locked for the rest of a request; on SQLite, where there is one writer anyway, it joins the
   request's transaction (a second connection would wait for the first one's write lock);
 - ``redis://...``: the same arithmetic in a Lua script, atomic on the server;
 - ``memory://``: per process. Fine for one process (tests, a laptop); with N gunicorn workers a
@@ -129,15 +129,31 @@ _TAKE_BY_DIALECT = {
 
 class DatabaseStore:
     def take(self, key: str, rate: Rate, now: float) -> float:
-        params = {"key": key[:200], "now": now, "interval": rate.interval, "burst": rate.burst}
-        dialect = db.engine.dialect.name
-        sql = _TAKE_BY_DIALECT[dialect]
-        if dialect == "sqlite":
-            tat, allowed_at = db.session.connection().exec_driver_sql(sql, params).one()
-        else:
-            with db.engine.begin() as connection:
-                tat, allowed_at = connection.exec_driver_sql(sql, params).one()
-        return 0.0 if allowed_at == now else max(tat - rate.burst - now, 0.001)
+        return self.take_all([(key, rate)], now)[0]
+
+    def take_all(self, checks: list[tuple[str, Rate]], now: float) -> list[float]:
+        """``take`` for each check in order, stopping at the first refusal (the waits so far).
+
+        On PostgreSQL the checks share one connection in autocommit: each upsert is atomic on
+        its own and commits as it runs, so no row stays locked for the rest of the request, and
+        a tracked request costs one round trip per bucket (a transaction per bucket was three:
+        BEGIN, the upsert, COMMIT, and a pool checkout each)."""
+        if db.engine.dialect.name == "sqlite":
+            return self._take_each(db.session.connection(), checks, now)
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            return self._take_each(connection, checks, now)
+
+    @staticmethod
+    def _take_each(connection, checks: list[tuple[str, Rate]], now: float) -> list[float]:
+        sql = _TAKE_BY_DIALECT[connection.dialect.name]
+        waits = []
+        for key, rate in checks:
+            params = {"key": key[:200], "now": now, "interval": rate.interval, "burst": rate.burst}
+            tat, allowed_at = connection.exec_driver_sql(sql, params).one()
+            waits.append(0.0 if allowed_at == now else max(tat - rate.burst - now, 0.001))
+            if waits[-1] > 0:
+                break
+        return waits
 
     def reset(self) -> None:
         db.session.execute(delete(RateBucket))
@@ -236,8 +252,15 @@ class Buckets:
 
     @staticmethod
     def _take_all(store: Store, checks: list[tuple[str, Rate]], now: float) -> Refusal | None:
-        for key, rate in checks:
-            wait = store.take(key, rate, now)
+        if isinstance(store, DatabaseStore):  # one connection for every check
+            waits = store.take_all(checks, now)
+        else:
+            waits = []
+            for key, rate in checks:
+                waits.append(store.take(key, rate, now))
+                if waits[-1] > 0:
+                    break
+        for (key, rate), wait in zip(checks, waits):
             if wait > 0:
                 return Refusal(key, rate, max(1, math.ceil(wait)))
         return None

@@ -32,6 +32,25 @@ def test_a_burst_then_one_token_per_interval(app_ctx, uri):
     assert buckets.take([(f"{key}:other", rate)], t0 + 20.2) is None  # keys are independent
 
 
+@pytest.mark.parametrize("uri", STORES)
+def test_several_limits_stop_at_the_first_refusal(app_ctx, uri):
+    # the database store takes them on one connection (PostgreSQL: autocommit, one round trip
+    # each); every store charges the buckets before the refusal and none after it
+    buckets = Buckets(uri)
+    (one,) = parse_rates("TEST", "1/minute")
+    (five,) = parse_rates("TEST", "5/minute")
+    key = f"test:{uuid.uuid4().hex}"
+    first, second, third = (f"{key}:first", five), (f"{key}:tight", one), (f"{key}:last", five)
+    t0 = 2_000_000.0
+    assert buckets.take([first, second, third], t0) is None
+    for i in range(1, 4):  # refused by the tight bucket: the first is charged, the last is not
+        refused = buckets.take([first, second, third], t0 + i * 0.01)
+        assert refused is not None and refused.key == f"{key}:tight" and 59 <= refused.retry_after <= 60
+    assert buckets.take([first], t0 + 0.05) is None  # its fifth token
+    assert buckets.take([first], t0 + 0.06) is not None  # 1 + 3 + 1 taken: empty
+    assert [buckets.take([third], t0 + 0.07 + i * 0.01) for i in range(4)] == [None] * 4  # 1 + 4: never charged
+
+
 def test_the_database_store_prunes_full_buckets(app_ctx):
     buckets = Buckets("database")
     (rate,) = parse_rates("TEST", "2/second")
