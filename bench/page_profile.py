@@ -6,7 +6,8 @@ without the torch candidates; SQLite in a temporary folder, or ``--postgres URL`
 whose name contains "bench", dropped and re-created), then with the Flask test client, as a
 returning browser that viewed three products (so "Recommended for you" folds them in):
 
-- each page's median wall time over ``--rounds`` requests on a warm worker (production's
+- each page's median wall time over ``--rounds`` requests on a warm worker, the pages requested
+  in turn (production's
   ``CATALOG_CHECK_INTERVAL`` and ``MODEL_CHECK_INTERVAL``; the tracking limits off, since one
   client makes every request: ``bench/tracking_overhead.py`` prices them), and its SQL statements;
 - the ratio to ``/healthz`` measured the same way in the same run;
@@ -61,25 +62,29 @@ def _targets(app, client) -> dict[str, str]:
 
 
 def measure(app, rounds: int) -> dict[str, dict[str, float]]:
+    """Each page's median and p95 over ``rounds`` requests and its SQL statements. The pages are
+    requested in turn (home, category, ..., /healthz, home, ...): a shared VM's speed drifts by
+    tens of percent within seconds, and timing each page in a block of its own put the drift
+    into the ratios."""
     client = _client(app)
     targets = _targets(app, client)
     counted = [0]
     with app.app_context():
         event.listen(db.engine, "before_cursor_execute", lambda *_a, **_k: counted.__setitem__(0, counted[0] + 1))
-    results = {}
-    for name, url in targets.items():
+    for url in targets.values():
         for _ in range(5):
             client.get(url)  # warm: templates, snapshot, cards
-        samples, statements = [], []
-        for _ in range(rounds):
+    samples: dict[str, list[float]] = {name: [] for name in targets}
+    statements: dict[str, list[int]] = {name: [] for name in targets}
+    for _ in range(rounds):
+        for name, url in targets.items():
             counted[0] = 0
             started = time.perf_counter()
             assert client.get(url).status_code == 200, url
-            samples.append((time.perf_counter() - started) * 1000)
-            statements.append(counted[0])
-        results[name] = {"median": statistics.median(samples), "p95": sorted(samples)[int(0.95 * len(samples)) - 1],
-                         "statements": statistics.median(statements)}
-    return results
+            samples[name].append((time.perf_counter() - started) * 1000)
+            statements[name].append(counted[0])
+    return {name: {"median": statistics.median(times), "p95": sorted(times)[int(0.95 * len(times)) - 1],
+                   "statements": statistics.median(statements[name])} for name, times in samples.items()}
 
 
 def profile(app, rounds: int, top: int) -> str:

@@ -49,6 +49,24 @@ def time_calls(call, rounds: int, warmup: int = 0) -> list[float]:
     return samples
 
 
+def time_alternately(calls: list, rounds: int, warmup: int = 0) -> list[list[float]]:
+    """Milliseconds of ``rounds`` calls of each of ``calls``, taken in turn (a, b, a, b, ...).
+
+    On a shared VM the speed of the machine drifts by tens of percent within seconds; timing
+    each call in its own block put that drift into their ratio. Alternating gives every call
+    the same moments, so the ratio of two medians is a property of the code."""
+    for _ in range(warmup):
+        for call in calls:
+            call()
+    samples: list[list[float]] = [[] for _ in calls]
+    for _ in range(rounds):
+        for call, mine in zip(calls, samples):
+            started = time.perf_counter()
+            call()
+            mine.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
 def latency_stats(samples: list[float]) -> str:
     """"median x ms, p95 y ms, p99 z ms" of millisecond samples."""
     ordered = sorted(samples)
