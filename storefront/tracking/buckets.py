@@ -11,8 +11,9 @@ Stores, chosen by ``RATELIMIT_STORAGE_URI``:
 
 - ``database`` (the default): one row per key in ``rate_buckets``, updated by one
   ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING`` (SQLite >= 3.35 and PostgreSQL). On
-  PostgreSQL it runs in autocommit on a connection of its own (a request's checks share it), so
-  a hot key (one busy address) is never locked for the rest of a request; on SQLite, where there is one writer anyway, it joins the
+  PostgreSQL a request's checks are one call of a server-side function that runs those upserts
+  in order, in autocommit on a connection of its own, so a hot key (one busy address) is never
+  locked for the rest of a request and all the buckets cost one round trip; on SQLite, where there is one writer anyway, it joins the
   request's transaction (a second connection would wait for the first one's write lock);
 - ``redis://...``: the same arithmetic in a Lua script, atomic on the server;
 - ``memory://``: per process. Fine for one process (tests, a laptop); with N gunicorn workers a
@@ -121,10 +122,10 @@ ON CONFLICT (key) DO UPDATE SET
 RETURNING tat, allowed_at
 """
 _NAMES = ("key", "now", "interval", "burst")
-_TAKE_BY_DIALECT = {
-    "sqlite": _TAKE_SQL.format(**{n: f":{n}" for n in _NAMES}),  # sqlite3 takes named parameters
-    "postgresql": _TAKE_SQL.format(**{n: f"%({n})s" for n in _NAMES}),  # psycopg's pyformat
-}
+_TAKE_SQLITE = _TAKE_SQL.format(**{n: f":{n}" for n in _NAMES})  # sqlite3 takes named parameters
+# PostgreSQL: the same upserts in order in one call (the function is in storefront.models.events)
+_TAKE_ALL_POSTGRESQL = ("SELECT storefront_take_buckets(%(keys)s::text[], %(intervals)s::float8[], "
+                        "%(bursts)s::float8[], %(now)s::float8)")
 
 
 class DatabaseStore:
@@ -134,18 +135,21 @@ class DatabaseStore:
     def take_all(self, checks: list[tuple[str, Rate]], now: float) -> list[float]:
         """``take`` for each check in order, stopping at the first refusal (the waits so far).
 
-        On PostgreSQL the checks share one connection in autocommit: each upsert is atomic on
-        its own and commits as it runs, so no row stays locked for the rest of the request, and
-        a tracked request costs one round trip per bucket (a transaction per bucket was three:
-        BEGIN, the upsert, COMMIT, and a pool checkout each)."""
+        On PostgreSQL one call of ``storefront_take_buckets`` (``storefront.models.events``)
+        runs the upserts server-side, in autocommit: the statement commits as it ends, so no
+        row stays locked for the rest of the request, and a tracked request costs one round
+        trip for all its buckets (a transaction per bucket was a pool checkout, BEGIN, the
+        upsert and COMMIT each). SQLite runs them in the request's transaction."""
         if db.engine.dialect.name == "sqlite":
             return self._take_each(db.session.connection(), checks, now)
+        params = {"keys": [key[:200] for key, _ in checks], "intervals": [rate.interval for _, rate in checks],
+                  "bursts": [rate.burst for _, rate in checks], "now": now}
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            return self._take_each(connection, checks, now)
+            return list(connection.exec_driver_sql(_TAKE_ALL_POSTGRESQL, params).scalar_one())
 
     @staticmethod
     def _take_each(connection, checks: list[tuple[str, Rate]], now: float) -> list[float]:
-        sql = _TAKE_BY_DIALECT[connection.dialect.name]
+        sql = _TAKE_SQLITE
         waits = []
         for key, rate in checks:
             params = {"key": key[:200], "now": now, "interval": rate.interval, "burst": rate.burst}

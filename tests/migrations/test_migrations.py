@@ -53,6 +53,30 @@ def test_migrations_build_an_empty_postgresql_database():
     _check_upgrade_matches_models(_migrated_app(os.environ["TEST_DATABASE_URL"]))
 
 
+@pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL", "").startswith("postgres"),
+                    reason="TEST_DATABASE_URL does not name a PostgreSQL database")
+def test_the_migrated_postgresql_database_takes_rate_limits_in_one_call():
+    # the function is the migration's (9d3f6b2a7c41), not create_all's copy
+    from storefront.tracking.buckets import Buckets, parse_rates
+
+    app = _migrated_app(os.environ["TEST_DATABASE_URL"])
+    with app.app_context():
+        reset_postgres_schema()
+        upgrade()
+        (rate,) = parse_rates("TEST", "2/minute")
+        buckets = Buckets("database")
+        assert [buckets.take([("m:a", rate), ("m:b", rate)], 100.0 + i) for i in range(2)] == [None, None]
+        refused = buckets.take([("m:a", rate), ("m:b", rate)], 102.0)
+        assert refused is not None and refused.key == "m:a"
+        downgrade(revision="8f4b2d6e1c37")  # the function goes with its revision
+        with db.engine.connect() as connection:
+            assert connection.exec_driver_sql(
+                "SELECT count(*) FROM pg_proc WHERE proname = 'storefront_take_buckets'").scalar_one() == 0
+        downgrade(revision="base")
+        reset_postgres_schema()
+        db.engine.dispose()
+
+
 def test_the_session_token_migration_upgrades_a_shop_with_customers(tmp_path):
     """Customers referenced by visitors and orders exist before ``a7d3f61c2b58``: every one gets
     its own token, and the downgrade undoes it (a NOT NULL rebuild of the table would have
