@@ -141,7 +141,7 @@ def test_item_values_kept_per_catalog_version_equal_fresh_ones_and_follow_a_pric
     version = _publish_with_click_model(seeded, share=1.0)
     with ctx(seeded):
         served = ctr_serving.ranker_for(LoadedVersion.load(Path(seeded.config["MODEL_DIR"]) / version))
-    shopper = Shopper(None, "s-kept-values")
+    shopper = Shopper(None, None, session_id="s-kept-values")  # an anonymous shopper without a row
 
     def tables():
         with ctx(seeded):
