@@ -294,8 +294,9 @@ def during_training(args, shop: dict, folder: Path, run, healthz: dict) -> list[
     load_before = loadavg()
     log = open(folder / "train-during-load.log", "ab")
     started = time.perf_counter()
+    # started as the admin button starts it (storefront.training.job): its own session, no terminal
     training = subprocess.Popen([str(BIN / "flask"), "ml", "train"], cwd=ROOT, env=env, stdout=log,
-                                stderr=subprocess.STDOUT)
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
     per_target: dict[str, list[dict]] = {"home": [], "product": []}
     deadline = started + args.train_timeout
     measure_until = started + min(args.train_measure, args.train_timeout)

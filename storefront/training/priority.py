@@ -27,7 +27,7 @@ between groups, so a run in another session than gunicorn (the admin button's ch
 so does a shell or a supervisor) took half of a busy machine whatever its niceness: measured on
 the 2-core bench, two nice-19 or idle-class busy loops in another session halved the home page's
 throughput as much as two at nice 0 did. The run therefore leads its own session (``setsid``,
-unless it is a shell's foreground job, which must stay interruptible with Ctrl-C) and lowers
+unless it runs at a terminal, where it must stay interruptible with Ctrl-C) and lowers
 its autogroup's niceness to 19 with ``idle`` (its own niceness without), so the group as a whole
 gets the CPU last. Under systemd a service is a cgroup instead and the unit's ``CPUWeight``
 decides (``deploy/systemd/storefront-scheduler.service``).
@@ -76,8 +76,9 @@ def _own_autogroup(niceness: int) -> bool:
     if not os.path.exists(AUTOGROUP):
         return False
     if os.getsid(0) != os.getpid():
-        if os.isatty(0) and os.getpgrp() == os.getpid():
-            # a shell's foreground job: a new session would leave the terminal, and Ctrl-C with it
+        if os.isatty(0):
+            # someone at a terminal (flask ml train, make run): a new session would leave the
+            # terminal, and Ctrl-C with it; the run stays in the terminal's autogroup
             log.info("training from a terminal: its priority counts within the terminal's session only")
             return False
         try:

@@ -93,11 +93,11 @@ def test_idle_scheduling_is_on_by_default_and_off_from_the_environment(monkeypat
     assert create_app("development").config["TRAINING_IDLE_SCHEDULING"] is False
 
 
-def _session_and_autogroup_after(call: str) -> tuple[bool, str]:
+def _session_and_autogroup_after(call: str, stdin=subprocess.DEVNULL) -> tuple[bool, str]:
     code = ("import os; from storefront.training.priority import lower_priority; " + call + "; "
             "print(os.getsid(0) == os.getpid(), open('/proc/self/autogroup').read().split()[-1])")
     out = subprocess.run([sys.executable, "-c", code], cwd=PROJECT, capture_output=True, text=True, check=True,
-                         stdin=subprocess.DEVNULL)  # not a terminal's foreground job, as under a supervisor
+                         stdin=stdin)  # DEVNULL: no terminal, as under a supervisor or the admin button
     leads, nice = out.stdout.split()
     return leads == "True", nice
 
@@ -113,3 +113,18 @@ def test_the_run_gets_an_autogroup_of_its_own_at_the_lowest_priority():
     assert _session_and_autogroup_after("lower_priority(12)") == (True, "12")
     leads, _ = _session_and_autogroup_after("lower_priority(0)")
     assert leads is False  # nothing asked: the process stays in its parent's session
+
+
+def test_a_run_at_a_terminal_keeps_its_session_so_ctrl_c_still_reaches_it():
+    import os
+    import pty
+
+    if not os.path.exists("/proc/self/autogroup"):
+        pytest.skip("this kernel has no autogroups")
+    controller, terminal = pty.openpty()  # stdin is a terminal, as for `flask ml train` or `make run`
+    try:
+        leads, _ = _session_and_autogroup_after("lower_priority(10, idle=True)", stdin=terminal)
+    finally:
+        os.close(terminal)
+        os.close(controller)
+    assert leads is False
