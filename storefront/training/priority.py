@@ -72,7 +72,8 @@ AUTOGROUP = "/proc/self/autogroup"
 
 def _own_autogroup(niceness: int) -> bool:
     """Lead a session of our own (a new autogroup) and lower that group's niceness; returns
-    whether it did. Without autogroups (not Linux, or switched off) there is nothing to do."""
+    whether it did. Without autogroup support (not Linux, or a kernel built without it) there is
+    nothing to do; with autogroups switched off at run time the write changes nothing."""
     if not os.path.exists(AUTOGROUP):
         return False
     if os.getsid(0) != os.getpid():
