@@ -138,9 +138,8 @@ def candidate_table(served: ServedRanker, shopper: Shopper, facts: ShopperFacts,
     else:
         rows = [catalog.fragment((_ITEM_VALUES, served.version, product.id),
                                  lambda product=product: _item_values(served, product)) for product in products]
-    items = {name: np.array(values, dtype=object) for name, values in zip(features.ITEM_FIELDS, zip(*rows))}
-    if not rows:
-        items = {name: np.empty(0, dtype=object) for name in features.ITEM_FIELDS}
+    values = list(zip(*rows)) or [()] * len(features.ITEM_FIELDS)  # no products: empty columns
+    items = {name: np.array(column, dtype=object) for name, column in zip(features.ITEM_FIELDS, values)}
     ranks = features.retrieval(np.arange(1, len(products) + 1))
     return _context(shopper_columns(shopper, facts, len(products)), items, widget, ranks)
 

@@ -13,8 +13,9 @@ Stores, chosen by ``RATELIMIT_STORAGE_URI``:
   ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING`` (SQLite >= 3.35 and PostgreSQL). On
   PostgreSQL a request's checks are one call of a server-side function that runs those upserts
   in order, in autocommit on a connection of its own, so a hot key (one busy address) is never
-  locked for the rest of a request and all the buckets cost one round trip; on SQLite, where there is one writer anyway, it joins the
-  request's transaction (a second connection would wait for the first one's write lock);
+  locked for the rest of a request and all the buckets cost one round trip; on SQLite, where
+  there is one writer anyway, it joins the request's transaction (a second connection would
+  wait for the first one's write lock);
 - ``redis://...``: the same arithmetic in a Lua script, atomic on the server;
 - ``memory://``: per process. Fine for one process (tests, a laptop); with N gunicorn workers a
   client gets N times every limit, so production refuses it with more than one worker
@@ -31,7 +32,7 @@ import math
 import threading
 import time
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Callable, Protocol
 
 from limits import parse_many
 from sqlalchemy import delete
@@ -79,8 +80,23 @@ class Store(Protocol):
     def take(self, key: str, rate: Rate, now: float) -> float:
         """Take one token of ``key``'s bucket: 0.0 when allowed, else seconds until one is free."""
 
+    def take_all(self, checks: list[tuple[str, Rate]], now: float) -> list[float]:
+        """``take`` for each check in order, stopping at the first refusal: the waits so far."""
+
     def reset(self) -> None:
         """Forget every bucket (tests, ``flask shop`` maintenance)."""
+
+
+def take_in_order(take: Callable[[str, Rate, float], float], checks: list[tuple[str, Rate]],
+                  now: float) -> list[float]:
+    """The waits of ``take`` over ``checks`` in order, up to and including the first refusal (the
+    buckets after it are not charged)."""
+    waits = []
+    for key, rate in checks:
+        waits.append(take(key, rate, now))
+        if waits[-1] > 0:
+            break
+    return waits
 
 
 def _gcra(tat: float | None, rate: Rate, now: float) -> tuple[float, float]:
@@ -102,6 +118,9 @@ class MemoryStore:
             if len(self._tats) > 100_000:  # full buckets carry no state: forget them
                 self._tats = {k: t for k, t in self._tats.items() if t > now}
             return wait
+
+    def take_all(self, checks: list[tuple[str, Rate]], now: float) -> list[float]:
+        return take_in_order(self.take, checks, now)
 
     def reset(self) -> None:
         with self._lock:
@@ -128,6 +147,12 @@ _TAKE_ALL_POSTGRESQL = ("SELECT storefront_take_buckets(%(keys)s::text[], %(inte
                         "%(bursts)s::float8[], %(now)s::float8)")
 
 
+def _take_sqlite(connection, key: str, rate: Rate, now: float) -> float:
+    params = {"key": key[:200], "now": now, "interval": rate.interval, "burst": rate.burst}
+    tat, allowed_at = connection.exec_driver_sql(_TAKE_SQLITE, params).one()
+    return 0.0 if allowed_at == now else max(tat - rate.burst - now, 0.001)
+
+
 class DatabaseStore:
     def take(self, key: str, rate: Rate, now: float) -> float:
         return self.take_all([(key, rate)], now)[0]
@@ -141,23 +166,12 @@ class DatabaseStore:
         trip for all its buckets (a transaction per bucket was a pool checkout, BEGIN, the
         upsert and COMMIT each). SQLite runs them in the request's transaction."""
         if db.engine.dialect.name == "sqlite":
-            return self._take_each(db.session.connection(), checks, now)
+            connection = db.session.connection()
+            return take_in_order(lambda key, rate, at: _take_sqlite(connection, key, rate, at), checks, now)
         params = {"keys": [key[:200] for key, _ in checks], "intervals": [rate.interval for _, rate in checks],
                   "bursts": [rate.burst for _, rate in checks], "now": now}
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             return list(connection.exec_driver_sql(_TAKE_ALL_POSTGRESQL, params).scalar_one())
-
-    @staticmethod
-    def _take_each(connection, checks: list[tuple[str, Rate]], now: float) -> list[float]:
-        sql = _TAKE_SQLITE
-        waits = []
-        for key, rate in checks:
-            params = {"key": key[:200], "now": now, "interval": rate.interval, "burst": rate.burst}
-            tat, allowed_at = connection.exec_driver_sql(sql, params).one()
-            waits.append(0.0 if allowed_at == now else max(tat - rate.burst - now, 0.001))
-            if waits[-1] > 0:
-                break
-        return waits
 
     def reset(self) -> None:
         db.session.execute(delete(RateBucket))
@@ -189,6 +203,9 @@ class RedisStore:
 
     def take(self, key: str, rate: Rate, now: float) -> float:
         return float(self._take(keys=[self.PREFIX + key], args=[repr(now), repr(rate.interval), repr(rate.burst)]))
+
+    def take_all(self, checks: list[tuple[str, Rate]], now: float) -> list[float]:
+        return take_in_order(self.take, checks, now)
 
     def reset(self) -> None:
         for key in self._client.scan_iter(self.PREFIX + "*"):
@@ -256,15 +273,7 @@ class Buckets:
 
     @staticmethod
     def _take_all(store: Store, checks: list[tuple[str, Rate]], now: float) -> Refusal | None:
-        if isinstance(store, DatabaseStore):  # one connection for every check
-            waits = store.take_all(checks, now)
-        else:
-            waits = []
-            for key, rate in checks:
-                waits.append(store.take(key, rate, now))
-                if waits[-1] > 0:
-                    break
-        for (key, rate), wait in zip(checks, waits):
+        for (key, rate), wait in zip(checks, store.take_all(checks, now)):
             if wait > 0:
                 return Refusal(key, rate, max(1, math.ceil(wait)))
         return None
