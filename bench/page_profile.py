@@ -12,7 +12,7 @@ returning browser that viewed three products (so "Recommended for you" folds the
   client makes every request: ``bench/tracking_overhead.py`` prices them), and its SQL statements;
 - the ratio to ``/healthz`` measured the same way in the same run;
 - both groups of the click model's A/B split (every shopper re-ranked, then none);
-- a cProfile of ``--profile-rounds`` home-page requests (re-ranked group): the functions with the most own time
+- a cProfile of ``--profile-rounds`` requests of the home page (or ``--profile-page``; re-ranked group): the functions with the most own time
   and the most cumulative time (``--top``).
 
 Run: ``PYTHONPATH=. .venv/bin/python bench/page_profile.py [--rounds 300] [--record BENCHMARKS.md]``.
@@ -87,15 +87,15 @@ def measure(app, rounds: int) -> dict[str, dict[str, float]]:
                    "statements": statistics.median(statements[name])} for name, times in samples.items()}
 
 
-def profile(app, rounds: int, top: int) -> str:
+def profile(app, rounds: int, top: int, page: str = "home") -> str:
     client = _client(app)
-    _targets(app, client)
+    url = _targets(app, client)[page]
     for _ in range(5):
-        client.get("/")
+        client.get(url)
     profiler = cProfile.Profile()
     profiler.enable()
     for _ in range(rounds):
-        client.get("/")
+        client.get(url)
     profiler.disable()
     out = io.StringIO()
     stats = pstats.Stats(profiler, stream=out).strip_dirs()
@@ -109,6 +109,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=300)
     parser.add_argument("--profile-rounds", type=int, default=200)
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--profile-page", default="home", choices=("home", "category", "product", "cart"),
+                        help="the page the cProfile run requests")
     parser.add_argument("--postgres", metavar="URL", help="a throw-away PostgreSQL database (name contains 'bench')")
     parser.add_argument("--shop-dir", help="build the SQLite shop here and keep it, or reuse the one built there")
     parser.add_argument("--record", metavar="FILE", help="append the result to this Markdown file")
@@ -130,7 +132,7 @@ def main() -> None:
                               "CTR_RERANK_SHARE": share})
             groups[group] = measure(app, args.rounds)
             if share == 1.0:
-                report = profile(app, args.profile_rounds, args.top)
+                report = profile(app, args.profile_rounds, args.top, args.profile_page)
             with app.app_context():
                 dialect = db.engine.dialect.name
                 db.engine.dispose()

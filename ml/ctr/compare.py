@@ -114,6 +114,14 @@ class CtrRanker:
         """Click probability of every row (needs the encoder's ``fields`` as columns)."""
         return self.scorer.predict(self.encoder.transform(frame))
 
+    def score_codes(self, codes: np.ndarray) -> np.ndarray:
+        """Click probability of rows already encoded (``(rows, n_fields)`` global indices in the
+        encoder's field order, as ``encoder.transform`` or ``encoder.field_codes`` give them)."""
+        codes = np.asarray(codes)
+        if codes.ndim != 2 or codes.shape[1] != self.encoder.n_fields:
+            raise ValueError(f"codes must have shape (rows, {self.encoder.n_fields}), got {codes.shape}")
+        return self.scorer.predict(codes)
+
 
 def load_ranker(directory: str | Path, files: Sequence[str]) -> CtrRanker:
     """The ranker from the files :meth:`CtrComparison.save` wrote (told apart by content)."""

@@ -142,18 +142,30 @@ class FeatureEncoder:
         n_rows = {len(cells) for cells in columns}
         if len(n_rows) > 1:
             raise ValueError("the fields have different numbers of values")
-        codes = []
-        for j, (cells, lookup, unknown) in enumerate(zip(columns, self._lookups, self._unknown)):
-            get = lookup.get
-            field_codes = [get(v, unknown) for v in cells]
-            if not (text and text[j]) and unknown in field_codes:
-                for row in [r for r, code in enumerate(field_codes) if code == unknown]:
-                    if not _is_text_or_null(cells[row]):
-                        field_codes[row] = get(str(cells[row]), unknown)
-            codes.append(field_codes)
+        codes = [self._cell_codes(j, cells, bool(text and text[j])) for j, cells in enumerate(columns)]
         if not n_rows or 0 in n_rows:
             return np.zeros((0, len(self.fields)), dtype=np.int64)
         return np.ascontiguousarray(np.array(codes, dtype=np.int64).T)
+
+    def _cell_codes(self, j: int, cells: list, text: bool) -> list[int]:
+        lookup, unknown = self._lookups[j], self._unknown[j]
+        get = lookup.get
+        codes = [get(v, unknown) for v in cells]
+        if not text and unknown in codes:
+            for row in [r for r, code in enumerate(codes) if code == unknown]:
+                if not _is_text_or_null(cells[row]):
+                    codes[row] = get(str(cells[row]), unknown)
+        return codes
+
+    def field_codes(self, field: str, values: Sequence) -> np.ndarray:
+        """The global indices of one field's ``values``: the column ``transform`` gives that
+        field for the same values. Serving encodes what does not change per request (an item's
+        fields, a widget's name) once with it and assembles the rows itself."""
+        if not self.is_fitted:
+            raise RuntimeError("FeatureEncoder.field_codes called before fit")
+        if field not in self.fields:
+            raise KeyError(f"the encoder has no field {field!r}")
+        return np.array(self._cell_codes(self.fields.index(field), list(values), False), dtype=np.int64)
 
     def fit_transform(self, frame: pd.DataFrame) -> np.ndarray:
         return self.fit(frame).transform(frame)

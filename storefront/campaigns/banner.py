@@ -142,8 +142,11 @@ def choose(shopper: Shopper, facts: ShopperFacts, catalog: CatalogSnapshot,
 
 
 def _latest(facts: ShopperFacts) -> ShopperFacts:
-    """The facts with only the events the banner weighs (``RECENT_EVENTS``)."""
-    return dataclasses.replace(facts, recent=facts.recent[:RECENT_EVENTS])
+    """The facts with only the events the banner weighs (``RECENT_EVENTS``). What the request
+    derived from the whole facts (the click model's user fields) is not theirs: a fresh memo."""
+    if len(facts.recent) <= RECENT_EVENTS:
+        return facts
+    return dataclasses.replace(facts, recent=facts.recent[:RECENT_EVENTS], derived={})
 
 
 def call_to_action(campaign: CampaignCard) -> str:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -54,6 +54,8 @@ class ServedRanker:
     ranker: "CtrRanker"
     buckets: features.Buckets
     department_of: dict[int, str]
+    # what this click model encodes the same way on every request (``_Encoded``), built on first use
+    memo: dict = field(default_factory=dict, compare=False, repr=False)
 
 
 def _load(version: LoadedVersion, directory: Path) -> ServedRanker | None:
@@ -126,32 +128,115 @@ def _context(user: features.Columns, items: features.Columns, widget: str, retri
 
 
 def candidate_table(served: ServedRanker, shopper: Shopper, facts: ShopperFacts,
-                    products: list["Product"], widget: str,
-                    catalog: "CatalogSnapshot | None" = None) -> features.Columns:
-    """The click model's input for ``products`` in retrieval order (rank = list position).
-
-    With the ``catalog`` the products came from, each product's item-side values are computed
-    once per catalog version and click model (``_item_values``): a re-ranked shelf asks for
-    100 candidates, and bucketing and formatting their six fields was a third of the re-ranking."""
-    if catalog is None:
-        rows = [_item_values(served, product) for product in products]
-    else:
-        rows = [catalog.fragment((_ITEM_VALUES, served.version, product.id),
-                                 lambda product=product: _item_values(served, product)) for product in products]
-    values = list(zip(*rows)) or [()] * len(features.ITEM_FIELDS)  # no products: empty columns
-    items = {name: np.array(column, dtype=object) for name, column in zip(features.ITEM_FIELDS, values)}
+                    products: list["Product"], widget: str) -> features.Columns:
+    """The click model's input for ``products`` in retrieval order (rank = list position), as
+    feature values: the readable definition, which :func:`candidate_codes` assembles encoded."""
     ranks = features.retrieval(np.arange(1, len(products) + 1))
-    return _context(shopper_columns(shopper, facts, len(products)), items, widget, ranks)
+    return _context(shopper_columns(shopper, facts, len(products)), _item_values(served, products), widget, ranks)
 
 
-_ITEM_VALUES = "ctr_item_values"
+def candidate_codes(served: ServedRanker, shopper: Shopper, facts: ShopperFacts,
+                    products: list["Product"], widget: str,
+                    catalog: "CatalogSnapshot | None" = None) -> np.ndarray:
+    """``encoder.transform(candidate_table(...))`` built from parts encoded once: each product's
+    item fields per catalog version and click model (with the ``catalog`` they came from), the
+    shopper's fields once per request, the widget and the rank buckets once per click model.
+    A re-ranked shelf asks for 100 candidates: formatting and looking up their 1,600 cells on
+    every request was most of the re-ranking."""
+    encoded = _encoded(served)
+    if catalog is None:  # nothing to keep them in: every product's fields at once
+        item_rows = encoded.codes(encoded.item_fields, _item_values(served, products))
+    else:
+        items = [catalog.fragment((_ITEM_CODES, served.version, product.id),
+                                  lambda product=product: tuple(encoded.codes(encoded.item_fields,
+                                                                              _item_values(served, [product]))[0]))
+                 for product in products]
+        item_rows = np.array(items, dtype=np.int64).reshape(len(products), len(encoded.item_columns))
+    return encoded.rows(_user_codes(served, shopper, facts), item_rows, encoded.widget(widget),
+                        encoded.ranks(len(products)))
 
 
-def _item_values(served: ServedRanker, product: "Product") -> tuple:
-    """One product's item-side feature values, in ``features.ITEM_FIELDS`` order."""
-    columns = features.item_columns([product.category_id], [served.department_of.get(product.category_id)],
-                                    [product.brand], [float(product.price)], [product.popularity], served.buckets)
-    return tuple(columns[name][0] for name in features.ITEM_FIELDS)
+_ITEM_CODES = "ctr_item_codes"
+
+
+class _Encoded:
+    """A click model's encoded constants and where each field sits in a row (one per model)."""
+
+    def __init__(self, served: ServedRanker) -> None:
+        encoder = served.ranker.encoder
+        self.encoder = encoder
+        fields = list(encoder.fields)
+        sources = (features.USER_FEATURES, features.ITEM_FIELDS, features.CONTEXT_FEATURES)
+        unknown = [f for f in fields if not any(f in source for source in sources)]
+        if unknown:
+            raise KeyError(f"the click model asks for fields no request provides: {unknown}")
+        self.user_fields = [f for f in fields if f in features.USER_FEATURES]
+        self.item_fields = [f for f in fields if f in features.ITEM_FIELDS]
+        self.user_columns = [fields.index(f) for f in self.user_fields]
+        self.item_columns = [fields.index(f) for f in self.item_fields]
+        self.context_columns = {f: fields.index(f) for f in features.CONTEXT_FEATURES if f in fields}
+        self.position = self.code("position", "0")  # every candidate is scored at position 0
+        self._widgets: dict[str, int | None] = {}
+        self._ranks = np.zeros(0, dtype=np.int64)
+
+    def code(self, field: str, value) -> int | None:
+        return int(self.encoder.field_codes(field, [value])[0]) if field in self.encoder.fields else None
+
+    def codes(self, field_names: list[str], columns: features.Columns) -> np.ndarray:
+        """``(rows, len(field_names))`` codes of value columns."""
+        return np.array([self.encoder.field_codes(f, columns[f]) for f in field_names], dtype=np.int64).T
+
+    def widget(self, widget: str) -> int | None:
+        code = self._widgets.get(widget)
+        if code is None:
+            code = self._widgets[widget] = self.code("widget", widget)
+        return code
+
+    def ranks(self, n: int) -> np.ndarray | None:
+        """Codes of the retrieval ranks 1..n (grown when a longer list comes)."""
+        if "retrieval" not in self.context_columns:
+            return None
+        if len(self._ranks) < n:
+            self._ranks = self.encoder.field_codes("retrieval", features.retrieval(np.arange(1, n + 1)))
+        return self._ranks[:n]
+
+    def rows(self, user: np.ndarray, items: np.ndarray, widget: int | None, retrieval) -> np.ndarray:
+        n = len(items)
+        out = np.empty((n, self.encoder.n_fields), dtype=np.int64)
+        out[:, self.user_columns] = user
+        out[:, self.item_columns] = items
+        for name, value in (("widget", widget), ("position", self.position), ("retrieval", retrieval)):
+            if name in self.context_columns:
+                out[:, self.context_columns[name]] = value
+        return out
+
+
+def _encoded(served: ServedRanker) -> _Encoded:
+    encoded = served.memo.get("encoded")
+    if encoded is None:
+        encoded = served.memo["encoded"] = _Encoded(served)
+    return encoded
+
+
+def _item_values(served: ServedRanker, products: list["Product"]) -> features.Columns:
+    return features.item_columns([p.category_id for p in products],
+                                 [served.department_of.get(p.category_id) for p in products],
+                                 [p.brand for p in products], [float(p.price) for p in products],
+                                 [p.popularity for p in products], served.buckets)
+
+
+_USER_CODES = "ctr_user_codes"
+
+
+def _user_codes(served: ServedRanker, shopper: Shopper, facts: ShopperFacts) -> np.ndarray:
+    """The shopper's fields encoded, once per request and click model (the banner and every
+    re-ranked shelf ask)."""
+    key = (_USER_CODES, served.version)
+    codes = facts.derived.get(key)
+    if codes is None:
+        encoded = _encoded(served)
+        codes = facts.derived[key] = encoded.codes(encoded.user_fields, shopper_columns(shopper, facts, 1))[0]
+    return codes
 
 
 def rerank(served: ServedRanker, shopper: Shopper, facts: ShopperFacts,
@@ -160,7 +245,7 @@ def rerank(served: ServedRanker, shopper: Shopper, facts: ShopperFacts,
     the retrieval order)."""
     if len(products) < 2:
         return products
-    scores = served.ranker.score(candidate_table(served, shopper, facts, products, widget, catalog))
+    scores = served.ranker.score_codes(candidate_codes(served, shopper, facts, products, widget, catalog))
     return [products[i] for i in np.argsort(-scores, kind="stable")]
 
 
@@ -169,10 +254,13 @@ def rank_campaigns(served: ServedRanker, shopper: Shopper, facts: ShopperFacts,
     """``campaigns`` ordered by predicted click probability of their banner."""
     if len(campaigns) < 2:
         return campaigns
+    encoded = _encoded(served)
     items = features.campaign_columns(
         [c.target_category_id for c in campaigns], [served.department_of.get(c.target_category_id) for c in campaigns],
         [c.target_brand for c in campaigns], [c.offer_kind for c in campaigns],
     )
-    retrieval = np.full(len(campaigns), features.BANNER, dtype=object)
-    scores = served.ranker.score(_context(shopper_columns(shopper, facts, len(campaigns)), items, widget, retrieval))
+    banner = encoded.code("retrieval", features.BANNER)
+    rows = encoded.rows(_user_codes(served, shopper, facts), encoded.codes(encoded.item_fields, items),
+                        encoded.widget(widget), banner)
+    scores = served.ranker.score_codes(rows)
     return [campaigns[i] for i in np.argsort(-scores, kind="stable")]

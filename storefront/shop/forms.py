@@ -1,5 +1,8 @@
 """Shop forms. Every state change is a POST carrying a CSRF token (Flask-WTF)."""
+from functools import cache
+
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from wtforms import EmailField, HiddenField, IntegerField, StringField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Regexp
 
@@ -12,6 +15,18 @@ class AddToCartForm(FlaskForm):
         default=1,
         validators=[InputRequired("Enter a quantity."), NumberRange(1, MAX_QUANTITY, "Choose a quantity from 1 to %(max)s.")],
     )
+
+
+@cache
+def fresh_add_to_cart_fields() -> tuple[Markup, Markup]:
+    """(label, input) of an untouched add-to-cart form's quantity, as WTForms renders them.
+
+    Every product page shows this form and it only differs from page to page by the CSRF token
+    (which the template writes itself): building and rendering the form on every page cost about
+    5 % of the page (bench/page_profile.py). A form that failed validation is rendered by WTForms
+    with its errors, as before."""
+    quantity = AddToCartForm(formdata=None, meta={"csrf": False}).quantity
+    return quantity.label(), quantity(type="number")
 
 
 class UpdateCartForm(FlaskForm):

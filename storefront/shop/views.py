@@ -27,7 +27,7 @@ from storefront.tracking import dwell, impressions
 from storefront.tracking.visitors import visitor_of
 from storefront.web.requests import request_context
 from storefront.web.responses import commit_then_render
-from storefront.shop.forms import AddToCartForm, CheckoutForm, RemoveFromCartForm, UpdateCartForm
+from storefront.shop.forms import AddToCartForm, CheckoutForm, RemoveFromCartForm, UpdateCartForm, fresh_add_to_cart_fields
 
 
 MAX_PAGE = 10_000  # deeper pages are empty anyway; a huge offset would overflow the database
@@ -70,9 +70,11 @@ def _render_product(product, form: AddToCartForm, status: int = 200):
     return _product_page(ctx, product, form, widgets.product_page(ctx, product), status)
 
 
-def _product_page(ctx, product, form: AddToCartForm, shelves, status: int = 200):
+def _product_page(ctx, product, form: AddToCartForm | None, shelves, status: int = 200):
+    """``form``: the add-to-cart form that failed validation, or None for an untouched one."""
     return commit_then_render(
         "shop/product.html", status, product=product, form=form, widgets=shelves,
+        fresh_fields=None if form is not None else fresh_add_to_cart_fields(),
         category=snapshot.current(ctx.memo).categories.get(product.category_id) or product.category,
         dwell_token=dwell.view_token(ctx, product.id),
     )
@@ -104,7 +106,7 @@ def product(product_id: int):
     # the feedback; the click is measured: storefront.search.analytics).
     search_analytics.record_click(ctx, item, request.args.get("sq"), request.args.get("sp"))
     widgets.record_all(ctx, shelves)
-    return _product_page(ctx, item, AddToCartForm(), shelves)
+    return _product_page(ctx, item, None, shelves)
 
 
 @bp.get("/search")

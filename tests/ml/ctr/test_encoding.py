@@ -60,6 +60,20 @@ def test_small_and_large_frames_and_mappings_encode_alike():
     assert (whole[::7, 0] == 0).all()
 
 
+def test_one_field_encodes_as_its_column_of_transform(frame):
+    encoder = FeatureEncoder(["color", "size", "brand"]).fit(frame)
+    new = {"color": ["purple", "blue", None], "size": ["XL", "M", None], "brand": [9, "2", 3]}
+    whole = encoder.transform(new)
+    for column, field in enumerate(encoder.fields):
+        codes = encoder.field_codes(field, new[field])
+        assert codes.dtype == np.int64 and codes.tolist() == whole[:, column].tolist()
+    assert encoder.field_codes("brand", [3]).tolist() == [11]  # an int matches the text it was fitted as
+    with pytest.raises(KeyError, match="weight"):
+        encoder.field_codes("weight", ["1"])
+    with pytest.raises(RuntimeError):
+        FeatureEncoder(["color"]).field_codes("color", ["red"])
+
+
 def test_round_trip_through_arrays_and_npz(frame, tmp_path):
     encoder = FeatureEncoder(["color", "size", "brand"], min_count=1).fit(frame)
     arrays = encoder.to_arrays()

@@ -135,34 +135,42 @@ def test_reranking_orders_by_click_probability_and_keeps_the_rules(seeded, clien
     assert ranked_scores == sorted(ranked_scores, reverse=True) and ranked_scores[0] > ranked_scores[-1]
 
 
-def test_item_values_kept_per_catalog_version_equal_fresh_ones_and_follow_a_price_change(seeded):
+def test_encoded_rows_kept_per_catalog_version_equal_fresh_ones_and_follow_a_price_change(seeded, client):
     from storefront.catalog import snapshot
 
     version = _publish_with_click_model(seeded, share=1.0)
     with ctx(seeded):
         served = ctr_serving.ranker_for(LoadedVersion.load(Path(seeded.config["MODEL_DIR"]) / version))
-    shopper = Shopper(None, None, session_id="s-kept-values")  # an anonymous shopper without a row
+    viewed = _shopper_with_history(seeded)
+    client.get(f"/products/{viewed}")  # a shopper with a history: the user fields are not all "none"
+    with ctx(seeded) as session:
+        shopper = Shopper(session.scalar(select(Event.visitor_id).where(Event.visitor_id.is_not(None))
+                                         .order_by(Event.id.desc()).limit(1)), None)
+    encoder = served.ranker.encoder
 
-    def tables():
+    def rows():
         with ctx(seeded):
             catalog = snapshot.current()
             cards = catalog.cards(catalog.ranked(30, ()))
-            kept = ctr_serving.candidate_table(served, shopper, facts_of(shopper), cards, FOR_YOU, catalog)
-            again = ctr_serving.candidate_table(served, shopper, facts_of(shopper), cards, FOR_YOU, catalog)
-            fresh = ctr_serving.candidate_table(served, shopper, facts_of(shopper), cards, FOR_YOU)
-        return cards, kept, again, fresh
+            facts = facts_of(shopper)
+            kept = ctr_serving.candidate_codes(served, shopper, facts, cards, FOR_YOU, catalog)
+            again = ctr_serving.candidate_codes(served, shopper, facts, cards, FOR_YOU, catalog)
+            uncached = ctr_serving.candidate_codes(served, shopper, facts, cards, FOR_YOU)
+            fresh = encoder.transform(ctr_serving.candidate_table(served, shopper, facts_of(shopper), cards, FOR_YOU))
+        return cards, kept, again, uncached, fresh
 
-    cards, kept, again, fresh = tables()
-    assert len(cards) >= 10 and set(kept) == set(fresh)
-    for name in fresh:
-        assert kept[name].tolist() == again[name].tolist() == fresh[name].tolist(), name
+    cards, kept, again, uncached, fresh = rows()
+    assert len(cards) >= 10 and fresh.shape == (len(cards), encoder.n_fields)
+    assert kept.tolist() == again.tolist() == uncached.tolist() == fresh.tolist()
+    assert len({tuple(row) for row in fresh.tolist()}) > 1  # the rows differ: the items' fields are in them
     # the cheapest product becomes the dearest: the next catalog version's price bucket follows
+    price = encoder.fields.index("price")
     cheapest = min(cards, key=lambda card: card.price)
-    top_bucket = max(fresh["price"].tolist())
+    top_bucket = max(fresh[:, price].tolist())
     set_product(seeded, cheapest.id, price=10**6)
-    cards, kept, _, fresh = tables()
+    cards, kept, _, _, fresh = rows()
     position = [card.id for card in cards].index(cheapest.id)
-    assert kept["price"][position] == fresh["price"][position] == top_bucket
+    assert kept[position, price] == fresh[position, price] == top_bucket
 
 
 def test_the_control_group_sees_the_retrieval_order(seeded, client):
@@ -192,6 +200,32 @@ def test_the_banner_is_chosen_by_the_click_model_for_the_treatment_group(seeded,
     assert client.get("/").status_code == 200
     banner = _last_impression(seeded, "home_banner")
     assert banner.strategy == "ctr" and banner.campaign_id is not None
+
+
+def test_campaigns_are_ordered_by_the_scores_of_their_feature_values(seeded, client):
+    from storefront.campaigns.banner import live_campaigns
+    from storefront.ctr import features
+
+    version = _publish_with_click_model(seeded, share=1.0)
+    viewed = _shopper_with_history(seeded)
+    client.get(f"/products/{viewed}")
+    with ctx(seeded) as session:
+        served = ctr_serving.ranker_for(LoadedVersion.load(Path(seeded.config["MODEL_DIR"]) / version))
+        shopper = Shopper(session.scalar(select(Event.visitor_id).where(Event.visitor_id.is_not(None))
+                                         .order_by(Event.id.desc()).limit(1)), None)
+        campaigns = live_campaigns()
+        facts = facts_of(shopper)
+        ranked = ctr_serving.rank_campaigns(served, shopper, facts, campaigns, "home_banner")
+        n = len(campaigns)
+        table = {**ctr_serving.shopper_columns(shopper, facts_of(shopper), n),
+                 **features.campaign_columns([c.target_category_id for c in campaigns],
+                                             [served.department_of.get(c.target_category_id) for c in campaigns],
+                                             [c.target_brand for c in campaigns], [c.offer_kind for c in campaigns]),
+                 "widget": ["home_banner"] * n, "position": ["0"] * n, "retrieval": [features.BANNER] * n}
+        scores = served.ranker.score(table)
+    assert n >= 2 and sorted(c.id for c in ranked) == sorted(c.id for c in campaigns)
+    by_id = dict(zip((c.id for c in campaigns), scores.tolist()))
+    assert [by_id[c.id] for c in ranked] == sorted(scores.tolist(), reverse=True)
 
 
 def test_the_ml_page_shows_the_click_models_and_the_online_comparison(seeded, admin_client):

@@ -196,3 +196,41 @@ def test_product_page_form_carries_a_working_token(strict_app, world):
     # And the cart page's forms carry tokens that work too.
     assert _with_token(client, f"/cart/remove/{product_id}", "/cart", {}).status_code == 302
     assert all_cart_lines(strict_app) == []
+
+
+def _add_form_fields(page: str, product_id: int) -> tuple[dict[str, dict], list[str]]:
+    """The add-to-cart form's inputs (by name: their attributes) and its labels."""
+    from html.parser import HTMLParser
+
+    form = re.search(rf'<form method="post" action="/cart/add/{product_id}".*?</form>', page, flags=re.S)
+    assert form is not None
+    inputs: dict[str, dict] = {}
+    labels: list[str] = []
+
+    class Fields(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            if tag == "input":
+                inputs[dict(attrs)["name"]] = dict(attrs)
+            elif tag == "label":
+                labels.append(dict(attrs).get("for"))
+
+    Fields().feed(form.group(0))
+    return inputs, labels
+
+
+def test_an_untouched_add_to_cart_form_is_the_one_wtforms_renders(strict_app, world):
+    # every product page writes the untouched form from a copy kept per process; a refused
+    # post renders it through WTForms with its error: apart from the value and the error's
+    # mark, they are the same form
+    product_id = world["product_id"]
+    client = _client(strict_app)
+    fresh, fresh_labels = _add_form_fields(client.get(f"/products/{product_id}").get_data(as_text=True), product_id)
+    refused = client.post(f"/cart/add/{product_id}", data={"quantity": "0", "csrf_token": fresh["csrf_token"]["value"]})
+    assert refused.status_code == 422
+    failed, failed_labels = _add_form_fields(refused.get_data(as_text=True), product_id)
+    assert fresh_labels == failed_labels == ["quantity"]
+    assert set(fresh) == set(failed) == {"csrf_token", "quantity"}
+    assert {k: v for k, v in fresh["csrf_token"].items() if k != "value"} == \
+        {k: v for k, v in failed["csrf_token"].items() if k != "value"}
+    assert fresh["quantity"] == {**{k: v for k, v in failed["quantity"].items() if k != "aria-invalid"}, "value": "1"}
+    assert failed["quantity"]["aria-invalid"] == "true" and failed["quantity"]["value"] == "0"
