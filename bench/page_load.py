@@ -4,7 +4,9 @@ Builds a throw-away demo shop (``flask db upgrade``, ``flask shop seed``, one ``
 without the torch candidates; SQLite in a temporary folder, or ``--postgres URL``, a database
 this script drops and re-creates, its name must contain "bench"), starts gunicorn with
 ``gunicorn.conf.py`` (``--workers``, default 2 x cores + 1 like the config) on a free loopback
-port, and drives it with C concurrent keep-alive clients for D seconds per target:
+port, and drives it with C concurrent keep-alive clients for D seconds per target, in
+``--rounds`` slices with the targets in turn (healthz, home, ..., cart, healthz, ...), so the
+machine's drift reaches every target alike:
 
 - ``/healthz``: the trivial endpoint (no database, no template): the ratio to it is what we track;
 - home ``/``: "Recommended for you" (each client has viewed products, so the model folds them
@@ -233,7 +235,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=default_workers(), help="gunicorn workers (default 2 x cores + 1)")
     parser.add_argument("--concurrency", type=int, default=8, help="concurrent clients")
     parser.add_argument("--duration", type=float, default=20.0, help="measured seconds per target")
-    parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured seconds before each target")
+    parser.add_argument("--rounds", type=int, default=4,
+                        help="slices per target, the targets measured in turn (--duration is split between them)")
+    parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds before each slice")
     parser.add_argument("--client-processes", type=int, default=2, help="load-generator processes")
     parser.add_argument("--products", type=int, default=60, help="distinct product pages the clients cycle through")
     parser.add_argument("--postgres", metavar="URL", help="use this PostgreSQL database (dropped and re-created)")
@@ -258,7 +262,8 @@ def main() -> None:
         load_before = loadavg()
         lines = [f"- {dialect}, demo seed, gunicorn {args.workers} sync workers on loopback, "
                  f"{args.concurrency} concurrent keep-alive clients ({args.client_processes} load-generator "
-                 f"processes, `http.client`), {args.duration:.0f} s per target after {args.warmup:.0f} s warm-up; "
+                 f"processes, `http.client`), {args.duration:.0f} s per target in {args.rounds} slices, the targets in turn, "
+                 f"each slice after {args.warmup:.0f} s warm-up; "
                  f"shop built in {build_s:.0f} s (seed {shop['timings']['seed']:.0f} s, first training "
                  f"{shop['timings']['train']:.0f} s without torch, search budget {args.build_search_budget} s)"]
         with LiveGunicorn(shop["env"], args.workers, folder / "gunicorn.log") as server:
@@ -269,13 +274,21 @@ def main() -> None:
                 return drive(server.port, target, products, args.concurrency, duration or args.duration,
                              args.warmup, args.client_processes, categories)
 
-            healthz = run("healthz")
+            labels = {"healthz": "`/healthz`", "home": "home `/`",
+                      "category": f"category page ({len(categories)} departments and categories in turn)",
+                      "product": f"product page ({len(products)} products in turn)", "cart": "`/cart` with one item"}
+            # each target in --rounds slices, the targets in turn: this VM's speed drifts within
+            # seconds, and a target measured in one block of its own took the drift into its ratio
+            slices: dict[str, list[dict]] = {target: [] for target in labels}
+            for _ in range(args.rounds):
+                for target in labels:
+                    slices[target].append(run(target, args.duration / args.rounds))
+            merged = {target: merge(parts) for target, parts in slices.items()}
+            healthz = merged["healthz"]
             lines.append(f"- `/healthz`: {describe(healthz, None)}")
-            for target, label in (("home", "home `/`"),
-                                  ("category", f"category page ({len(categories)} departments and categories in turn)"),
-                                  ("product", f"product page ({len(products)} products in turn)"),
-                                  ("cart", "`/cart` with one item")):
-                lines.append(f"- {label}: {describe(run(target), healthz)}")
+            for target, label in labels.items():
+                if target != "healthz":
+                    lines.append(f"- {label}: {describe(merged[target], healthz)}")
             lines.append(f"- load average (1/5/15 min) before {load_before}, after {loadavg()}")
             if not args.skip_training:
                 lines += during_training(args, shop, folder, run, healthz)
@@ -286,6 +299,15 @@ def main() -> None:
     print("\n".join(lines))
     if args.record:
         record(Path(args.record), "Page load (gunicorn, loopback)", lines)
+
+
+def merge(parts: list[dict]) -> dict:
+    """One target's slices as one measurement (requests over the summed measured time)."""
+    merged = {"n": sum(p["n"] for p in parts), "duration": sum(p["duration"] for p in parts) or 1.0,
+              "latencies": sorted(x for p in parts for x in p["latencies"]),
+              "errors": [e for p in parts for e in p["errors"]], "client_cpu": sum(p["client_cpu"] for p in parts)}
+    merged["rps"] = merged["n"] / merged["duration"]
+    return merged
 
 
 def during_training(args, shop: dict, folder: Path, run, healthz: dict) -> list[str]:
@@ -316,12 +338,7 @@ def during_training(args, shop: dict, folder: Path, run, healthz: dict) -> list[
              f"the run {'finished' if finished else f'did NOT finish (exit {training.returncode})'} in "
              f"{elapsed:.0f} s; home and product measured alternately for its first {measured:.0f} s"]
     for target, label in (("home", "home `/`"), ("product", "product page")):
-        parts = per_target[target]
-        merged = {"n": sum(p["n"] for p in parts), "duration": sum(p["duration"] for p in parts) or 1.0,
-                  "latencies": sorted(x for p in parts for x in p["latencies"]),
-                  "errors": [e for p in parts for e in p["errors"]], "client_cpu": sum(p["client_cpu"] for p in parts)}
-        merged["rps"] = merged["n"] / merged["duration"]
-        lines.append(f"  - {label} during training: {describe(merged, healthz)}")
+        lines.append(f"  - {label} during training: {describe(merge(per_target[target]), healthz)}")
     lines.append(f"  - load average before {load_before}, after {loadavg()}")
     return lines
 
