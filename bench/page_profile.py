@@ -61,13 +61,14 @@ def _targets(app, client) -> dict[str, str]:
             "product": f"/products/{products[0]}", "cart": "/cart"}
 
 
-def measure(app, rounds: int) -> dict[str, dict[str, float]]:
+def measure(app, rounds: int, pages: tuple[str, ...] | None = None) -> dict[str, dict[str, float]]:
     """Each page's median and p95 over ``rounds`` requests and its SQL statements. The pages are
     requested in turn (home, category, ..., /healthz, home, ...): a shared VM's speed drifts by
     tens of percent within seconds, and timing each page in a block of its own put the drift
     into the ratios."""
     client = _client(app)
-    targets = _targets(app, client)
+    targets = {name: url for name, url in _targets(app, client).items()
+               if pages is None or name == "/healthz" or name in pages}
     counted = [0]
     with app.app_context():
         event.listen(db.engine, "before_cursor_execute", lambda *_a, **_k: counted.__setitem__(0, counted[0] + 1))
@@ -107,7 +108,10 @@ def profile(app, rounds: int, top: int, page: str = "home") -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=300)
-    parser.add_argument("--profile-rounds", type=int, default=200)
+    parser.add_argument("--profile-rounds", type=int, default=200, help="0: no cProfile run")
+    parser.add_argument("--pages", help="measure only these pages (comma-separated: home,category,product,cart)")
+    parser.add_argument("--groups", choices=("both", "re-ranked", "retrieval"), default="both",
+                        help="the click model's A/B groups to measure")
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--profile-page", default="home", choices=("home", "category", "product", "cart"),
                         help="the page the cProfile run requests")
@@ -125,29 +129,40 @@ def main() -> None:
         # Half of the shoppers see the click model's order (CTR_RERANK_SHARE): each group is
         # measured, the re-ranked one (every shopper in it) and the retrieval order (none).
         groups = {}
+        report = ""
+        pages = tuple(args.pages.split(",")) if args.pages else None
         load_before = os.getloadavg()[0]
         for group, share in (("re-ranked", 1.0), ("retrieval order", 0.0)):
+            if args.groups != "both" and not group.startswith(args.groups):
+                continue
             app = create_app({"ENV_NAME": "development", "SQLALCHEMY_DATABASE_URI": built["url"],
                               "MODEL_DIR": str(built["model_dir"]), "TRACKING_LIMITS_ENABLED": False,
                               "CTR_RERANK_SHARE": share})
-            groups[group] = measure(app, args.rounds)
-            if share == 1.0:
+            groups[group] = measure(app, args.rounds, pages)
+            if share == 1.0 and args.profile_rounds > 0:
                 report = profile(app, args.profile_rounds, args.top, args.profile_page)
             with app.app_context():
                 dialect = db.engine.dialect.name
                 db.engine.dispose()
-    ranked, plain = groups["re-ranked"], groups["retrieval order"]
+    ranked, plain = groups.get("re-ranked"), groups.get("retrieval order")
+    names = list((ranked or plain).keys())
+
+    def cells(group: dict | None, name: str, p95: bool) -> str:
+        if group is None:
+            return "- | - |" + (" - |" if p95 else "")
+        row = group[name]
+        spread = f" {row['p95']:.2f} ms |" if p95 else ""
+        return f" {row['median']:.2f} ms |{spread} {row['median'] / group['/healthz']['median']:.1f}x |"
+
     lines = [
         f"- demo shop on {dialect}, one process, Flask test client, a returning browser with 3 views and 1 cart item; "
-        f"{args.rounds} requests per page on a warm worker, once with every shopper in the click model's re-ranked "
-        f"group and once with none; load average {load_before:.2f} before",
+        f"{args.rounds} requests per page on a warm worker, the click model's groups measured: {args.groups} "
+        f"(re-ranked: every shopper re-ranked; retrieval order: none); load average {load_before:.2f} before",
         "",
         "| page | median, re-ranked | p95 | vs /healthz | median, retrieval order | vs /healthz | SQL statements |",
         "|---|---|---|---|---|---|---|",
-        *(f"| {name} | {r['median']:.2f} ms | {r['p95']:.2f} ms | {r['median'] / ranked['/healthz']['median']:.1f}x "
-          f"| {plain[name]['median']:.2f} ms | {plain[name]['median'] / plain['/healthz']['median']:.1f}x "
-          f"| {r['statements']:.0f} |"
-          for name, r in ranked.items()),
+        *(f"| {name} |{cells(ranked, name, True)}{cells(plain, name, False)} "
+          f"{(ranked or plain)[name]['statements']:.0f} |" for name in names),
     ]
     print("\n".join(lines))
     print(report)
