@@ -145,11 +145,11 @@ def candidate_codes(served: ServedRanker, shopper: Shopper, facts: ShopperFacts,
     every request was most of the re-ranking."""
     encoded = _encoded(served)
     if catalog is None:  # nothing to keep them in: every product's fields at once
-        item_rows = encoded.codes(encoded.item_fields, _item_values(served, products))
+        item_rows = encoded.codes(encoded.item_fields, _item_values(served, products), len(products))
     else:
         items = [catalog.fragment((_ITEM_CODES, served.version, product.id),
                                   lambda product=product: tuple(encoded.codes(encoded.item_fields,
-                                                                              _item_values(served, [product]))[0]))
+                                                                              _item_values(served, [product]), 1)[0]))
                  for product in products]
         item_rows = np.array(items, dtype=np.int64).reshape(len(products), len(encoded.item_columns))
     return encoded.rows(_user_codes(served, shopper, facts), item_rows, encoded.widget(widget),
@@ -179,12 +179,16 @@ class _Encoded:
         self._widgets: dict[str, int | None] = {}
         self._ranks = np.zeros(0, dtype=np.int64)
 
-    def code(self, field: str, value) -> int | None:
-        return int(self.encoder.field_codes(field, [value])[0]) if field in self.encoder.fields else None
+    def code(self, name: str, value) -> int | None:
+        """One value's code, or None when the model has no such field."""
+        return int(self.encoder.field_codes(name, [value])[0]) if name in self.encoder.fields else None
 
-    def codes(self, field_names: list[str], columns: features.Columns) -> np.ndarray:
-        """``(rows, len(field_names))`` codes of value columns."""
-        return np.array([self.encoder.field_codes(f, columns[f]) for f in field_names], dtype=np.int64).T
+    def codes(self, names: list[str], columns: features.Columns, n: int) -> np.ndarray:
+        """``(n, len(names))`` codes of ``n`` rows of value columns."""
+        out = np.empty((n, len(names)), dtype=np.int64)
+        for j, name in enumerate(names):
+            out[:, j] = self.encoder.field_codes(name, columns[name])
+        return out
 
     def widget(self, widget: str) -> int | None:
         code = self._widgets.get(widget)
@@ -235,7 +239,7 @@ def _user_codes(served: ServedRanker, shopper: Shopper, facts: ShopperFacts) -> 
     codes = facts.derived.get(key)
     if codes is None:
         encoded = _encoded(served)
-        codes = facts.derived[key] = encoded.codes(encoded.user_fields, shopper_columns(shopper, facts, 1))[0]
+        codes = facts.derived[key] = encoded.codes(encoded.user_fields, shopper_columns(shopper, facts, 1), 1)[0]
     return codes
 
 
@@ -260,7 +264,7 @@ def rank_campaigns(served: ServedRanker, shopper: Shopper, facts: ShopperFacts,
         [c.target_brand for c in campaigns], [c.offer_kind for c in campaigns],
     )
     banner = encoded.code("retrieval", features.BANNER)
-    rows = encoded.rows(_user_codes(served, shopper, facts), encoded.codes(encoded.item_fields, items),
+    rows = encoded.rows(_user_codes(served, shopper, facts), encoded.codes(encoded.item_fields, items, len(campaigns)),
                         encoded.widget(widget), banner)
     scores = served.ranker.score_codes(rows)
     return [campaigns[i] for i in np.argsort(-scores, kind="stable")]
