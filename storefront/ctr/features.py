@@ -142,22 +142,17 @@ def user_columns(orders, days_since_order, device, moment, top_category) -> Colu
 # -- item / campaign side ------------------------------------------------------------------------
 
 
-# the item-side fields, in the order item_columns computes them (the click model's serving keeps
-# one product's values as a tuple in this order)
-ITEM_FIELDS = ("category", "department", "brand", "price", "popularity", "offer")
-
-
 def item_columns(category_id, department, brand, price, popularity, buckets: Buckets) -> Columns:
     """Item-side features of products."""
     n = len(category_id)
-    return dict(zip(ITEM_FIELDS, (
-        ids_as_text(category_id, NONE),
-        _text(department, NONE),
-        _text(brand, NONE),
-        _bucket(price, buckets.price, "p"),
-        _bucket(popularity, buckets.popularity, "q"),
-        np.full(n, NONE, dtype=object),
-    ), strict=True))
+    return {
+        "category": ids_as_text(category_id, NONE),
+        "department": _text(department, NONE),
+        "brand": _text(brand, NONE),
+        "price": _bucket(price, buckets.price, "p"),
+        "popularity": _bucket(popularity, buckets.popularity, "q"),
+        "offer": np.full(n, NONE, dtype=object),
+    }
 
 
 def campaign_columns(target_category_id, department, target_brand, offer_kind) -> Columns:

@@ -166,12 +166,12 @@ class _Encoded:
         encoder = served.ranker.encoder
         self.encoder = encoder
         fields = list(encoder.fields)
-        sources = (features.USER_FEATURES, features.ITEM_FIELDS, features.CONTEXT_FEATURES)
+        sources = (features.USER_FEATURES, features.ITEM_FEATURES, features.CONTEXT_FEATURES)
         unknown = [f for f in fields if not any(f in source for source in sources)]
         if unknown:
             raise KeyError(f"the click model asks for fields no request provides: {unknown}")
         self.user_fields = [f for f in fields if f in features.USER_FEATURES]
-        self.item_fields = [f for f in fields if f in features.ITEM_FIELDS]
+        self.item_fields = [f for f in fields if f in features.ITEM_FEATURES]
         self.user_columns = [fields.index(f) for f in self.user_fields]
         self.item_columns = [fields.index(f) for f in self.item_fields]
         self.context_columns = {f: fields.index(f) for f in features.CONTEXT_FEATURES if f in fields}
