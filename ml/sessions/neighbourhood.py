@@ -43,6 +43,26 @@ def flat_ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     return np.arange(total, dtype=np.int64) + shift
 
 
+def distinct_of_sorted_runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(values, return_inverse=True)`` for values that are a few ascending runs (the
+    concatenated item -> sessions lists of a query's items).
+
+    A stable argsort (timsort for these dtypes) merges the runs in about linear time, where
+    ``np.unique`` quicksorts from scratch: 0.07 ms instead of 0.36 ms for four popular items'
+    10,000 sessions of the demo shop, once per session-model call of every page."""
+    values = np.asarray(values)
+    if len(values) == 0:
+        return values[:0].copy(), np.empty(0, np.int64)
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    first = np.empty(len(ordered), dtype=bool)
+    first[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    inverse = np.empty(len(ordered), dtype=np.int64)
+    inverse[order] = np.cumsum(first) - 1
+    return ordered[first], inverse
+
+
 def last_positions(session_items: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The distinct items of an ordered session (sorted) and the 1-based position of each one's
     last occurrence: a repeated item counts where it was seen last, as in session-rec."""
@@ -134,7 +154,7 @@ class SessionIndex:
             starts = np.maximum(starts, ends - sample_size)
         lengths = ends - starts
         flat = flat_ranges(starts, lengths)
-        sessions, inverse = np.unique(self.items.indices[flat], return_inverse=True)
+        sessions, inverse = distinct_of_sorted_runs(self.items.indices[flat])
         query = np.repeat(np.arange(len(query_items)), lengths)
         positions = self.items.data[flat]
         if 0 < sample_size < len(sessions):

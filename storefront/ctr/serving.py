@@ -111,14 +111,22 @@ def shopper_columns(shopper: Shopper, facts: ShopperFacts, n: int,
 _USER_COLUMNS = "ctr_user_columns"
 
 
-def _user_columns(shopper: Shopper, facts: ShopperFacts, now: datetime) -> features.Columns:
+def _user_inputs(shopper: Shopper, facts: ShopperFacts, now: datetime) -> tuple:
+    """What the user-side features are computed from: orders, days since the last one (None:
+    none), device, the moment and the most-viewed recent category (the lowest id of a tie)."""
     orders, last = facts.orders, facts.last_order_at
     counts: dict[int, int] = {}
     for event in facts.recent:
         counts[event.category_id] = counts.get(event.category_id, 0) + 1
     top = min((c for c in counts if counts[c] == max(counts.values())), default=None)
-    days = (now - last).total_seconds() / 86400 if last else np.nan
-    return features.user_columns([orders], [days], [shopper.device], [np.datetime64(now, "s")], [top])
+    days = (now - last).total_seconds() / 86400 if last else None
+    return orders, days, shopper.device, now, top
+
+
+def _user_columns(shopper: Shopper, facts: ShopperFacts, now: datetime) -> features.Columns:
+    orders, days, device, moment, top = _user_inputs(shopper, facts, now)
+    return features.user_columns([orders], [np.nan if days is None else days], [device],
+                                 [np.datetime64(moment, "s")], [top])
 
 
 def _context(user: features.Columns, items: features.Columns, widget: str, retrieval: np.ndarray) -> features.Columns:
@@ -157,6 +165,7 @@ def candidate_codes(served: ServedRanker, shopper: Shopper, facts: ShopperFacts,
 
 
 _ITEM_CODES = "ctr_item_codes"
+_MAX_USER_CODES = 20_000
 
 
 class _Encoded:
@@ -178,6 +187,21 @@ class _Encoded:
         self.position = self.code("position", "0")  # every candidate is scored at position 0
         self._widgets: dict[str, int | None] = {}
         self._ranks = np.zeros(0, dtype=np.int64)
+        self._users: dict[tuple[str, ...], np.ndarray] = {}
+
+    def user_codes(self, values: tuple[str, ...]) -> np.ndarray:
+        """The codes of one shopper's user-side values (``USER_FEATURES`` order), kept per value
+        combination: there are few (segments x recency x device x hour x weekday x categories)."""
+        codes = self._users.get(values)
+        if codes is None:
+            if len(self._users) >= _MAX_USER_CODES:
+                self._users.clear()
+            row = dict(zip(features.USER_FEATURES, values))
+            codes = np.array([self.encoder.field_codes(name, [row[name]])[0] for name in self.user_fields],
+                             dtype=np.int64)
+            codes.setflags(write=False)  # shared by every request with these values
+            self._users[values] = codes
+        return codes
 
     def code(self, name: str, value) -> int | None:
         """One value's code, or None when the model has no such field."""
@@ -238,8 +262,7 @@ def _user_codes(served: ServedRanker, shopper: Shopper, facts: ShopperFacts) -> 
     key = (_USER_CODES, served.version)
     codes = facts.derived.get(key)
     if codes is None:
-        encoded = _encoded(served)
-        codes = facts.derived[key] = encoded.codes(encoded.user_fields, shopper_columns(shopper, facts, 1), 1)[0]
+        codes = facts.derived[key] = _encoded(served).user_codes(features.user_values(*_user_inputs(shopper, facts, utcnow())))
     return codes
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from storefront.catalog import snapshot
+from storefront.catalog.snapshot import ProductCard
 from storefront.extensions import db
 from storefront.models import ADD_TO_CART, REMOVE_FROM_CART, Cart, CartItem, Customer, Product, Visitor
 from storefront.orders import promotions
@@ -22,7 +23,7 @@ from storefront.orders.pricing import Pricing
 from storefront.tracking import events as tracking
 from storefront.tracking import shopper_facts
 from storefront.tracking.visitors import RequestContext
-from storefront.tracking.visitors import visitor_of
+from storefront.tracking.visitors import shopper_of, visitor_of
 
 
 class CartError(ValueError):
@@ -30,9 +31,26 @@ class CartError(ValueError):
 
 
 @dataclass(frozen=True)
+class CartLine:
+    """A cart line as the cart page shows it: the product's card and the quantity (what a
+    ``CartItem`` with its product offers the template and the pricing, without the ORM rows)."""
+
+    product: ProductCard
+    quantity: int
+
+    @property
+    def product_id(self) -> int:
+        return self.product.id
+
+    @property
+    def line_total(self) -> Decimal:
+        return self.product.price * self.quantity
+
+
+@dataclass(frozen=True)
 class CartSummary:
-    cart: Cart | None
-    items: list[CartItem]
+    cart: Cart | None  # None for an empty cart, and for a page summary (its lines are CartLines)
+    items: list[CartItem] | list[CartLine]
     pricing: Pricing = field(default_factory=Pricing.empty)
 
     @classmethod
@@ -112,6 +130,24 @@ def summary(ctx: RequestContext, now: datetime | None = None) -> CartSummary:
     items = list(cart.items) if cart else []
     pricing = promotions.price_items(items, snapshot.current(ctx.memo), now) if items else Pricing.empty()
     return CartSummary(cart, items, pricing)
+
+
+def page_summary(ctx: RequestContext, now: datetime | None = None) -> CartSummary:
+    """The cart page's summary without a statement of its own: the lines from the shopper's
+    facts (the one statement every widget of the page shares), the products from the catalog
+    snapshot's cards, priced like :func:`summary`. The cards' prices are the snapshot's, as on
+    every listing (at most ``CATALOG_CHECK_INTERVAL`` seconds old); checkout prices the live rows
+    (:func:`summary`). Loading the cart, its items and their products through the ORM was a
+    tenth of the cart page."""
+    facts = shopper_facts.facts_of(shopper_of(ctx), ctx.memo)
+    if not facts.cart:
+        return CartSummary.empty()
+    catalog = snapshot.current(ctx.memo)
+    cards = catalog.cards(facts.cart)
+    if len(cards) != len(facts.cart):  # a product the snapshot has no card for: the live rows
+        return summary(ctx, now)
+    lines = [CartLine(card, facts.cart[card.id]) for card in cards]
+    return CartSummary(None, lines, promotions.price_items(lines, catalog, now))
 
 
 def _check_quantity(quantity: int, product: Product) -> None:

@@ -41,7 +41,7 @@ def live_promotions(catalog: CatalogSnapshot, now: datetime | None = None) -> li
 
 
 def price_items(items: Iterable, catalog: CatalogSnapshot, now: datetime | None = None) -> Pricing:
-    """Price cart items (``CartItem``s with their product loaded) at ``now``."""
+    """Price cart items (``CartItem``s with their product loaded, or the cart page's ``CartLine``s) at ``now``."""
     lines = [LineInput(item.product_id, item.product.category_id, item.product.brand or "",
                        item.product.price, item.quantity) for item in items]
     return price(lines, live_promotions(catalog, now), shipping_rule())

@@ -122,7 +122,7 @@ def search():
 
 
 def _render_cart(status: int = 200):
-    return commit_then_render("shop/cart.html", status, summary=cart_service.summary(request_context()),
+    return commit_then_render("shop/cart.html", status, summary=cart_service.page_summary(request_context()),
                               shelves=widgets.cart(request_context()))
 
 

@@ -50,7 +50,7 @@ class RecentEvent:
 @dataclass(frozen=True)
 class ShopperFacts:
     recent: tuple[RecentEvent, ...] = ()  # newest first
-    cart: dict[int, int] = field(default_factory=dict)  # product id -> quantity
+    cart: dict[int, int] = field(default_factory=dict)  # product id -> quantity, in the cart's order
     bought: frozenset[int] = frozenset()
     bought_at: dict[int, datetime] = field(default_factory=dict)  # product id -> their latest order of it
     orders: int = 0  # how many orders they placed (the click model's user features)
@@ -122,20 +122,24 @@ def _ask(shopper: Shopper, limit: int) -> ShopperFacts:
     statement = _statement(by_visitor, by_customer, cart_by, limit > 0)
     params = {"visitor_id": shopper.visitor_id, "customer_id": shopper.customer_id, "limit": limit}
     recent: list[RecentEvent] = []
-    cart: dict[int, int] = {}
+    cart_rows: list[tuple[int, int, int]] = []
     bought: dict[int, datetime] = {}
     orders, last_order_at = 0, None
-    for kind, product_id, type_, category_id, brand, name, occurred_at, quantity in db.session.execute(statement, params):
+    # ``number``: an event's product category; a cart row's cart item id (the cart's order)
+    for kind, product_id, type_, number, brand, name, occurred_at, quantity in db.session.execute(statement, params):
         if kind == _EVENT:
-            recent.append(RecentEvent(product_id, type_, category_id, occurred_at, brand or "", name or ""))
+            recent.append(RecentEvent(product_id, type_, number, occurred_at, brand or "", name or ""))
         elif kind == _CART:
-            cart[product_id] = cart.get(product_id, 0) + int(quantity)
+            cart_rows.append((number, product_id, int(quantity)))
         elif kind == _BOUGHT:
             bought[product_id] = occurred_at
         else:
             orders, last_order_at = int(quantity or 0), occurred_at
     # A compound select keeps no member's order: the events are put back newest first here.
     recent.sort(key=lambda e: e.occurred_at, reverse=True)
+    cart: dict[int, int] = {}
+    for _item_id, product_id, quantity in sorted(cart_rows):  # the order the cart page lists them in
+        cart[product_id] = cart.get(product_id, 0) + quantity
     return ShopperFacts(tuple(recent), cart, frozenset(bought), bought, orders, last_order_at)
 
 
@@ -153,7 +157,7 @@ def _statement(by_visitor: bool, by_customer: bool, cart_by: str | None, with_re
         owner = Cart.customer_id == _CUSTOMER if cart_by == "customer" else Cart.visitor_id == _VISITOR
         parts.append(
             select(literal(_CART, String).label("kind"), CartItem.product_id, cast(null(), String),
-                   cast(null(), Integer), cast(null(), String), cast(null(), String), cast(null(), DateTime),
+                   CartItem.id, cast(null(), String), cast(null(), String), cast(null(), DateTime),
                    CartItem.quantity)
             .join(Cart, Cart.id == CartItem.cart_id).where(owner)
         )

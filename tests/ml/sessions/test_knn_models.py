@@ -12,7 +12,7 @@ import pytest
 from ml.sessions.base import SessionRecommender
 from ml.sessions.data import SessionData
 from ml.sessions.knn import POSITION_WEIGHTS, STAN, STEP_WEIGHTS, VSKNN, SessionKNN
-from ml.sessions.neighbourhood import SessionIndex, last_positions, top_k_recent
+from ml.sessions.neighbourhood import SessionIndex, distinct_of_sorted_runs, last_positions, top_k_recent
 from tests.ml.support import run_in_fresh_interpreter
 
 DAY = 86_400.0
@@ -208,6 +208,32 @@ def test_last_positions_and_top_k_recent():
     similarity = np.array([0.5, 0.9, 0.5, 0.0, 0.5, 0.2])
     assert sorted(top_k_recent(similarity, 2).tolist()) == [1, 4]  # tie: the most recent 0.5
     assert sorted(top_k_recent(similarity, 10).tolist()) == [0, 1, 2, 4, 5]  # 0 is no neighbour
+
+
+
+@pytest.mark.parametrize("runs", [
+    [[0, 3, 9], [1, 3, 4, 9, 12], [9]],  # shared sessions across runs
+    [[5, 6, 7]],  # one run, all distinct
+    [[2, 2], [], [1]],  # a repeated value, an empty run
+    [],  # no query items at all
+])
+def test_distinct_of_sorted_runs_equals_numpy_unique(runs):
+    values = np.concatenate([np.asarray(run, dtype=np.int32) for run in runs]) if runs \
+        else np.empty(0, np.int32)
+    distinct, inverse = distinct_of_sorted_runs(values)
+    expected, expected_inverse = np.unique(values, return_inverse=True)
+    assert distinct.tolist() == expected.tolist()
+    assert inverse.tolist() == expected_inverse.tolist()
+    assert distinct.dtype == values.dtype and inverse.dtype == np.int64
+
+
+def test_distinct_of_sorted_runs_on_random_runs():
+    rng = np.random.default_rng(7)
+    values = np.concatenate([np.sort(rng.choice(5000, size=n, replace=False)) for n in (900, 40, 2500, 1)])
+    distinct, inverse = distinct_of_sorted_runs(values)
+    expected, expected_inverse = np.unique(values, return_inverse=True)
+    assert np.array_equal(distinct, expected) and np.array_equal(inverse, expected_inverse)
+    assert np.array_equal(distinct[inverse], values)
 
 
 # -- hand-computed scores ------------------------------------------------------------------

@@ -49,3 +49,25 @@ def test_positions_and_retrieval_ranks_are_bucketed():
     assert features.position([0, 3, 9, 14]).tolist() == ["0", "3", "9", "9"]
     ranks = [1, 5, 6, 20, 21, 100, 101, np.nan]
     assert features.retrieval(ranks).tolist() == ["r0", "r0", "r1", "r1", "r2", "r3", "r4", "unscored"]
+
+
+def test_one_shoppers_values_equal_the_columns_training_uses():
+    """Serving computes one shopper's user-side values in plain Python (``user_values``); they
+    must be what ``user_columns`` (the definition, used by training) gives for the same inputs,
+    across every bucket edge and missing value."""
+    moments = [datetime(2026, 12, 7, 0, 0, 0), datetime(2026, 12, 6, 23, 59, 59, 999999),
+               datetime(2024, 2, 29, 13, 30, 5), datetime(1999, 12, 31, 7, 0, 0)]
+    cases = [
+        (orders, days, device, moment, top)
+        for orders in (0, 1, 2, 3, 4, 17)
+        for days in (None, -0.5, 0.0, 6.99, 7.0, 29.9, 30.0, 59.99, features.LAPSED_AFTER_DAYS,
+                     features.LAPSED_AFTER_DAYS + 0.01, 89.9, 90.0, 400.0)
+        for device, top in ((None, None), ("mobile", 12), ("tablet", 3), ("desktop", 0))
+        for moment in moments
+    ]
+    columns = features.user_columns(
+        [c[0] for c in cases], [np.nan if c[1] is None else c[1] for c in cases], [c[2] for c in cases],
+        [np.datetime64(c[3], "s") for c in cases], [c[4] for c in cases])
+    for k, case in enumerate(cases):
+        expected = tuple(str(columns[name][k]) for name in features.USER_FEATURES)
+        assert features.user_values(*case) == expected, case

@@ -33,7 +33,9 @@ CEILINGS = {  # before issue 15 -> its first steps (menu once, one impression in
     # one statement, answered by the listing cache in a warm worker; the shopper's facts (the
     # re-rank and the badge) one; the engine's query (storefront.search.find) the rest.
     "search": 6,
-    "cart": 5,  # 9 -> 9 -> 5
+    # 9 -> 9 -> 5 -> 4: the cart page's lines come from the shopper's facts and the catalog
+    # snapshot's cards (storefront.orders.cart.page_summary), no cart statement of its own
+    "cart": 4,
     "api_user": 4,  # 5 -> 5 -> 4
     "resources": 9,  # 11 -> 11 -> 9
 }
@@ -142,3 +144,24 @@ def test_a_running_experiment_costs_a_warm_page_nothing(app, shop):
         latest = db.session.scalars(select(Impression).where(Impression.widget == "home_for_you")
                                     .order_by(Impression.id.desc())).first()
         assert latest.experiment_id is not None and latest.arm in ("champion", "challenger")
+
+
+def test_a_full_cart_page_asks_no_cart_statement_of_its_own(app, shop):
+    """Three lines in the cart: the page still reads them with the shopper's facts (the one
+    statement every widget shares), whatever the number of lines."""
+    client = browser_client(app)
+    page = client.get(f"/products/{shop['product']}").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+    data = {"quantity": "1", **({"csrf_token": token.group(1)} if token else {})}
+    with app.app_context():
+        products = list(db.session.scalars(select(Product.id).where(Product.active.is_(True), Product.stock > 0)
+                                           .order_by(Product.id).limit(3)))
+    for product_id in products:
+        assert client.post(f"/cart/add/{product_id}", data=data).status_code == 302
+    statements = _count_statements(app)
+    assert client.get("/cart").status_code == 200
+    statements.clear()
+    html = client.get("/cart").get_data(as_text=True)
+    assert html.count('class="cart-product"') == 3
+    assert len(statements) <= CEILINGS["cart"], statements
+    assert not [sql for sql in statements if re.search(r"FROM carts\b", sql)], statements
