@@ -27,6 +27,7 @@ from storefront.tracking import dwell, impressions
 from storefront.tracking.visitors import visitor_of
 from storefront.web.requests import request_context
 from storefront.web.responses import commit_then_render
+from storefront.web.templating import page_product_details
 from storefront.shop.forms import AddToCartForm, CheckoutForm, RemoveFromCartForm, UpdateCartForm, fresh_add_to_cart_fields
 
 
@@ -72,6 +73,12 @@ def _render_product(product, form: AddToCartForm, status: int = 200):
 
 def _product_page(ctx, product, form: AddToCartForm | None, shelves, status: int = 200):
     """``form``: the add-to-cart form that failed validation, or None for an untouched one."""
+    # The gallery and feed facts, and the picture shown without a gallery (kept per catalog
+    # version), read now in the page's transaction: read by the template after the commit, a
+    # product new to this worker opened a second one (on PostgreSQL a BEGIN, the reads, a
+    # ROLLBACK and psycopg's DEALLOCATE ALL).
+    page_product_details(product)
+    snapshot.current(ctx.memo).card_images([product.id])
     return commit_then_render(
         "shop/product.html", status, product=product, form=form, widgets=shelves,
         fresh_fields=None if form is not None else fresh_add_to_cart_fields(),

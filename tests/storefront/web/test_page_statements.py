@@ -165,3 +165,24 @@ def test_a_full_cart_page_asks_no_cart_statement_of_its_own(app, shop):
     assert html.count('class="cart-product"') == 3
     assert len(statements) <= CEILINGS["cart"], statements
     assert not [sql for sql in statements if re.search(r"FROM carts\b", sql)], statements
+
+
+
+@pytest.mark.parametrize("page", ["home", "category", "product", "search", "cart"])
+def test_a_page_new_to_the_worker_reads_everything_before_its_commit(app, shop, page):
+    """A worker's first page after a catalog change loads the cards, pictures and product
+    details it has not kept yet; all of it within the page's transaction. Read by the template
+    after the commit, they opened a second one (on PostgreSQL a BEGIN, the reads, a ROLLBACK,
+    and psycopg's DEALLOCATE ALL: the ROLLBACK empties its prepared statements)."""
+    client = browser_client(app)
+    client.get(f"/products/{shop['product']}")  # some history: the personal widgets have work to do
+    with app.app_context():  # a catalog change: the next page rebuilds the worker's snapshot
+        db.session.get(Product, shop["product"]).popularity += 1
+        db.session.commit()
+    order: list[str] = []
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", lambda _c, _cu, sql, *_r: order.append(sql))
+        event.listen(db.engine, "commit", lambda _conn: order.append("COMMIT"))
+    assert client.get(_urls(shop)[page]).status_code == 200
+    assert "COMMIT" in order and any(sql.startswith("INSERT") for sql in order)  # the impressions
+    assert order[order.index("COMMIT") + 1:] == [], order
