@@ -27,7 +27,7 @@ keepalive = 5  # nginx keeps upstream connections open (keepalive in deploy/ngin
 # A new worker costs ~2.3 s of CPU (imports, create_app, the model): at 2000 requests that was a
 # sixth of two cores under 300 requests/s (concurrent ingestion on PostgreSQL 182 -> 212 actions/s
 # at 10000). A warm worker holds its RSS (bench/worker_memory.py: 208 MiB after every page kind, 209
-# after 300 more pages; its caches are bounded).
+# after 3,000 more pages; its caches are bounded).
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "10000"))
 max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "1000"))
 # Worker heartbeat files on tmpfs: a slow disk must not make healthy workers look dead.
