@@ -210,7 +210,6 @@ def test_last_positions_and_top_k_recent():
     assert sorted(top_k_recent(similarity, 10).tolist()) == [0, 1, 2, 4, 5]  # 0 is no neighbour
 
 
-
 @pytest.mark.parametrize("runs", [
     [[0, 3, 9], [1, 3, 4, 9, 12], [9]],  # shared sessions across runs
     [[5, 6, 7]],  # one run, all distinct

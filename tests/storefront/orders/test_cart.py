@@ -191,7 +191,6 @@ def test_cart_page_shows_lines_and_subtotal(app, shopper):
     assert "Proceed to checkout" in html
 
 
-
 def _listed_names(html: str) -> list[str]:
     """The product names of the cart table's rows, top to bottom."""
     table = html.split('<table class="cart-table">', 1)[1].split("</table>", 1)[0]
