@@ -1,11 +1,8 @@
 """The cart, for anonymous visitors and logged-in customers; every change is tracked."""
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 
 import pytest
-from flask.testing import FlaskClient
 
 from storefront.extensions import db
 from storefront.models import ADD_TO_CART, REMOVE_FROM_CART, VIEW, Cart, CartItem, Product, Visitor
@@ -13,6 +10,7 @@ from tests.storefront.support.mail import register
 from tests.storefront.support.shop import (
     add_to_cart,
     all_cart_lines,
+    cart_badge,
     cart_lines,
     counts,
     ctx,
@@ -22,36 +20,6 @@ from tests.storefront.support.shop import (
     new_product,
     visitor_ids,
 )
-
-
-@dataclass
-class Shopper:
-    client: FlaskClient
-    customer_id: int | None  # None: anonymous
-
-    def lines(self, app) -> dict[int, int]:
-        """This shopper's cart as ``{product_id: quantity}``; asserts it has a single cart."""
-        carts = all_cart_lines(app)
-        if self.customer_id is not None:
-            assert all(customer == self.customer_id and visitor is None for visitor, customer, _, _ in carts)
-        else:
-            assert all(customer is None and visitor is not None for visitor, customer, _, _ in carts)
-        assert len({(visitor, customer) for visitor, customer, _, _ in carts}) <= 1
-        return {product: quantity for _, _, product, quantity in carts}
-
-
-@pytest.fixture(params=["anonymous", "customer"])
-def shopper(request, app, client) -> Shopper:
-    if request.param == "anonymous":
-        return Shopper(client, None)
-    customer_id, email = new_customer(app)
-    login(client, email)
-    return Shopper(client, customer_id)
-
-
-def _badge(html: str) -> int | None:
-    found = re.search(r'<span class="badge">(\d+)</span>', html)
-    return int(found.group(1)) if found else None
 
 
 def _cart_events(app):
@@ -165,72 +133,6 @@ def test_remove(app, shopper):
     assert len(events(app, REMOVE_FROM_CART)) == 1
 
 
-def test_header_badge_counts_items(app, shopper):
-    assert _badge(shopper.client.get("/").get_data(as_text=True)) is None
-    first = new_product(app)
-    second = new_product(app)
-    add_to_cart(shopper.client, first, 2)
-    add_to_cart(shopper.client, second, 1)
-    assert _badge(shopper.client.get("/").get_data(as_text=True)) == 3
-    assert _badge(shopper.client.get("/cart").get_data(as_text=True)) == 3
-    # a page without widgets counts with its own query rather than the shopper's facts
-    assert _badge(shopper.client.get("/search?q=product").get_data(as_text=True)) == 3
-    shopper.client.post(f"/cart/update/{first}", data={"quantity": "5"})
-    assert _badge(shopper.client.get("/").get_data(as_text=True)) == 6
-    shopper.client.post(f"/cart/remove/{first}")
-    shopper.client.post(f"/cart/remove/{second}")
-    assert _badge(shopper.client.get("/").get_data(as_text=True)) is None
-
-
-def test_cart_page_shows_lines_and_subtotal(app, shopper):
-    product_id = new_product(app, name="Tea Tin", price="4.50")
-    add_to_cart(shopper.client, product_id, 3)
-    html = shopper.client.get("/cart").get_data(as_text=True)
-    assert "Tea Tin" in html
-    assert "$13.50" in html
-    assert "Proceed to checkout" in html
-
-
-def _listed_names(html: str) -> list[str]:
-    """The product names of the cart table's rows, top to bottom."""
-    table = html.split('<table class="cart-table">', 1)[1].split("</table>", 1)[0]
-    return re.findall(r'<td class="cart-product">.*?<a href="[^"]+">([^<]+)</a>', table, flags=re.S)
-
-
-def test_cart_page_lists_lines_in_the_order_they_were_added_and_prices_them(app, shopper):
-    """The page builds its lines from the shopper's facts and the catalog snapshot's cards (no
-    cart statement of its own): same order as the cart (its items' ids), same totals as checkout."""
-    first = new_product(app, name="Zebra Mug", price="3.00")
-    second = new_product(app, name="Apple Tray", price="10.00")
-    third = new_product(app, name="Mango Jar", price="1.25")
-    for product_id, quantity in ((first, 2), (second, 1), (third, 4), (first, 1)):
-        assert add_to_cart(shopper.client, product_id, quantity).status_code == 302
-    html = shopper.client.get("/cart").get_data(as_text=True)
-    assert _listed_names(html) == ["Zebra Mug", "Apple Tray", "Mango Jar"]
-    assert "$9.00" in html and "$10.00" in html and "$5.00" in html  # the line totals
-    assert "$24.00" in html  # the subtotal
-    assert _badge(html) == 8
-
-
-def test_cart_page_shows_a_price_change_and_a_product_taken_off_sale(app, shopper):
-    """The testing config checks the catalog version on every request: the next cart page shows
-    the new price (a worker in production within ``CATALOG_CHECK_INTERVAL``), and a product
-    taken off sale stays listed until the shopper removes it (checkout refuses it)."""
-    kept = new_product(app, name="Tea Tin", price="4.50")
-    retired = new_product(app, name="Old Kettle", price="20.00")
-    add_to_cart(shopper.client, kept, 2)
-    add_to_cart(shopper.client, retired, 1)
-    assert "$9.00" in shopper.client.get("/cart").get_data(as_text=True)
-    with ctx(app) as session:
-        session.get(Product, kept).price = 5
-        session.get(Product, retired).active = False
-        session.commit()
-    html = shopper.client.get("/cart").get_data(as_text=True)
-    assert _listed_names(html) == ["Tea Tin", "Old Kettle"]
-    assert "$10.00" in html and "$9.00" not in html
-    assert "$30.00" in html  # 2 x 5.00 + 20.00
-
-
 # --- refused adds: nothing written ------------------------------------------------------------
 
 
@@ -323,7 +225,7 @@ def test_a_customers_cart_follows_them_to_another_browser(app):
     login(laptop, email)
     add_to_cart(laptop, product_id, 2)
     login(phone, email)
-    assert _badge(phone.get("/cart").get_data(as_text=True)) == 2
+    assert cart_badge(phone.get("/cart").get_data(as_text=True)) == 2
     assert cart_lines(app, customer_id=customer_id) == {product_id: 2}
 
 
@@ -353,7 +255,7 @@ def test_login_merges_the_anonymous_cart_into_the_customers_cart(app, client):
     assert [e.customer_id for e in events(app)] == [customer_id] * len(anonymous_events)
     with ctx(app) as session:
         assert session.get(Visitor, visitor_id).customer_id == customer_id
-    assert _badge(client.get("/cart").get_data(as_text=True)) == 7
+    assert cart_badge(client.get("/cart").get_data(as_text=True)) == 7
 
 
 def test_login_moves_the_anonymous_cart_when_the_customer_has_none(app, client):
@@ -381,7 +283,7 @@ def test_logout_leaves_the_customers_cart_behind(app, client):
     login(client, email)
     add_to_cart(client, product_id, 1)
     client.post("/account/logout")
-    assert _badge(client.get("/cart").get_data(as_text=True)) is None
+    assert cart_badge(client.get("/cart").get_data(as_text=True)) is None
     assert cart_lines(app, customer_id=customer_id) == {product_id: 1}
 
 

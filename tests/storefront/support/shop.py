@@ -29,6 +29,12 @@ TABLES = {
 VALID_CARD = "4242 4242 4242 4242"
 
 
+def cart_badge(html: str) -> int | None:
+    """The header's cart badge (items in the cart), None when the page shows none."""
+    found = re.search(r'<span class="badge">(\d+)</span>', html)
+    return int(found.group(1)) if found else None
+
+
 @contextmanager
 def ctx(app):
     with app.app_context():
