@@ -24,7 +24,15 @@ which is part of what is measured when the run ends within the window).
 
 Every client is a browser (desktop Chrome User-Agent; scripted User-Agents are not tracked) with
 its own cookies (visitor cookie, session), so pages do their real work: tracking, widgets,
-impressions, commits.
+impressions, commits. The clients are also what the shop's defences call scripted: eight
+visitors from one address, each at tens of pages a second. With the defences on, the tracking
+limits refuse them after their first burst and the training run's screening flags them, and a
+refused or flagged visitor's page logs nothing and shows no personal shelf (this bench measured
+exactly that until 2026-12-07). So the shop here runs as for shoppers below every limit
+(``SHOPPER_SETTINGS``: tracking limits off, as in ``concurrent_ingestion.py`` and
+``page_profile.py``; screening thresholds out of reach), and every measured page stores its view
+and impressions and shows the visitor's own recommendations. What the limits cost a tracked
+request is ``bench/tracking_overhead.py``'s figure.
 
 The load generator is this file's own (``http.client`` in threads, spread over
 ``--client-processes`` processes so the GIL does not cap it; no dependency). On a 2-core machine
@@ -103,6 +111,11 @@ class Browser:
         assert status == 200 and token, f"product page {product_id}: {status}"
         status, _ = self.request("POST", f"/cart/add/{product_id}", {"quantity": "1", "csrf_token": token.group(1)})
         assert status in (302, 303), f"add to cart: {status}"
+
+
+# A shopper's page, not a refused or flagged bot's (module docstring).
+SHOPPER_SETTINGS = {"TRACKING_LIMITS_ENABLED": "0", "SCREEN_MAX_ACTIONS_PER_MINUTE": "1000000",
+                    "SCREEN_COHORT_MIN_VISITORS": "1000000"}
 
 
 def _paths(target: str, products: list[int], offset: int, categories: tuple[str, ...] = ()):
@@ -260,13 +273,14 @@ def main() -> None:
         build_s = time.perf_counter() - started
         dialect = "PostgreSQL" if shop["url"].startswith("postgresql") else "SQLite"
         load_before = loadavg()
+        stored_before = stored(shop["url"])
         lines = [f"- {dialect}, demo seed, gunicorn {args.workers} sync workers on loopback, "
                  f"{args.concurrency} concurrent keep-alive clients ({args.client_processes} load-generator "
                  f"processes, `http.client`), {args.duration:.0f} s per target in {args.rounds} slices, the targets in turn, "
                  f"each slice after {args.warmup:.0f} s warm-up; "
                  f"shop built in {build_s:.0f} s (seed {shop['timings']['seed']:.0f} s, first training "
                  f"{shop['timings']['train']:.0f} s without torch, search budget {args.build_search_budget} s)"]
-        with LiveGunicorn(shop["env"], args.workers, folder / "gunicorn.log") as server:
+        with LiveGunicorn({**shop["env"], **SHOPPER_SETTINGS}, args.workers, folder / "gunicorn.log") as server:
             products = discover_products(server.port, args.products)
             categories = discover_categories(server.port)
 
@@ -290,6 +304,9 @@ def main() -> None:
                 if target != "healthz":
                     lines.append(f"- {label}: {describe(merged[target], healthz)}")
             lines.append(f"- load average (1/5/15 min) before {load_before}, after {loadavg()}")
+            logged = {key: value - stored_before[key] for key, value in stored(shop["url"]).items()}
+            lines.append(f"- logged by the pages above: {logged['events']:,} events, {logged['impressions']:,} "
+                         f"impressions, {logged['dropped']:,} actions dropped as suspicious (0: every page a shopper's)")
             if not args.skip_training:
                 lines += during_training(args, shop, folder, run, healthz)
         with open(folder / "gunicorn.log", "rb") as log:
@@ -299,6 +316,22 @@ def main() -> None:
     print("\n".join(lines))
     if args.record:
         record(Path(args.record), "Page load (gunicorn, loopback)", lines)
+
+
+def stored(url: str) -> dict[str, int]:
+    """Rows the pages write: events, impressions, and tracked actions the defences dropped."""
+    from sqlalchemy import create_engine, text
+
+    from storefront.database import normalise_database_url
+
+    engine = create_engine(normalise_database_url(url))
+    try:
+        with engine.connect() as connection:
+            return {"events": connection.scalar(text("SELECT count(*) FROM events")),
+                    "impressions": connection.scalar(text("SELECT count(*) FROM impressions")),
+                    "dropped": connection.scalar(text("SELECT coalesce(sum(count), 0) FROM dropped_events"))}
+    finally:
+        engine.dispose()
 
 
 def merge(parts: list[dict]) -> dict:
@@ -312,7 +345,7 @@ def merge(parts: list[dict]) -> dict:
 
 def during_training(args, shop: dict, folder: Path, run, healthz: dict) -> list[str]:
     """Home and product page, alternating, while ``flask ml train`` runs on the same data."""
-    env = shop_env(shop["url"], shop["model_dir"], TRAINING_DEEP_MODELS=args.train_deep_models)
+    env = shop_env(shop["url"], shop["model_dir"], TRAINING_DEEP_MODELS=args.train_deep_models, **SHOPPER_SETTINGS)
     load_before = loadavg()
     log = open(folder / "train-during-load.log", "ab")
     started = time.perf_counter()
