@@ -70,6 +70,9 @@ NEIGHBOURS_KEPT = 64  # neighbours cached per item: a shelf's 10 plus over-fetch
 POPULAR_KEPT = 1024  # the trending ranking cached per version (a category shelf asks for 500)
 _POPULAR_KEY = ("popular", -1)
 NEIGHBOUR_CACHE_ITEMS = 4096  # items whose neighbours a worker keeps (x 3 roles: about 6 MB at most)
+# Visitors whose row (training row + recent events) a worker keeps: a page asks for it twice, for
+# the recommendations and for their reasons ("Because you viewed ..."), with the same events.
+VISITOR_ROWS_KEPT = 64
 
 
 class _BoundedCache:
@@ -120,6 +123,7 @@ class LoadedVersion:
         # An item's neighbours (similar, also bought, complements) are the same for every visitor
         # of this version: computed once per (role, item) and kept, most recently used first.
         self._neighbours = _BoundedCache(NEIGHBOUR_CACHE_ITEMS)
+        self._visitor_rows = _BoundedCache(VISITOR_ROWS_KEPT)
 
     @classmethod
     def load(cls, version_dir: str | os.PathLike[str]) -> "LoadedVersion":
@@ -186,7 +190,25 @@ class LoadedVersion:
         """(model row or -1, the visitor's columns (unique), their weights, whether there are new
         events): the user's training row (if known) plus their recent events weighted with the
         version's event weights; unknown items and event types are ignored. Read straight from
-        the CSR arrays: a web request's model call builds no sparse matrix."""
+        the CSR arrays: a web request's model call builds no sparse matrix. Kept per (user, events)
+        for the next call with the same ones (read-only arrays: callers share them)."""
+        try:
+            key = (user_id, tuple(recent_items))
+            kept = self._visitor_rows.get(key)
+        except TypeError:  # unhashable events (lists): computed every time
+            key, kept = None, None
+        if kept is not None:
+            return kept
+        row = self._visitor_row(user_id, recent_items)
+        for array in row[1:3]:
+            array.flags.writeable = False
+        if key is not None:
+            self._visitor_rows.put(key, row)
+        return row
+
+    def _visitor_row(
+        self, user_id: str | None, recent_items: Sequence[tuple[str, str]]
+    ) -> tuple[int, np.ndarray, np.ndarray, bool]:
         index = int(self.id_map.user_indices([user_id])[0]) if user_id is not None else -1
         if index >= 0:
             start, end = self.user_items.indptr[index], self.user_items.indptr[index + 1]

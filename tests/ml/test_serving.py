@@ -156,6 +156,34 @@ def test_the_trending_ranking_is_computed_once_per_version(planted, id_map):
     assert len(calls) == 1  # the second call filtered the first one's ranking
 
 
+def test_a_visitors_row_is_built_once_for_the_recommendations_and_their_reasons(planted, id_map):
+    """A page asks for the row twice with the same events (the shelf, then "Because you
+    viewed"): the second call is the first's arrays, read-only since both callers share them;
+    other events or another user build their own row, and the results match a fresh version."""
+    from ml.explain import evidence
+
+    loaded = version_with(CHAMPIONS["als"](), planted, id_map)
+    recent = [("1003", "view", None), ("1010", "addtocart", None)]
+    first = loaded.visitor_arrays("u0", recent)
+    again = loaded.visitor_arrays("u0", list(recent))
+    assert again[1] is first[1] and again[2] is first[2]
+    assert not first[1].flags.writeable and not first[2].flags.writeable
+    with pytest.raises(ValueError):
+        first[2][0] = 99.0
+    other = loaded.visitor_arrays("u0", recent[:1])
+    assert other[1] is not first[1] and len(other[1]) == len(first[1]) - 1
+    assert loaded.visitor_arrays("u1", recent)[0] == id_map.user_index("u1")
+    fresh = version_with(CHAMPIONS["als"](), planted, id_map)
+    fresh.models = loaded.models  # the same fitted model, no rows kept yet
+    fresh._visitor_rows = type(loaded._visitor_rows)(8)
+    recs = loaded.recommend_for_user("u0", recent, n=5)
+    assert recs == fresh.recommend_for_user("u0", recent, n=5)
+    items = [item for item, _ in recs]
+    assert evidence(loaded, "u0", recent, items) == evidence(fresh, "u0", recent, items)
+    unhashable = [["1003", "view"]]  # lists: not kept, still answered
+    assert loaded.visitor_arrays(None, unhashable)[3] is True
+
+
 def test_complements_of_an_item_of_a_cart_and_of_a_category(planted, id_map):
     loaded = version_with(CHAMPIONS["item_knn"](), planted, id_map)
     assert loaded.complements("1000", 3) == []  # a version published before the role: nothing
