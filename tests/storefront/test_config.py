@@ -123,6 +123,20 @@ def test_environment_variables_override_the_class(monkeypatch, tmp_path):
     _dispose(app)
 
 
+def test_the_page_load_bench_settings_reach_the_app(monkeypatch, tmp_path):
+    """bench/page_load.py hands these to gunicorn's environment so its scripted clients count as
+    shoppers; a name the app did not read would silently bring back the refused visitors' pages."""
+    from bench.page_load import SHOPPER_SETTINGS
+
+    for name, value in SHOPPER_SETTINGS.items():
+        monkeypatch.setenv(name, value)
+    app = create_app({"ENV_NAME": "development", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.db'}"})
+    assert app.config["TRACKING_LIMITS_ENABLED"] is False
+    assert app.config["SCREEN_MAX_ACTIONS_PER_MINUTE"] == 1_000_000
+    assert app.config["SCREEN_COHORT_MIN_VISITORS"] == 1_000_000
+    _dispose(app)
+
+
 def test_default_database_is_a_sqlite_file_in_the_instance_folder():
     app = create_app({"ENV_NAME": "testing"})  # no URI anywhere; the engine does not connect yet
     instance = Path(app.instance_path)
