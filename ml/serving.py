@@ -18,7 +18,6 @@ import logging
 import math
 import os
 import threading
-from collections import OrderedDict
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,6 +42,7 @@ from ml.artifacts import (
     read_active,
     verify_version,
 )
+from ml.bounded_cache import BoundedCache
 from ml.data.idmap import IdMap
 from ml.models import load_model
 from ml.models.base import Recommender
@@ -75,29 +75,6 @@ NEIGHBOUR_CACHE_ITEMS = 4096  # items whose neighbours a worker keeps (x 3 roles
 VISITOR_ROWS_KEPT = 64
 
 
-class _BoundedCache:
-    """A thread-safe dict that forgets its least recently used entry beyond ``size``."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._entries: OrderedDict = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key):
-        with self._lock:
-            value = self._entries.get(key)
-            if value is not None:
-                self._entries.move_to_end(key)
-            return value
-
-    def put(self, key, value) -> None:
-        with self._lock:
-            self._entries[key] = value
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
-
-
 class LoadedVersion:
     """One published version in memory: its manifest, id map, users' rows and models."""
 
@@ -122,8 +99,8 @@ class LoadedVersion:
         self.trained_until = _naive_utc(manifest.get("trained_until"))
         # An item's neighbours (similar, also bought, complements) are the same for every visitor
         # of this version: computed once per (role, item) and kept, most recently used first.
-        self._neighbours = _BoundedCache(NEIGHBOUR_CACHE_ITEMS)
-        self._visitor_rows = _BoundedCache(VISITOR_ROWS_KEPT)
+        self._neighbours = BoundedCache(NEIGHBOUR_CACHE_ITEMS)
+        self._visitor_rows = BoundedCache(VISITOR_ROWS_KEPT)
 
     @classmethod
     def load(cls, version_dir: str | os.PathLike[str]) -> "LoadedVersion":

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
+from ml.bounded_cache import BoundedCache
 from ml.data import IdMap
 from ml.models import (
     ALSRecommender,
@@ -175,7 +176,7 @@ def test_a_visitors_row_is_built_once_for_the_recommendations_and_their_reasons(
     assert loaded.visitor_arrays("u1", recent)[0] == id_map.user_index("u1")
     fresh = version_with(CHAMPIONS["als"](), planted, id_map)
     fresh.models = loaded.models  # the same fitted model, no rows kept yet
-    fresh._visitor_rows = type(loaded._visitor_rows)(8)
+    fresh._visitor_rows = BoundedCache(8)
     recs = loaded.recommend_for_user("u0", recent, n=5)
     assert recs == fresh.recommend_for_user("u0", recent, n=5)
     items = [item for item, _ in recs]
