@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from ml.bounded_cache import BoundedCache
 from ml.data import IdMap
 from ml.models import (
     ALSRecommender,
@@ -174,9 +173,8 @@ def test_a_visitors_row_is_built_once_for_the_recommendations_and_their_reasons(
     other = loaded.visitor_arrays("u0", recent[:1])
     assert other[1] is not first[1] and len(other[1]) == len(first[1]) - 1
     assert loaded.visitor_arrays("u1", recent)[0] == id_map.user_index("u1")
-    fresh = version_with(CHAMPIONS["als"](), planted, id_map)
-    fresh.models = loaded.models  # the same fitted model, no rows kept yet
-    fresh._visitor_rows = BoundedCache(8)
+    # the same fitted models and rows, no visitor rows kept yet
+    fresh = LoadedVersion(loaded.version, loaded.manifest, loaded.id_map, loaded.user_items, loaded.models)
     recs = loaded.recommend_for_user("u0", recent, n=5)
     assert recs == fresh.recommend_for_user("u0", recent, n=5)
     items = [item for item, _ in recs]
